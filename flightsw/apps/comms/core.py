@@ -1,0 +1,160 @@
+"""Link manager core: uplink decoding, downlink queue, pacing to the contact's rate.
+
+Uplink: each UplinkFrame carries one ICD-encoded message from the ground (JobSpec or
+ResultAck). It is decoded and validated here; a bad frame is counted, reported as an
+event once per 100, and dropped — never acted on.
+
+Downlink: job acknowledgements and state reports (small, first) and results (large)
+queue here. During a contact, each tick sends frames up to the contact's byte budget
+(downlink_bps / 8 per tick, with any overshoot carried as debt). A result stays queued
+until the ground acknowledges it (ResultAck), and is sent again if no acknowledgement
+came ``resend_after_ticks`` after it went out: the link loses whatever is in flight
+at loss of signal, so reliability is end to end. State is in memory; after a restart
+comms asks the executor to offer again every unacknowledged result.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from flightsw.icd.codec import DecodeError, decode, encode
+from flightsw.icd.messages import (
+    CommsStatus,
+    ContactState,
+    DownlinkFrame,
+    Envelope,
+    Event,
+    JobAck,
+    JobSpec,
+    JobState,
+    Message,
+    ResultAck,
+    ResultData,
+    ResultResync,
+    Severity,
+    UplinkFrame,
+)
+
+__all__ = ["CommsCore", "CommsTable", "STATUS_EVERY_TICKS", "LINK_SRC", "GROUND"]
+
+STATUS_EVERY_TICKS = 10
+LINK_SRC = "sat"  # the spacecraft's name on the link
+GROUND = "ground"
+MAX_CONTROL_QUEUE = 10_000
+
+
+@dataclass(frozen=True)
+class CommsTable:
+    tick_s: float = 1.0
+    resend_after_ticks: int = 600
+
+
+@dataclass
+class _Pending:
+    result: ResultData
+    sent_tick: int = -(10**12)
+
+
+@dataclass
+class CommsCore:
+    table: CommsTable = field(default_factory=CommsTable)
+    contact: ContactState | None = None
+    control: list = field(default_factory=list)  # JobAck / JobState bodies, FIFO
+    results: OrderedDict = field(default_factory=OrderedDict)  # job_id -> _Pending
+    debt_bytes: float = 0.0
+    link_seq: int = 0
+    frames_up_ok: int = 0
+    frames_up_bad: int = 0
+    frames_down: int = 0
+    bytes_down: int = 0
+    control_dropped: int = 0
+    started: bool = False
+
+    def step(self, tick: int, t_ns: int, contact: ContactState | None, uplink: list[bytes],
+             from_executor: list) -> list[tuple[object, str]]:
+        """-> list of (body, dst) to send; dst "" = publish."""
+        out: list[tuple[object, str]] = []
+        if not self.started:
+            self.started = True
+            out.append((ResultResync("comms start"), "executor"))
+        if contact is not None:
+            if self.contact is not None and self.contact.in_contact and not contact.in_contact:
+                self.debt_bytes = 0.0
+            self.contact = contact
+        for data in uplink:
+            out.extend(self._uplink(data))
+        for body in from_executor:
+            if isinstance(body, ResultData):
+                if body.job_id not in self.results:
+                    self.results[body.job_id] = _Pending(body)
+            elif len(self.control) < MAX_CONTROL_QUEUE:
+                self.control.append(body)
+            else:
+                self.control_dropped += 1
+        if self.contact is not None and self.contact.in_contact:
+            out.extend(self._downlink(tick, t_ns))
+        if tick % STATUS_EVERY_TICKS == 0:
+            out.append((self.status(), ""))
+        return out
+
+    def _uplink(self, data: bytes) -> list[tuple[object, str]]:
+        try:
+            msg = decode(data)
+            if not isinstance(msg.body, (JobSpec, ResultAck)):
+                raise DecodeError(f"uplink: expected JobSpec or ResultAck, got {type(msg.body).__name__}")
+        except DecodeError as exc:
+            self.frames_up_bad += 1
+            if self.frames_up_bad % 100 == 1:
+                return [(Event(int(Severity.WARNING_LO), "comms.bad_uplink_frame",
+                               f"{self.frames_up_bad} bad frame(s); latest: {exc}"[:512]), "")]
+            return []
+        self.frames_up_ok += 1
+        if isinstance(msg.body, ResultAck):
+            self.results.pop(msg.body.job_id, None)
+        return [(msg.body, "executor")]
+
+    def _downlink(self, tick: int, t_ns: int) -> list[tuple[object, str]]:
+        budget = self.contact.downlink_bps / 8.0 * self.table.tick_s - self.debt_bytes
+        out = []
+        while budget > 0 and self.control:
+            frame = self._frame(self.control.pop(0), tick, t_ns)
+            budget -= len(frame)
+            out.append((DownlinkFrame(frame), "world"))
+        for job_id, p in self.results.items():
+            if budget <= 0:
+                break
+            if tick - p.sent_tick < self.table.resend_after_ticks:
+                continue
+            frame = self._frame(p.result, tick, t_ns)
+            p.sent_tick = tick
+            budget -= len(frame)
+            out.append((DownlinkFrame(frame), "world"))
+        self.debt_bytes = max(0.0, -budget)
+        self.frames_down += len(out)
+        self.bytes_down += sum(len(b.data) for b, _ in out)
+        return out
+
+    def _frame(self, body, tick: int, t_ns: int) -> bytes:
+        self.link_seq += 1
+        env = Envelope(body.KIND, body.VERSION, LINK_SRC, self.link_seq, tick, t_ns, GROUND)
+        return encode(Message(env, body))
+
+    def status(self) -> CommsStatus:
+        return CommsStatus(self.frames_up_ok, self.frames_up_bad, self.frames_down,
+                           self.bytes_down, len(self.results))
+
+
+def split_inbox(inbox) -> tuple[ContactState | None, list[bytes], list]:
+    contact = None
+    uplink: list[bytes] = []
+    from_exec: list = []
+    for m in inbox:
+        b = m.body
+        if isinstance(b, ContactState):
+            contact = b
+        elif isinstance(b, UplinkFrame):
+            uplink.append(b.data)
+        elif isinstance(b, (JobAck, JobState, ResultData)):
+            from_exec.append(b)
+    return contact, uplink, from_exec

@@ -1,0 +1,329 @@
+"""Job executor core: the job ledger's state machine, board assignment, payloads.
+
+Pure in the sense of DESIGN.md §5: no sockets, files or clocks. Durable effects are
+returned as store operations (``StoreOp``) that the shell applies to the sqlite ledger
+BEFORE it sends the messages of the same step, so nothing is acknowledged before it is
+stored. Result bytes live in the ledger, not here: the core asks for them with
+:class:`OfferResult` items that the shell fills in from the store.
+
+Work accounting: the world reports, per board, the work done in the last tick and the
+job it was working on; the core credits that job if it is still running. So commands
+in flight (one tick of latency each way) never misattribute work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from flightsw.apps.executor.payloads import PAYLOADS, run_payload
+from flightsw.icd.messages import (
+    BoardCommand,
+    BoardSensors,
+    Event,
+    ExecutorStatus,
+    JobAck,
+    JobSpec,
+    JobState,
+    Mode,
+    PowerBudget,
+    ResultAck,
+    Severity,
+    ThermalCaps,
+)
+from flightsw.icd.results import sha256_digest
+from flightsw.sched.types import BoardModel, JobView, Plan
+
+__all__ = [
+    "ExecutorCore",
+    "ExecInputs",
+    "Job",
+    "AddJob",
+    "SetState",
+    "Checkpoint",
+    "StoreResult",
+    "MarkDownlinked",
+    "OfferResult",
+    "STATUS_EVERY_TICKS",
+]
+
+STATUS_EVERY_TICKS = 10
+COMMS = "comms"
+
+
+# ---------------------------------------------------------------- store operations
+@dataclass(frozen=True)
+class AddJob:
+    spec: JobSpec
+    state: str
+    reason: str
+    t_ns: int
+
+
+@dataclass(frozen=True)
+class SetState:
+    job_id: str
+    state: str
+    t_ns: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    progress_gpu_s: dict[str, float]
+    t_ns: int
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    job_id: str
+    kind: str
+    data: bytes
+    sha256: bytes
+    t_ns: int
+    work_gpu_s: float
+
+
+@dataclass(frozen=True)
+class MarkDownlinked:
+    job_id: str
+    t_ns: int
+
+
+@dataclass(frozen=True)
+class OfferResult:
+    """Shell: send the stored result of ``job_id`` to comms."""
+
+    job_id: str
+
+
+# ------------------------------------------------------------------------ state
+@dataclass
+class Job:
+    spec: JobSpec
+    order_no: int
+    state: str  # ACCEPTED, STARTED, PREEMPTED, or a terminal state
+    progress_gpu_s: float = 0.0
+    checkpoint_gpu_s: float = 0.0
+    checkpoint_t_ns: int = 0
+    boards: tuple[int, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("ACCEPTED", "STARTED", "PREEMPTED")
+
+
+@dataclass(frozen=True)
+class ExecInputs:
+    budget: PowerBudget | None = None
+    caps: ThermalCaps | None = None
+    boards: BoardSensors | None = None
+    submits: Sequence[JobSpec] = ()
+    acks: Sequence[ResultAck] = ()
+    resync: bool = False
+
+
+@dataclass
+class ExecutorCore:
+    model: BoardModel
+    policy: Callable[..., Plan]
+    seed: int = 0
+    jobs: dict[str, Job] = field(default_factory=dict)
+    unacked: set[str] = field(default_factory=set)  # results stored, not yet confirmed
+    budget: PowerBudget | None = None
+    caps: ThermalCaps | None = None
+    started_up: bool = False
+    caps_w: tuple[float, ...] = ()  # the last plan's per-board caps [W]
+    work_done_gpu_s: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)
+    _next_order: int = 1
+
+    # -------------------------------------------------------------- restore
+    def restore(self, rows, unacked_ids: Sequence[str]) -> None:
+        """Rebuild from the ledger after a (re)start: work since the last checkpoint is lost."""
+        for r in rows:
+            state = "PREEMPTED" if r.state == "STARTED" else r.state
+            self.jobs[r.spec.job_id] = Job(r.spec, r.order_no, state, r.checkpoint_gpu_s, r.checkpoint_gpu_s)
+            self._next_order = max(self._next_order, r.order_no + 1)
+            self.counts[r.state] = self.counts.get(r.state, 0) + 1
+        self.unacked = set(unacked_ids)
+
+    # ------------------------------------------------------------------ step
+    def step(self, tick: int, t_ns: int, inp: ExecInputs) -> tuple[list, list]:
+        """One control period -> (store ops, outgoing items). Apply ops, then send outs."""
+        ops: list = []
+        outs: list = []
+        if inp.budget is not None:
+            self.budget = inp.budget
+        if inp.caps is not None and len(inp.caps.cap_w) == self.model.n_boards:
+            self.caps = inp.caps
+        self._credit_work(inp.boards)
+        self._complete(t_ns, ops, outs)
+        for spec in inp.submits:
+            self._submit(spec, t_ns, ops, outs)
+        for ack in inp.acks:
+            if ack.job_id in self.unacked:
+                self.unacked.discard(ack.job_id)
+                ops.append(MarkDownlinked(ack.job_id, t_ns))
+                self._set(ack.job_id, "DOWNLINKED", t_ns, "", ops, outs, report=False)
+        self._expire(t_ns, ops, outs)
+        self._plan(t_ns, ops, outs)
+        self._checkpoint(t_ns, ops)
+        if inp.resync or not self.started_up:
+            self.started_up = True
+            outs.extend(OfferResult(j) for j in sorted(self.unacked))
+        outs.append(self._board_command())
+        if tick % STATUS_EVERY_TICKS == 0:
+            outs.append(self._status())
+        return ops, outs
+
+    # --------------------------------------------------------------- pieces
+    def _credit_work(self, sensors: BoardSensors | None) -> None:
+        if sensors is None:
+            return
+        for job_id, work in zip(sensors.job_id, sensors.work_gpu_s, strict=False):
+            job = self.jobs.get(job_id) if job_id else None
+            if job is not None and job.state == "STARTED" and work > 0.0:
+                job.progress_gpu_s += work
+                self.work_done_gpu_s += work
+
+    def _complete(self, t_ns: int, ops: list, outs: list) -> None:
+        for job in sorted(self._running(), key=lambda j: j.order_no):
+            if job.progress_gpu_s + 1e-9 < job.spec.work_gpu_s:
+                continue
+            spec = job.spec
+            try:
+                data = run_payload(spec.kind, spec.job_id, spec.params, spec.output_bytes, spec.seed)
+            except Exception as exc:  # payload refused or detected corruption: job fails
+                job.boards = ()
+                self._set(spec.job_id, "FAILED", t_ns, f"payload: {exc}", ops, outs)
+                continue
+            digest = sha256_digest(data)
+            ops.append(StoreResult(spec.job_id, spec.kind, data, digest, t_ns, job.progress_gpu_s))
+            job.boards = ()
+            self._count(job.state, "COMPLETED")
+            job.state = "COMPLETED"
+            self.unacked.add(spec.job_id)
+            outs.append(JobState(spec.job_id, "COMPLETED", "", min(job.progress_gpu_s, 1e8)))
+            outs.append(OfferResult(spec.job_id))
+
+    def _submit(self, spec: JobSpec, t_ns: int, ops: list, outs: list) -> None:
+        known = self.jobs.get(spec.job_id)
+        if known is not None:  # idempotent by id: repeat the answer, change nothing
+            accepted = known.state != "REJECTED"
+            outs.append(JobAck(spec.job_id, accepted, "duplicate"))
+            return
+        reason = self._refusal(spec, t_ns)
+        state = "REJECTED" if reason else "ACCEPTED"
+        ops.append(AddJob(spec, state, reason, t_ns))
+        self.jobs[spec.job_id] = Job(spec, self._next_order, state, checkpoint_t_ns=t_ns)
+        self._next_order += 1
+        self.counts[state] = self.counts.get(state, 0) + 1
+        outs.append(JobAck(spec.job_id, not reason, reason))
+        if reason:
+            outs.append(Event(int(Severity.WARNING_LO), "executor.job_rejected", f"{spec.job_id}: {reason}"))
+
+    def _refusal(self, spec: JobSpec, t_ns: int) -> str:
+        if spec.kind not in PAYLOADS:
+            return f"kind: expected one of {sorted(PAYLOADS)}, got {spec.kind!r}"
+        if spec.boards_needed > self.model.n_boards:
+            return f"boards_needed: expected <= {self.model.n_boards}, got {spec.boards_needed}"
+        if 0 <= spec.deadline_t_ns <= t_ns:
+            return f"deadline_t_ns: expected after now ({t_ns}), got {spec.deadline_t_ns}"
+        if spec.kind == "matmul":
+            n = spec.params.get("n", 64)
+            if type(n) is not int or not 1 <= n <= 512:
+                return f"params.n: expected an integer in [1, 512], got {n!r}"
+        return ""
+
+    def _expire(self, t_ns: int, ops: list, outs: list) -> None:
+        for job in sorted(self.jobs.values(), key=lambda j: j.order_no):
+            if job.active and 0 <= job.spec.deadline_t_ns <= t_ns:
+                job.boards = ()
+                self._set(job.spec.job_id, "EXPIRED", t_ns,
+                          f"deadline passed with {job.progress_gpu_s:.0f} of {job.spec.work_gpu_s:.0f} GPU-s done",
+                          ops, outs)
+
+    def _plan(self, t_ns: int, ops: list, outs: list) -> None:
+        if self.budget is None or self.caps is None:
+            return
+        budget_w = self.budget.compute_budget_w if self.budget.mode != Mode.SAFE.value else 0.0
+        active = sorted((j for j in self.jobs.values() if j.active), key=lambda j: j.order_no)
+        views = [
+            JobView(j.spec.job_id, j.order_no, j.spec.priority, j.spec.deadline_t_ns,
+                    j.spec.boards_needed, max(0.0, j.spec.work_gpu_s - j.progress_gpu_s), j.boards)
+            for j in active
+        ]
+        plan = self.policy(views, budget_w, self.caps.cap_w, self.model)
+        self.caps_w = plan.cap_w
+        preempted = {}
+        for job_id in plan.preempted(views):
+            job = self.jobs[job_id]
+            job.boards = ()
+            preempted[job_id] = job.progress_gpu_s
+            self._set(job_id, "PREEMPTED", t_ns, "budget or thermal", ops, outs)
+        if preempted:
+            ops.append(Checkpoint(preempted, t_ns))
+            for job_id in preempted:
+                self.jobs[job_id].checkpoint_gpu_s = preempted[job_id]
+                self.jobs[job_id].checkpoint_t_ns = t_ns
+        for job_id in plan.started(views):
+            self._set(job_id, "STARTED", t_ns, "", ops, outs)
+        for job_id, boards in plan.assignments.items():
+            self.jobs[job_id].boards = boards
+
+    def _checkpoint(self, t_ns: int, ops: list) -> None:
+        due = {}
+        for job in self._running():
+            interval_ns = int(job.spec.checkpoint_interval_s * 1e9)
+            if interval_ns > 0 and t_ns - job.checkpoint_t_ns >= interval_ns:
+                due[job.spec.job_id] = job.progress_gpu_s
+                job.checkpoint_gpu_s = job.progress_gpu_s
+                job.checkpoint_t_ns = t_ns
+        if due:
+            ops.append(Checkpoint(due, t_ns))
+
+    def _board_command(self) -> BoardCommand:
+        n = self.model.n_boards
+        job_ids = [""] * n
+        caps = list(self.caps_w or (0.0,) * n)
+        for job in self._running():
+            for b in job.boards:
+                job_ids[b] = job.spec.job_id
+        for b in range(n):
+            if not job_ids[b]:
+                caps[b] = 0.0
+        return BoardCommand(cap_w=tuple(caps), job_id=tuple(job_ids))
+
+    def _status(self) -> ExecutorStatus:
+        running = list(self._running())
+        c = self.counts
+        return ExecutorStatus(
+            jobs_queued=sum(1 for j in self.jobs.values() if j.state in ("ACCEPTED", "PREEMPTED")),
+            jobs_running=len(running),
+            jobs_completed=c.get("COMPLETED", 0) + c.get("DOWNLINKED", 0),
+            jobs_downlinked=c.get("DOWNLINKED", 0),
+            jobs_failed=c.get("FAILED", 0),
+            jobs_expired=c.get("EXPIRED", 0),
+            boards_busy=sum(len(j.boards) for j in running),
+            power_alloc_w=float(sum(self.caps_w)),
+            work_done_gpu_s=self.work_done_gpu_s,
+        )
+
+    # -------------------------------------------------------------- helpers
+    def _running(self):
+        return (j for j in self.jobs.values() if j.state == "STARTED")
+
+    def _count(self, old: str, new: str) -> None:
+        if old in ("COMPLETED", "FAILED", "EXPIRED", "DOWNLINKED", "REJECTED", "CANCELLED"):
+            self.counts[old] = self.counts.get(old, 0) - 1
+        self.counts[new] = self.counts.get(new, 0) + 1
+
+    def _set(self, job_id: str, state: str, t_ns: int, reason: str, ops: list, outs: list,
+             report: bool = True) -> None:
+        job = self.jobs[job_id]
+        self._count(job.state, state)
+        job.state = state
+        ops.append(SetState(job_id, state, t_ns, reason))
+        if report:
+            outs.append(JobState(job_id, state, reason[:256], min(job.progress_gpu_s, 1e8)))

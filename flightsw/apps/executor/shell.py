@@ -1,0 +1,118 @@
+"""Job executor shell: feeds the core from the bus, applies its store operations to the
+sqlite ledger, then sends its messages (durable before acknowledged)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from flightsw.apps.common import latest, of_type
+from flightsw.apps.executor.core import (
+    AddJob,
+    Checkpoint,
+    ExecInputs,
+    ExecutorCore,
+    MarkDownlinked,
+    OfferResult,
+    SetState,
+    StoreResult,
+)
+from flightsw.bus.participant import Out
+from flightsw.icd.messages import (
+    BoardCommand,
+    BoardSensors,
+    JobAck,
+    JobSpec,
+    JobState,
+    Message,
+    PowerBudget,
+    ResultAck,
+    ResultData,
+    ResultResync,
+    ThermalCaps,
+)
+from flightsw.sched import POLICIES, BoardModel
+from flightsw.store.ledger import Ledger
+
+__all__ = ["ExecutorApp", "make"]
+
+COMMS = "comms"
+WORLD = "world"
+
+
+class ExecutorApp:
+    name = "executor"
+    period_ticks = 1
+    subscriptions = frozenset(
+        {PowerBudget.KIND, ThermalCaps.KIND, BoardSensors.KIND, JobSpec.KIND, ResultAck.KIND,
+         ResultResync.KIND}
+    )
+
+    def __init__(self, store_dir: Path, model: BoardModel, policy: str) -> None:
+        if policy not in POLICIES:
+            raise ValueError(f"policy: expected one of {sorted(POLICIES)}, got {policy!r}")
+        self.ledger = Ledger(Path(store_dir) / "executor.sqlite")
+        self.core = ExecutorCore(model=model, policy=POLICIES[policy])
+        self.core.restore(self.ledger.jobs(), [r.job_id for r in self.ledger.results(unacked_only=True)])
+
+    def step(self, tick: int, t_ns: int, inbox: Sequence[Message]) -> list[Out]:
+        inp = ExecInputs(
+            budget=latest(inbox, PowerBudget),
+            caps=latest(inbox, ThermalCaps),
+            boards=latest(inbox, BoardSensors),
+            submits=[m.body for m in of_type(inbox, JobSpec)],
+            acks=[m.body for m in of_type(inbox, ResultAck)],
+            resync=bool(of_type(inbox, ResultResync)),
+        )
+        ops, items = self.core.step(tick, t_ns, inp)
+        for op in ops:  # durable first
+            self._apply(op)
+        outs = []
+        for item in items:
+            if isinstance(item, OfferResult):
+                outs.extend(self._offer(item.job_id))
+            elif isinstance(item, BoardCommand):
+                outs.append(Out(item, WORLD))
+            elif isinstance(item, (JobAck, JobState)):
+                outs.append(Out(item, COMMS))
+            else:
+                outs.append(Out(item))
+        return outs
+
+    def _apply(self, op) -> None:
+        led = self.ledger
+        if isinstance(op, AddJob):
+            led.add_job(op.spec, op.state, op.reason, op.t_ns)
+        elif isinstance(op, SetState):
+            led.set_state(op.job_id, op.state, op.t_ns, op.reason)
+        elif isinstance(op, Checkpoint):
+            led.checkpoint(op.progress_gpu_s, op.t_ns)
+        elif isinstance(op, StoreResult):
+            led.store_result(op.job_id, op.kind, op.data, op.sha256, op.t_ns, op.work_gpu_s)
+        elif isinstance(op, MarkDownlinked):
+            led.mark_downlinked(op.job_id, op.t_ns)
+        else:
+            raise TypeError(f"unknown store operation {op!r}")
+
+    def _offer(self, job_id: str) -> list[Out]:
+        row = next((r for r in self.ledger.results(unacked_only=True) if r.job_id == job_id), None)
+        if row is None:
+            return []
+        return [Out(ResultData(row.job_id, row.kind, row.data, row.sha256, row.completed_t_ns), COMMS)]
+
+    def final_report(self) -> dict:
+        by_state: dict[str, int] = {}
+        for job in self.ledger.jobs():
+            by_state[job.state] = by_state.get(job.state, 0) + 1
+        return {
+            "jobs_by_state": by_state,
+            "work_done_gpu_s": self.core.work_done_gpu_s,
+            "unacked_results": len(self.core.unacked),
+        }
+
+    def close(self) -> None:
+        self.ledger.close()
+
+
+def make(start_tick: int, store_dir: str, board_model: dict, policy: str = "fifo") -> ExecutorApp:
+    return ExecutorApp(Path(store_dir), BoardModel(**board_model), policy)

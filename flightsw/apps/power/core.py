@@ -1,0 +1,108 @@
+"""Power manager core: the compute power budget, the battery floor, safe mode.
+
+Budget each tick = what the panels give beyond housekeeping
+               + what the battery may give while staying above its floor.
+
+The battery's share shrinks smoothly as the state of charge approaches the floor plus a
+guard margin: ``(charge - guard) / reserve_horizon`` [Wh -> W], so the charge approaches
+the guard asymptotically and a one- or two-tick command latency can never carry it
+below the floor. Below the guard the power manager enters SAFE mode (no compute) and
+leaves it only above ``safe_exit_soc`` (hysteresis: it never flaps). The supervisor can
+also force SAFE mode (restart cap reached) with SetMode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from flightsw.icd.messages import Event, Mode, PowerBudget, PowerSensors, SetMode, Severity
+
+__all__ = ["PowerTable", "PowerState", "step", "TableError"]
+
+
+class TableError(ValueError):
+    """A parameter table was rejected whole; the text names the field."""
+
+
+@dataclass(frozen=True)
+class PowerTable:
+    battery_soc_floor: float  # [-] never go below
+    housekeeping_w: float  # [W] platform load, always on
+    max_discharge_w: float  # [W] battery discharge limit
+    guard_soc: float = 0.02  # [-] margin above the floor where compute stops
+    safe_exit_margin_soc: float = 0.05  # [-] above the guard, to leave SAFE mode
+    reserve_horizon_s: float = 900.0  # [s] drain the usable charge no faster than this
+
+    def __post_init__(self) -> None:
+        checks = (
+            ("battery_soc_floor", 0.0 <= self.battery_soc_floor < 1.0, "in [0, 1)"),
+            ("housekeeping_w", self.housekeeping_w >= 0.0, ">= 0"),
+            ("max_discharge_w", self.max_discharge_w >= 0.0, ">= 0"),
+            ("guard_soc", 0.0 <= self.guard_soc < 0.5, "in [0, 0.5)"),
+            ("safe_exit_margin_soc", 0.0 < self.safe_exit_margin_soc < 0.5, "in (0, 0.5)"),
+            ("reserve_horizon_s", self.reserve_horizon_s > 0.0, "> 0"),
+        )
+        for name, ok, expected in checks:
+            if not ok:
+                raise TableError(f"power table: {name} expected {expected}, got {getattr(self, name)}")
+
+    @property
+    def guard_level_soc(self) -> float:
+        return self.battery_soc_floor + self.guard_soc
+
+
+@dataclass(frozen=True)
+class PowerState:
+    mode: str = Mode.NOMINAL.value
+    forced_safe: bool = False
+    budget_w: float = 0.0
+
+
+def battery_available_w(s: PowerSensors, t: PowerTable) -> float:
+    """Power the battery may give this tick without approaching the floor too fast [W]."""
+    usable_wh = s.battery_charge_wh - t.guard_level_soc * s.battery_capacity_wh
+    if usable_wh <= 0.0:
+        return 0.0
+    return min(t.max_discharge_w, usable_wh * 3600.0 / t.reserve_horizon_s)
+
+
+def step(
+    state: PowerState, table: PowerTable, sensors: PowerSensors | None, cmd: SetMode | None
+) -> tuple[PowerState, PowerBudget | None, list[Event]]:
+    """One control period. Returns the new state, the budget (None without sensors), events."""
+    events: list[Event] = []
+    forced = state.forced_safe
+    if cmd is not None:
+        forced = cmd.mode == Mode.SAFE.value
+        events.append(Event(int(Severity.COMMAND), "power.set_mode", f"{cmd.mode}: {cmd.reason}"))
+    if sensors is None:
+        return replace(state, forced_safe=forced), None, events
+    mode = state.mode
+    soc = sensors.battery_soc
+    if forced:
+        new_mode = Mode.SAFE.value
+        reason = "ordered by the supervisor"
+    elif mode == Mode.SAFE.value:
+        exit_soc = table.guard_level_soc + table.safe_exit_margin_soc
+        new_mode = Mode.NOMINAL.value if soc >= exit_soc else Mode.SAFE.value
+        reason = f"battery SOC {soc:.3f} >= {exit_soc:.3f}"
+    else:
+        new_mode = Mode.SAFE.value if soc < table.guard_level_soc else Mode.NOMINAL.value
+        reason = f"battery SOC {soc:.3f} < guard {table.guard_level_soc:.3f}"
+    if new_mode != mode:
+        sev = Severity.WARNING_HI if new_mode == Mode.SAFE.value else Severity.ACTIVITY_HI
+        events.append(Event(int(sev), "power.mode_changed", f"{mode} -> {new_mode}: {reason}"))
+    battery_w = battery_available_w(sensors, table)
+    solar_net_w = sensors.solar_power_w - table.housekeeping_w
+    if new_mode == Mode.SAFE.value:
+        budget_w = 0.0
+    else:
+        budget_w = max(0.0, solar_net_w + battery_w)
+    budget = PowerBudget(
+        mode=new_mode,
+        compute_budget_w=budget_w,
+        solar_power_w=sensors.solar_power_w,
+        battery_avail_w=battery_w,
+        battery_soc=soc,
+    )
+    return PowerState(mode=new_mode, forced_safe=forced, budget_w=budget_w), budget, events

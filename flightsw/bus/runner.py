@@ -1,0 +1,146 @@
+"""The public runner: drive a set of participants in lockstep, in any mode.
+
+``run_lockstep`` is the hub's outer loop. Per tick: scheduled kills, restarts the
+supervisor asked for (or the watchdog's, if the supervisor itself is down), then one
+barrier round through the transport. Sim time advances by ``tick_ns`` per round and
+never depends on how long a process takes to start or answer.
+
+Modes: ``fast`` (in-memory transport, one process), ``hil`` (one OS process per
+participant over ZeroMQ), ``realtime`` (hil, paced by the wall clock at ``speed`` x).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import structlog
+
+from flightsw.bus.hub import HubCore, HubStatistics, Wire
+from flightsw.bus.memory import MemoryTransport
+from flightsw.bus.participant import ParticipantSpec
+from flightsw.icd.messages import Event, RestartProcess, Severity
+
+__all__ = ["MODES", "LockstepResult", "run_lockstep", "SUPERVISOR"]
+
+MODES = ("hil", "fast", "realtime")
+SUPERVISOR = "supervisor"
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class LockstepResult:
+    digest: str
+    ticks: int
+    reports: dict[str, dict]
+    hub: HubStatistics
+    restarts: tuple[tuple[int, str, str], ...]  # (tick, process, reason)
+    kills: tuple[tuple[int, str, str], ...]
+    wall_s: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def _make_transport(mode: str):
+    if mode == "fast":
+        return MemoryTransport()
+    if mode in ("hil", "realtime"):
+        from flightsw.bus.zmq_transport import ZmqTransport
+
+        return ZmqTransport()
+    raise ValueError(f"mode: expected one of {list(MODES)}, got {mode!r}")
+
+
+def run_lockstep(
+    specs: list[ParticipantSpec],
+    n_ticks: int,
+    *,
+    tick_ns: int = 1_000_000_000,
+    mode: str = "fast",
+    kills: Mapping[int, list[str]] | None = None,
+    speed: float = 1.0,
+    watchdog_ticks: int = 10,
+    tap: Callable[[int, Wire], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> LockstepResult:
+    """Run ``n_ticks`` lockstep rounds. ``kills`` maps tick -> process names to kill
+    (SIGKILL in hil) at the start of that tick."""
+    kills = dict(kills or {})
+    by_name = {s.name: s for s in specs}
+    if len(by_name) != len(specs):
+        raise ValueError("participant names must be unique")
+    for tick, names in kills.items():
+        for name in names:
+            if name not in by_name or not by_name[name].onboard:
+                raise ValueError(f"kill at tick {tick}: {name!r} is not an onboard process")
+    transport = _make_transport(mode)
+    core = HubCore(tap=tap)
+    restarts: list[tuple[int, str, str]] = []
+    killed: list[tuple[int, str, str]] = []
+    dead_since: dict[str, int] = {}
+    wall0 = time.monotonic()
+    try:
+        for reg in transport.start_many(specs, 0):
+            core.register(reg)
+        pace_t0 = time.monotonic()
+        for tick in range(n_ticks):
+            t_ns = tick * tick_ns
+            if mode == "realtime":
+                delay = pace_t0 + tick * tick_ns / 1e9 / speed - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            for name in sorted(kills.get(tick, ())):
+                if name in core.alive:
+                    transport.kill(name)
+                    core.mark_dead(name)
+                    dead_since[name] = tick
+                    killed.append((tick, name, "fault plan"))
+                    core.emit(tick, t_ns, Event(int(Severity.WARNING_HI), "hub.process_killed",
+                                                f"{name} killed by the fault plan"))
+            to_start: list[tuple[str, str]] = []
+            for msg in core.take_hub_mail():
+                if isinstance(msg.body, RestartProcess) and msg.env.src == SUPERVISOR:
+                    name = msg.body.process
+                    if name in by_name and by_name[name].onboard and name not in core.alive:
+                        to_start.append((name, msg.body.reason or "supervisor request"))
+            if (
+                SUPERVISOR in by_name
+                and SUPERVISOR not in core.alive
+                and tick - dead_since.get(SUPERVISOR, tick) >= watchdog_ticks
+            ):
+                to_start.append((SUPERVISOR, "watchdog: supervisor silent"))
+            seen = set()
+            for name, reason in to_start:
+                if name in seen:
+                    continue
+                seen.add(name)
+                (reg,) = transport.start_many([by_name[name]], tick)
+                core.mark_restarted(name)
+                dead_since.pop(name, None)
+                restarts.append((tick, name, reason))
+                core.emit(tick, t_ns, Event(int(Severity.WARNING_LO), "hub.process_restarted",
+                                            f"{name} restarted: {reason}"))
+            batches = core.begin_tick(tick, t_ns)
+            replies, lost = transport.exchange(tick, t_ns, batches)
+            core.end_tick(tick, replies)
+            for name in lost:
+                core.mark_dead(name)
+                dead_since[name] = tick
+                killed.append((tick, name, "crashed or hung"))
+                core.emit(tick, t_ns, Event(int(Severity.WARNING_HI), "hub.process_lost",
+                                            f"{name} crashed or stopped answering"))
+            if progress is not None:
+                progress(tick)
+        reports = transport.finish()
+    finally:
+        transport.close()
+    return LockstepResult(
+        digest=core.digest_hex(),
+        ticks=n_ticks,
+        reports=reports,
+        hub=core.statistics(),
+        restarts=tuple(restarts),
+        kills=tuple(killed),
+        wall_s=time.monotonic() - wall0,
+    )

@@ -1,0 +1,461 @@
+"""Every message type on the bus and the link, in one place.
+
+Topic ids (``KIND``) follow cFS practice: separate ranges per category.
+
+=========  ===========  ==========================================
+range      category     examples
+=========  ===========  ==========================================
+100-199    command      BoardCommand, SetMode, RestartProcess
+200-299    telemetry    PowerSensors, PowerBudget, ExecutorStatus
+300-399    event        Event
+400-499    data         JobSpec, JobAck, ResultData, link frames
+=========  ===========  ==========================================
+
+Field names carry units (``power_w``, ``charge_wh``, ``temp_c``, ``t_ns``). Bodies are
+frozen dataclasses; a message on the wire is an :class:`Envelope` plus a body.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from flightsw.icd.schema import (
+    f_bool,
+    f_bytes,
+    f_float,
+    f_floats,
+    f_int,
+    f_ints,
+    f_params,
+    f_str,
+    f_strs,
+)
+
+__all__ = [
+    "Category",
+    "Severity",
+    "CmdStatus",
+    "Mode",
+    "JobStateName",
+    "Envelope",
+    "Message",
+    "BODY_TYPES",
+    "category_of",
+    "MAX_BOARDS",
+    "MAX_RESULT_BYTES",
+    "MAX_NAME",
+    "BoardCommand",
+    "SetMode",
+    "RestartProcess",
+    "PowerSensors",
+    "BoardSensors",
+    "ContactState",
+    "PowerBudget",
+    "ThermalCaps",
+    "ExecutorStatus",
+    "HubStatus",
+    "SupervisorStatus",
+    "CommsStatus",
+    "CommandResponse",
+    "Event",
+    "JobSpec",
+    "JobAck",
+    "JobState",
+    "ResultData",
+    "ResultAck",
+    "UplinkFrame",
+    "DownlinkFrame",
+    "ResultResync",
+]
+
+MAX_BOARDS = 256
+MAX_NAME = 32
+MAX_JOB_ID = 64
+MAX_RESULT_BYTES = 64 * 1024 * 1024
+MAX_FRAME_BYTES = MAX_RESULT_BYTES + 4096
+MAX_POWER_W = 1.0e6
+TEMP_LO_C = -273.15
+TEMP_HI_C = 2000.0
+
+
+class Category(enum.IntEnum):
+    COMMAND = 100
+    TELEMETRY = 200
+    EVENT = 300
+    DATA = 400
+
+
+def category_of(kind: int) -> Category:
+    return Category((kind // 100) * 100)
+
+
+class Severity(enum.IntEnum):
+    """F Prime event severities; FATAL and WARNING_HI are never throttled."""
+
+    FATAL = 0
+    WARNING_HI = 1
+    WARNING_LO = 2
+    COMMAND = 3
+    ACTIVITY_HI = 4
+    ACTIVITY_LO = 5
+    DIAGNOSTIC = 6
+
+
+class CmdStatus(enum.StrEnum):
+    OK = "OK"
+    INVALID_OPCODE = "INVALID_OPCODE"
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    FORMAT_ERROR = "FORMAT_ERROR"
+    EXECUTION_ERROR = "EXECUTION_ERROR"
+    BUSY = "BUSY"
+
+
+class Mode(enum.StrEnum):
+    SAFE = "SAFE"
+    NOMINAL = "NOMINAL"
+
+
+class JobStateName(enum.StrEnum):
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+    STARTED = "STARTED"
+    PREEMPTED = "PREEMPTED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
+    DOWNLINKED = "DOWNLINKED"
+
+
+MODES = tuple(m.value for m in Mode)
+JOB_STATES = tuple(s.value for s in JobStateName)
+CMD_STATUSES = tuple(s.value for s in CmdStatus)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """Header of every bus message.
+
+    kind: topic id of the body; version: body schema version; src: producing process;
+    seq: per-source monotonic counter; tick: lockstep tick it was produced in;
+    t_ns: sim time of that tick [ns since scenario epoch]; dst: one addressee, or ""
+    for everyone subscribed to ``kind``.
+    """
+
+    kind: int
+    version: int
+    src: str
+    seq: int
+    tick: int
+    t_ns: int
+    dst: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    env: Envelope
+    body: Any
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True, slots=True)
+class BoardCommand:
+    """Executor -> world: power cap per board [W] (0 = off) and the job each board runs."""
+
+    KIND: ClassVar[int] = 100
+    VERSION: ClassVar[int] = 1
+    cap_w: tuple[float, ...] = f_floats(MAX_BOARDS, 0.0, MAX_POWER_W)
+    job_id: tuple[str, ...] = f_strs(MAX_BOARDS, MAX_JOB_ID)
+
+
+@dataclass(frozen=True, slots=True)
+class SetMode:
+    """Supervisor -> power manager: force a mode (safe-mode escalation, or recovery)."""
+
+    KIND: ClassVar[int] = 101
+    VERSION: ClassVar[int] = 1
+    mode: str = f_str(16, MODES)
+    reason: str = f_str(256)
+
+
+@dataclass(frozen=True, slots=True)
+class RestartProcess:
+    """Supervisor -> hub: restart a dead onboard process."""
+
+    KIND: ClassVar[int] = 102
+    VERSION: ClassVar[int] = 1
+    process: str = f_str(MAX_NAME, minlen=1)
+    reason: str = f_str(256)
+
+
+# -------------------------------------------------------------------------- telemetry
+
+
+@dataclass(frozen=True, slots=True)
+class PowerSensors:
+    """World -> power manager: electrical power system readings."""
+
+    KIND: ClassVar[int] = 200
+    VERSION: ClassVar[int] = 1
+    solar_power_w: float = f_float(0.0, MAX_POWER_W)
+    battery_charge_wh: float = f_float(0.0, 1.0e7)
+    battery_capacity_wh: float = f_float(0.0, 1.0e7)
+    battery_soc: float = f_float(0.0, 1.0)
+    load_w: float = f_float(0.0, MAX_POWER_W)
+    sunlit_fraction: float = f_float(0.0, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class BoardSensors:
+    """World -> thermal guard and executor: per-board readings of the last tick."""
+
+    KIND: ClassVar[int] = 201
+    VERSION: ClassVar[int] = 1
+    temp_c: tuple[float, ...] = f_floats(MAX_BOARDS, TEMP_LO_C, TEMP_HI_C)
+    power_w: tuple[float, ...] = f_floats(MAX_BOARDS, 0.0, MAX_POWER_W)
+    work_gpu_s: tuple[float, ...] = f_floats(MAX_BOARDS, 0.0, 1.0e6)
+    job_id: tuple[str, ...] = f_strs(MAX_BOARDS, MAX_JOB_ID)  # what each board worked on
+    radiator_temp_c: float = f_float(TEMP_LO_C, TEMP_HI_C)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactState:
+    """World (RF hardware) -> comms and station: is a ground contact up, at what rates."""
+
+    KIND: ClassVar[int] = 202
+    VERSION: ClassVar[int] = 1
+    in_contact: bool = f_bool()
+    station: str = f_str(MAX_NAME)
+    downlink_bps: float = f_float(0.0, 1.0e12)
+    uplink_bps: float = f_float(0.0, 1.0e12)
+
+
+@dataclass(frozen=True, slots=True)
+class PowerBudget:
+    """Power manager -> executor, supervisor: the compute power granted this tick."""
+
+    KIND: ClassVar[int] = 210
+    VERSION: ClassVar[int] = 1
+    mode: str = f_str(16, MODES)
+    compute_budget_w: float = f_float(0.0, MAX_POWER_W)
+    solar_power_w: float = f_float(0.0, MAX_POWER_W)
+    battery_avail_w: float = f_float(0.0, MAX_POWER_W)
+    battery_soc: float = f_float(0.0, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class ThermalCaps:
+    """Thermal guard -> executor: the most power each board may draw [W] (0 = shut down)."""
+
+    KIND: ClassVar[int] = 211
+    VERSION: ClassVar[int] = 1
+    cap_w: tuple[float, ...] = f_floats(MAX_BOARDS, 0.0, MAX_POWER_W)
+    shutdown: tuple[int, ...] = f_ints(MAX_BOARDS, 0, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorStatus:
+    """Executor housekeeping: job counts by state and power in use."""
+
+    KIND: ClassVar[int] = 212
+    VERSION: ClassVar[int] = 1
+    jobs_queued: int = f_int(0, 10**9)
+    jobs_running: int = f_int(0, 10**9)
+    jobs_completed: int = f_int(0, 10**9)
+    jobs_downlinked: int = f_int(0, 10**9)
+    jobs_failed: int = f_int(0, 10**9)
+    jobs_expired: int = f_int(0, 10**9)
+    boards_busy: int = f_int(0, MAX_BOARDS)
+    power_alloc_w: float = f_float(0.0, MAX_POWER_W)
+    work_done_gpu_s: float = f_float(0.0, 1.0e12)
+
+
+@dataclass(frozen=True, slots=True)
+class HubStatus:
+    """Hub -> supervisor: which participants are alive this tick."""
+
+    KIND: ClassVar[int] = 213
+    VERSION: ClassVar[int] = 1
+    alive: tuple[str, ...] = f_strs(64, MAX_NAME)
+    dead: tuple[str, ...] = f_strs(64, MAX_NAME)
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisorStatus:
+    """Supervisor housekeeping: restarts done per process, and whether safe mode was ordered."""
+
+    KIND: ClassVar[int] = 214
+    VERSION: ClassVar[int] = 1
+    processes: tuple[str, ...] = f_strs(64, MAX_NAME)
+    restarts: tuple[int, ...] = f_ints(64, 0, 10**6)
+    safe_mode_ordered: bool = f_bool()
+
+
+@dataclass(frozen=True, slots=True)
+class CommsStatus:
+    """Comms housekeeping: link counters."""
+
+    KIND: ClassVar[int] = 215
+    VERSION: ClassVar[int] = 1
+    frames_up_ok: int = f_int(0, 2**62)
+    frames_up_bad: int = f_int(0, 2**62)
+    frames_down: int = f_int(0, 2**62)
+    bytes_down: int = f_int(0, 2**62)
+    results_pending: int = f_int(0, 10**9)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResponse:
+    """Any app: the outcome of a command it received (DESIGN.md §4)."""
+
+    KIND: ClassVar[int] = 216
+    VERSION: ClassVar[int] = 1
+    opcode: int = f_int(0, 65535)
+    status: str = f_str(32, CMD_STATUSES)
+    detail: str = f_str(256)
+
+
+# ----------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An event with a stable name, a severity (:class:`Severity`) and a human text."""
+
+    KIND: ClassVar[int] = 300
+    VERSION: ClassVar[int] = 1
+    severity: int = f_int(0, 6)
+    name: str = f_str(64, minlen=1)
+    text: str = f_str(512)
+
+
+# ------------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """A job (DESIGN.md §6). ``deadline_t_ns`` = -1 means no deadline.
+
+    work_gpu_s: work in GPU-seconds at full board power; release_t_ns: when the ground
+    released it [ns since epoch]; params: payload parameters (for matmul, ``n``).
+    """
+
+    KIND: ClassVar[int] = 400
+    VERSION: ClassVar[int] = 1
+    job_id: str = f_str(MAX_JOB_ID, minlen=1)
+    kind: str = f_str(32, minlen=1)
+    priority: int = f_int(0, 9)
+    deadline_t_ns: int = f_int(-1, 2**62)
+    boards_needed: int = f_int(1, MAX_BOARDS)
+    work_gpu_s: float = f_float(1e-3, 1.0e8)
+    checkpoint_interval_s: float = f_float(0.0, 1.0e6)
+    input_bytes: int = f_int(0, MAX_RESULT_BYTES)
+    output_bytes: int = f_int(0, MAX_RESULT_BYTES)
+    release_t_ns: int = f_int(0, 2**62)
+    seed: int = f_int(0, 2**32 - 1)
+    params: dict = f_params()
+
+
+@dataclass(frozen=True, slots=True)
+class JobAck:
+    """Executor -> ground: a JobSpec was stored (accepted) or refused, with the reason."""
+
+    KIND: ClassVar[int] = 401
+    VERSION: ClassVar[int] = 1
+    job_id: str = f_str(MAX_JOB_ID, minlen=1)
+    accepted: bool = f_bool()
+    reason: str = f_str(256)
+
+
+@dataclass(frozen=True, slots=True)
+class JobState:
+    """Executor -> ground: a job changed state (PUS service 1 style verification)."""
+
+    KIND: ClassVar[int] = 402
+    VERSION: ClassVar[int] = 1
+    job_id: str = f_str(MAX_JOB_ID, minlen=1)
+    state: str = f_str(16, JOB_STATES)
+    reason: str = f_str(256)
+    work_done_gpu_s: float = f_float(0.0, 1.0e8)
+
+
+@dataclass(frozen=True, slots=True)
+class ResultData:
+    """A job's result bytes with their SHA-256 (and, for matmul, ABFT checksums inside)."""
+
+    KIND: ClassVar[int] = 403
+    VERSION: ClassVar[int] = 1
+    job_id: str = f_str(MAX_JOB_ID, minlen=1)
+    kind: str = f_str(32, minlen=1)
+    data: bytes = f_bytes(MAX_RESULT_BYTES)
+    sha256: bytes = f_bytes(32, exact=32)
+    completed_t_ns: int = f_int(0, 2**62)
+
+
+@dataclass(frozen=True, slots=True)
+class ResultAck:
+    """Ground -> executor: the result of ``job_id`` arrived intact and is archived."""
+
+    KIND: ClassVar[int] = 404
+    VERSION: ClassVar[int] = 1
+    job_id: str = f_str(MAX_JOB_ID, minlen=1)
+
+
+@dataclass(frozen=True, slots=True)
+class UplinkFrame:
+    """Bytes on the uplink: station -> world (radio) -> comms."""
+
+    KIND: ClassVar[int] = 405
+    VERSION: ClassVar[int] = 1
+    data: bytes = f_bytes(1024 * 1024)
+
+
+@dataclass(frozen=True, slots=True)
+class DownlinkFrame:
+    """Bytes on the downlink: comms -> world (radio) -> station."""
+
+    KIND: ClassVar[int] = 406
+    VERSION: ClassVar[int] = 1
+    data: bytes = f_bytes(MAX_FRAME_BYTES)
+
+
+@dataclass(frozen=True, slots=True)
+class ResultResync:
+    """Comms -> executor: (re)offer every result not yet acknowledged by the ground."""
+
+    KIND: ClassVar[int] = 407
+    VERSION: ClassVar[int] = 1
+    reason: str = f_str(256)
+
+
+BODY_TYPES: dict[int, type] = {
+    cls.KIND: cls
+    for cls in (
+        BoardCommand,
+        SetMode,
+        RestartProcess,
+        PowerSensors,
+        BoardSensors,
+        ContactState,
+        PowerBudget,
+        ThermalCaps,
+        ExecutorStatus,
+        HubStatus,
+        SupervisorStatus,
+        CommsStatus,
+        CommandResponse,
+        Event,
+        JobSpec,
+        JobAck,
+        JobState,
+        ResultData,
+        ResultAck,
+        UplinkFrame,
+        DownlinkFrame,
+        ResultResync,
+    )
+}

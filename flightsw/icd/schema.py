@@ -1,0 +1,236 @@
+"""A tiny declarative schema for ICD message bodies.
+
+Each body class is a frozen dataclass whose fields carry their constraint in
+``dataclasses.field(metadata=...)`` made by the helpers below (``f_int``,
+``f_float``...). From the annotations and the metadata we compile, once per class,
+a tuple of checkers; ``decode`` runs them over the wire values, so a bad value is
+reported with the field name, what was expected and what came.
+
+Why hand-written: the wire is positional msgpack arrays (small, fast), and the
+checks must name fields in the error; a generic validation library would cost more
+per message than the whole lockstep tick budget allows (see DESIGN.md §3).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any
+
+__all__ = [
+    "FieldError",
+    "f_int",
+    "f_float",
+    "f_bool",
+    "f_str",
+    "f_bytes",
+    "f_floats",
+    "f_ints",
+    "f_strs",
+    "f_params",
+    "compile_checkers",
+]
+
+MAX_SEQ = 2**63 - 1
+
+
+class FieldError(ValueError):
+    """A value did not satisfy its field's constraint (caught and rewrapped by the codec)."""
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def f_int(lo: int = -(2**63), hi: int = 2**63 - 1) -> Any:
+    return dataclasses.field(metadata={"type": "int", "lo": lo, "hi": hi})
+
+
+def f_float(lo: float = -math.inf, hi: float = math.inf) -> Any:
+    return dataclasses.field(metadata={"type": "float", "lo": lo, "hi": hi})
+
+
+def f_bool() -> Any:
+    return dataclasses.field(metadata={"type": "bool"})
+
+
+def f_str(maxlen: int = 256, choices: tuple[str, ...] | None = None, minlen: int = 0) -> Any:
+    return dataclasses.field(
+        metadata={"type": "str", "maxlen": maxlen, "minlen": minlen, "choices": choices}
+    )
+
+
+def f_bytes(maxlen: int, exact: int | None = None) -> Any:
+    return dataclasses.field(metadata={"type": "bytes", "maxlen": maxlen, "exact": exact})
+
+
+def f_floats(maxlen: int = 256, lo: float = -math.inf, hi: float = math.inf) -> Any:
+    return dataclasses.field(metadata={"type": "floats", "maxlen": maxlen, "lo": lo, "hi": hi})
+
+
+def f_ints(maxlen: int = 256, lo: int = -(2**63), hi: int = 2**63 - 1) -> Any:
+    return dataclasses.field(metadata={"type": "ints", "maxlen": maxlen, "lo": lo, "hi": hi})
+
+
+def f_strs(maxlen: int = 256, item_maxlen: int = 64) -> Any:
+    return dataclasses.field(
+        metadata={"type": "strs", "maxlen": maxlen, "item_maxlen": item_maxlen}
+    )
+
+
+def f_params(maxlen: int = 32) -> Any:
+    """A small map of str -> int | float | str | bool (job parameters)."""
+    return dataclasses.field(metadata={"type": "params", "maxlen": maxlen})
+
+
+Checker = Callable[[Any], Any]
+
+
+def _int_checker(lo: int, hi: int) -> Checker:
+    def check(v: Any) -> int:
+        if type(v) is not int:
+            raise FieldError(f"expected an integer, got {type(v).__name__} {_show(v)}")
+        if not lo <= v <= hi:
+            raise FieldError(f"expected an integer in [{lo}, {hi}], got {v}")
+        return v
+
+    return check
+
+
+def _float_value(v: Any) -> float:
+    t = type(v)
+    if t is float:
+        x = v
+    elif t is int:
+        x = float(v)
+    else:
+        raise FieldError(f"expected a number, got {t.__name__} {_show(v)}")
+    if not math.isfinite(x):
+        raise FieldError(f"expected a finite number, got {x}")
+    return x
+
+
+def _float_checker(lo: float, hi: float) -> Checker:
+    def check(v: Any) -> float:
+        x = _float_value(v)
+        if not lo <= x <= hi:
+            raise FieldError(f"expected a number in [{lo}, {hi}], got {x}")
+        return x
+
+    return check
+
+
+def _bool_checker() -> Checker:
+    def check(v: Any) -> bool:
+        if type(v) is not bool:
+            raise FieldError(f"expected true or false, got {type(v).__name__} {_show(v)}")
+        return v
+
+    return check
+
+
+def _str_checker(maxlen: int, minlen: int, choices: tuple[str, ...] | None) -> Checker:
+    def check(v: Any) -> str:
+        if type(v) is not str:
+            raise FieldError(f"expected a string, got {type(v).__name__} {_show(v)}")
+        if not minlen <= len(v) <= maxlen:
+            raise FieldError(f"expected a string of {minlen}..{maxlen} characters, got {len(v)}")
+        if choices is not None and v not in choices:
+            raise FieldError(f"expected one of {list(choices)}, got {_show(v)}")
+        return v
+
+    return check
+
+
+def _bytes_checker(maxlen: int, exact: int | None) -> Checker:
+    def check(v: Any) -> bytes:
+        if type(v) is not bytes:
+            raise FieldError(f"expected bytes, got {type(v).__name__} {_show(v)}")
+        if exact is not None and len(v) != exact:
+            raise FieldError(f"expected exactly {exact} bytes, got {len(v)}")
+        if len(v) > maxlen:
+            raise FieldError(f"expected at most {maxlen} bytes, got {len(v)}")
+        return v
+
+    return check
+
+
+def _seq_checker(maxlen: int, item: Checker, what: str) -> Checker:
+    def check(v: Any) -> tuple:
+        if type(v) not in (tuple, list):
+            raise FieldError(f"expected an array of {what}, got {type(v).__name__} {_show(v)}")
+        if len(v) > maxlen:
+            raise FieldError(f"expected at most {maxlen} items, got {len(v)}")
+        out = []
+        for i, x in enumerate(v):
+            try:
+                out.append(item(x))
+            except FieldError as exc:
+                raise FieldError(f"item {i}: {exc}") from None
+        return tuple(out)
+
+    return check
+
+
+def _params_checker(maxlen: int) -> Checker:
+    key_check = _str_checker(64, 1, None)
+
+    def check(v: Any) -> dict:
+        if type(v) is not dict:
+            raise FieldError(f"expected a map of parameters, got {type(v).__name__} {_show(v)}")
+        if len(v) > maxlen:
+            raise FieldError(f"expected at most {maxlen} parameters, got {len(v)}")
+        out = {}
+        for k, x in v.items():
+            try:
+                key_check(k)
+            except FieldError as exc:
+                raise FieldError(f"parameter name: {exc}") from None
+            if type(x) is float:
+                if not math.isfinite(x):
+                    raise FieldError(f"parameter {k!r}: expected a finite number, got {x}")
+            elif type(x) not in (int, str, bool):
+                raise FieldError(
+                    f"parameter {k!r}: expected int, float, str or bool, got {type(x).__name__}"
+                )
+            elif type(x) is str and len(x) > 256:
+                raise FieldError(f"parameter {k!r}: expected at most 256 characters")
+            out[k] = x
+        return out
+
+    return check
+
+
+def _checker_for(meta: dict) -> Checker:
+    kind = meta["type"]
+    if kind == "int":
+        return _int_checker(meta["lo"], meta["hi"])
+    if kind == "float":
+        return _float_checker(meta["lo"], meta["hi"])
+    if kind == "bool":
+        return _bool_checker()
+    if kind == "str":
+        return _str_checker(meta["maxlen"], meta["minlen"], meta["choices"])
+    if kind == "bytes":
+        return _bytes_checker(meta["maxlen"], meta["exact"])
+    if kind == "floats":
+        return _seq_checker(meta["maxlen"], _float_checker(meta["lo"], meta["hi"]), "numbers")
+    if kind == "ints":
+        return _seq_checker(meta["maxlen"], _int_checker(meta["lo"], meta["hi"]), "integers")
+    if kind == "strs":
+        return _seq_checker(meta["maxlen"], _str_checker(meta["item_maxlen"], 0, None), "strings")
+    if kind == "params":
+        return _params_checker(meta["maxlen"])
+    raise TypeError(f"unknown field type {kind!r}")
+
+
+def compile_checkers(cls: type) -> tuple[tuple[str, Checker], ...]:
+    """(field name, checker) for every field of a body dataclass, in wire order."""
+    out = []
+    for fld in dataclasses.fields(cls):
+        if "type" not in fld.metadata:
+            raise TypeError(f"{cls.__name__}.{fld.name} has no schema metadata")
+        out.append((fld.name, _checker_for(dict(fld.metadata))))
+    return tuple(out)

@@ -1,0 +1,58 @@
+"""FIFO policy: jobs run in the order they were accepted, strictly (head-of-line).
+
+1. Boards whose thermal cap is below the minimum power are unusable.
+2. Running jobs keep their boards while those stay usable and the budget covers every
+   kept board at its minimum power; otherwise the latest-accepted are preempted first.
+3. Waiting jobs start in acceptance order while free usable boards and budget allow;
+   the first that does not fit blocks those behind it.
+4. The budget is water-filled over the busy boards (see power_split).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flightsw.sched.power_split import water_fill
+from flightsw.sched.types import BoardModel, JobView, Plan
+
+__all__ = ["fifo"]
+
+
+def fifo(
+    jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence[float], model: BoardModel
+) -> Plan:
+    ordered = sorted(jobs, key=lambda j: j.order_no)
+    usable = [thermal_cap_w[b] >= model.min_power_w for b in range(model.n_boards)]
+    assignments: dict[str, tuple[int, ...]] = {}
+    busy: set[int] = set()
+    for j in ordered:  # keep what runs, oldest first
+        if j.boards and all(usable[b] for b in j.boards):
+            need = (len(busy) + len(j.boards)) * model.min_power_w
+            if need <= budget_w:
+                assignments[j.job_id] = j.boards
+                busy.update(j.boards)
+    for j in ordered:  # start what waits, strictly in order
+        if j.job_id in assignments:
+            continue
+        free = [b for b in range(model.n_boards) if usable[b] and b not in busy]
+        need = (len(busy) + j.boards_needed) * model.min_power_w
+        if len(free) < j.boards_needed or need > budget_w:
+            break
+        boards = tuple(free[: j.boards_needed])
+        assignments[j.job_id] = boards
+        busy.update(boards)
+    return Plan(assignments, _caps(assignments, budget_w, thermal_cap_w, model))
+
+
+def _caps(
+    assignments: dict[str, tuple[int, ...]],
+    budget_w: float,
+    thermal_cap_w: Sequence[float],
+    model: BoardModel,
+) -> tuple[float, ...]:
+    boards = sorted(b for bs in assignments.values() for b in bs)
+    ceilings = [min(model.max_power_w, thermal_cap_w[b]) for b in boards]
+    caps = [0.0] * model.n_boards
+    for b, c in zip(boards, water_fill(budget_w, model.min_power_w, ceilings), strict=True):
+        caps[b] = c
+    return tuple(caps)

@@ -1,0 +1,32 @@
+"""Split a power budget over busy boards: each gets at least the minimum, then the rest
+is water-filled equally up to each board's own ceiling (its max or its thermal cap)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = ["water_fill"]
+
+
+def water_fill(budget_w: float, floor_w: float, ceilings_w: Sequence[float]) -> list[float]:
+    """Caps [W] for boards with these ceilings. Each cap is in [floor, ceiling]; the sum is
+    min(budget, sum(ceilings)) when budget >= n * floor (the caller ensures it)."""
+    n = len(ceilings_w)
+    if n == 0:
+        return []
+    caps = [floor_w] * n
+    left = budget_w - floor_w * n
+    open_ = sorted(range(n), key=lambda i: ceilings_w[i])
+    while left > 1e-9 and open_:
+        share = left / len(open_)
+        i = open_[0]
+        room = ceilings_w[i] - caps[i]
+        if room <= share:
+            caps[i] = ceilings_w[i]
+            left -= room
+            open_.pop(0)
+        else:
+            for j in open_:
+                caps[j] += share
+            left = 0.0
+    return caps

@@ -1,0 +1,29 @@
+"""A tiny durable key -> integer store (sqlite, WAL) for counters that must survive a crash."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+__all__ = ["CounterStore"]
+
+
+class CounterStore:
+    def __init__(self, path: Path | str) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+
+    def load(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT name, value FROM counters ORDER BY name").fetchall())
+
+    def save(self, values: dict[str, int]) -> None:
+        with self.db:
+            self.db.executemany(
+                "INSERT INTO counters VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                sorted(values.items()),
+            )
+
+    def close(self) -> None:
+        self.db.close()
