@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import structlog
 
@@ -30,9 +30,9 @@ SEQ_PER_TICK = 1 << 20
 log = structlog.get_logger()
 
 
-@dataclass(frozen=True, slots=True)
-class Out:
-    """A body to send: to ``dst`` alone, or ("" ) to everyone subscribed to its kind."""
+class Out(NamedTuple):
+    """A body to send: to ``dst`` alone, or ("") to everyone subscribed to its kind.
+    A plain ``(body, dst)`` tuple is the same thing, for participants outside flightsw."""
 
     body: Any
     dst: str = ""
@@ -94,11 +94,10 @@ class Endpoint:
                     log.warning("bus.bad_message", proc=self.name, tick=tick, error=str(exc))
         outs = self.participant.step(tick, t_ns, msgs)
         wires = []
-        for out in outs:
-            body = out.body
+        for body, dst in outs:
             self._seq += 1
-            env = Envelope(body.KIND, body.VERSION, self.name, self._seq, tick, t_ns, out.dst)
-            wires.append(Wire(self.name, self._seq, body.KIND, out.dst, encode(Message(env, body))))
+            env = Envelope(body.KIND, body.VERSION, self.name, self._seq, tick, t_ns, dst)
+            wires.append(Wire(self.name, self._seq, body.KIND, dst, encode(Message(env, body))))
         return wires
 
     def final_report(self) -> dict:

@@ -105,6 +105,7 @@ class ExecutorApp:
         for job in self.ledger.jobs():
             by_state[job.state] = by_state.get(job.state, 0) + 1
         return {
+            "job_ids": sorted(j.spec.job_id for j in self.ledger.jobs()),
             "jobs_by_state": by_state,
             "work_done_gpu_s": self.core.work_done_gpu_s,
             "unacked_results": len(self.core.unacked),

@@ -1,0 +1,35 @@
+# sunsched: `make run` (the main job on the default scenario) and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= out/run
+HOURS ?= 24
+
+.PHONY: install run test test-slow bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/sim run --scenario default --hours $(HOURS) --mode hil --out $(OUT)
+
+test: install
+	$(BIN)/pytest -q -n 2 -p no:cacheprovider
+
+test-slow: install
+	$(BIN)/pytest -q -p no:cacheprovider -m slow
+
+bench: install
+	$(BIN)/python bench/run_bench.py
+
+lint: install
+	$(BIN)/ruff check flightsw sim groundsw tests bench
+
+clean:
+	rm -rf out .pytest_cache .hypothesis

@@ -1,0 +1,190 @@
+"""The ground station: the ground end of the RF link, as a bus participant ("station").
+
+It releases the scenario's jobs at their release times, uploads them during contacts
+(and again if no acknowledgement came back within ``resend_after_ticks``), records
+every stage the spacecraft reports, checks every result's integrity (SHA-256, and ABFT
+checksums for matmul) before archiving it, and acknowledges only archived results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgpack
+
+from flightsw.icd.codec import DecodeError, decode, encode, encode_body
+from flightsw.icd.messages import (
+    ContactState,
+    DownlinkFrame,
+    Envelope,
+    Event,
+    JobAck,
+    JobSpec,
+    JobState,
+    Message,
+    ResultAck,
+    ResultData,
+    Severity,
+    UplinkFrame,
+)
+from flightsw.icd.results import verify_result
+from flightsw.icd.value import job_value
+from groundsw.archive import Archive
+
+__all__ = ["Station", "make"]
+
+LINK_SRC = "ground"
+SAT = "sat"
+WORLD = "world"
+_ORDER = ("RELEASED", "SENT", "ACCEPTED", "STARTED", "PREEMPTED", "COMPLETED", "DOWNLINKED", "ARCHIVED")
+
+
+@dataclass
+class _GroundJob:
+    spec: JobSpec
+    stage: str = "QUEUED"
+    last_sent_tick: int = -(10**12)
+    acked: bool = False
+    delivered_t_ns: int | None = None
+
+
+class Station:
+    name = "station"
+    period_ticks = 1
+    subscriptions = frozenset({ContactState.KIND, DownlinkFrame.KIND})
+
+    def __init__(self, archive_path: Path, jobs: Sequence[JobSpec], resend_after_ticks: int = 600) -> None:
+        self.archive = Archive(archive_path)
+        self.jobs = {j.job_id: _GroundJob(j) for j in sorted(jobs, key=lambda j: (j.release_t_ns, j.job_id))}
+        self._to_release = list(self.jobs.values())
+        self._released: list[_GroundJob] = []
+        self.resend_after_ticks = resend_after_ticks
+        self.contact: ContactState | None = None
+        self.acks_out: list[str] = []
+        self.link_seq = 0
+        self.frames_bad = 0
+        self.results_corrupt = 0
+        self.results_duplicate = 0
+        self.uplink_debt_bytes = 0.0
+
+    def step(self, tick: int, t_ns: int, inbox: Sequence[Message]) -> list[tuple[object, str]]:
+        out: list[tuple[object, str]] = []
+        while self._to_release and self._to_release[0].spec.release_t_ns <= t_ns:
+            gj = self._to_release.pop(0)
+            s = gj.spec
+            self.archive.add_job(s.job_id, s.kind, s.priority, s.deadline_t_ns, s.work_gpu_s,
+                                 msgpack.packb(encode_body(s), use_bin_type=True), t_ns)
+            gj.stage = "RELEASED"
+            self._released.append(gj)
+        for m in inbox:
+            if isinstance(m.body, ContactState):
+                self.contact = m.body
+            elif isinstance(m.body, DownlinkFrame):
+                out.extend(self._downlink(m.body.data, t_ns))
+        if self.contact is not None and self.contact.in_contact:
+            out.extend(self._uplink(tick, t_ns))
+        else:
+            self.uplink_debt_bytes = 0.0
+        return out
+
+    # ----------------------------------------------------------------- downlink
+    def _downlink(self, data: bytes, t_ns: int) -> list[tuple[object, str]]:
+        try:
+            body = decode(data).body
+        except DecodeError as exc:
+            self.frames_bad += 1
+            return [(Event(int(Severity.WARNING_LO), "station.bad_frame", str(exc)[:512]), "")]
+        gj = self.jobs.get(getattr(body, "job_id", ""))
+        if gj is None:
+            self.frames_bad += 1
+            return [(Event(int(Severity.WARNING_LO), "station.unknown_job",
+                           f"{type(body).__name__} for unknown job {getattr(body, 'job_id', '?')!r}"), "")]
+        if isinstance(body, JobAck):
+            gj.acked = True
+            self._stage(gj, "ACCEPTED" if body.accepted else "REJECTED", t_ns, body.reason)
+        elif isinstance(body, JobState):
+            gj.acked = True
+            self._stage(gj, body.state, t_ns, body.reason)
+        elif isinstance(body, ResultData):
+            ok, why = verify_result(body.kind, body.data, body.sha256)
+            if not ok:
+                self.results_corrupt += 1
+                return [(Event(int(Severity.WARNING_HI), "station.result_corrupt",
+                               f"{body.job_id}: {why}"[:512]), "")]
+            gj.acked = True
+            if self.archive.store_result(body.job_id, body.kind, body.data, body.sha256, t_ns):
+                gj.stage = "ARCHIVED"
+                gj.delivered_t_ns = t_ns
+            else:
+                self.results_duplicate += 1
+            self.acks_out.append(body.job_id)  # acknowledge only what is archived
+        return []
+
+    def _stage(self, gj: _GroundJob, stage: str, t_ns: int, reason: str) -> None:
+        if gj.stage == "ARCHIVED":
+            return
+        if stage in _ORDER and gj.stage in _ORDER and _ORDER.index(stage) < _ORDER.index(gj.stage):
+            return  # a late report of an earlier stage: keep the latest
+        gj.stage = stage
+        self.archive.set_stage(gj.spec.job_id, stage, t_ns, reason)
+
+    # ------------------------------------------------------------------- uplink
+    def _uplink(self, tick: int, t_ns: int) -> list[tuple[object, str]]:
+        budget = self.contact.uplink_bps / 8.0 - self.uplink_debt_bytes
+        out = []
+        while budget > 0 and self.acks_out:
+            frame = self._frame(ResultAck(self.acks_out.pop(0)), tick, t_ns)
+            budget -= len(frame)
+            out.append((UplinkFrame(frame), WORLD))
+        for gj in self._released:
+            if budget <= 0:
+                break
+            if gj.acked or tick - gj.last_sent_tick < self.resend_after_ticks:
+                continue
+            frame = self._frame(gj.spec, tick, t_ns)
+            budget -= len(frame)
+            gj.last_sent_tick = tick
+            if gj.stage == "RELEASED":
+                gj.stage = "SENT"
+                self.archive.set_stage(gj.spec.job_id, "SENT", t_ns)
+            out.append((UplinkFrame(frame), WORLD))
+        self.uplink_debt_bytes = max(0.0, -budget)
+        return out
+
+    def _frame(self, body, tick: int, t_ns: int) -> bytes:
+        self.link_seq += 1
+        env = Envelope(body.KIND, body.VERSION, LINK_SRC, self.link_seq, tick, t_ns, SAT)
+        return encode(Message(env, body))
+
+    # ------------------------------------------------------------------ reports
+    def final_report(self) -> dict:
+        stages: dict[str, int] = {}
+        value = 0.0
+        for gj in self.jobs.values():
+            stages[gj.stage] = stages.get(gj.stage, 0) + 1
+            s = gj.spec
+            value += job_value(s.priority, s.work_gpu_s, s.deadline_t_ns, gj.delivered_t_ns)
+        released = [gj for gj in self.jobs.values() if gj.stage != "QUEUED"]
+        reached = {"ACCEPTED", "STARTED", "PREEMPTED", "COMPLETED", "DOWNLINKED", "ARCHIVED",
+                   "FAILED", "EXPIRED", "CANCELLED"}
+        return {
+            "jobs_released": len(released),
+            "jobs_sent": sum(1 for gj in released if gj.stage != "RELEASED"),
+            "accepted_ids": sorted(gj.spec.job_id for gj in released if gj.stage in reached),
+            "jobs_by_stage": dict(sorted(stages.items())),
+            "downlinked": sum(1 for gj in released if gj.delivered_t_ns is not None),
+            "value_delivered": value,
+            "frames_bad": self.frames_bad,
+            "results_corrupt": self.results_corrupt,
+            "results_duplicate": self.results_duplicate,
+        }
+
+    def close(self) -> None:
+        self.archive.close()
+
+
+def make(start_tick: int, archive_path: str, jobs: list, resend_after_ticks: int = 600) -> Station:
+    """``jobs``: JobSpec field lists (as encode_body gives), so the spec ships through spawn."""
+    return Station(Path(archive_path), [JobSpec(*fields) for fields in jobs], resend_after_ticks)

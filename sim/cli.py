@@ -1,0 +1,118 @@
+"""``sim``: run the simulated satellite with the flight software, and look at its sky.
+
+    sim run [--scenario NAME|FILE] [--hours H] [--seed N] [--policy NAME]
+            [--mode hil|fast|realtime] [--faults FILE] [--out DIR] [--json]
+    sim eclipses --scenario NAME|FILE [--hours H] --json
+    sim passes   --scenario NAME|FILE [--hours H] --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sim.scenario import ScenarioError, load_scenario
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="sim", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run", help="run a scenario with the flight software in the loop")
+    r.add_argument("--scenario", default="default")
+    r.add_argument("--hours", type=float, default=24.0)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--policy", default="fifo")
+    r.add_argument("--mode", choices=("hil", "fast", "realtime"), default="hil")
+    r.add_argument("--speed", type=float, default=60.0, help="realtime mode: sim seconds per wall second")
+    r.add_argument("--faults", default=None, help="TOML fault plan")
+    r.add_argument("--out", default="out/run")
+    r.add_argument("--json", action="store_true", help="end stdout with the report on one line")
+    r.add_argument("--no-plots", action="store_true")
+    for name in ("eclipses", "passes"):
+        e = sub.add_parser(name)
+        e.add_argument("--scenario", default="default")
+        e.add_argument("--hours", type=float, default=24.0)
+        e.add_argument("--json", action="store_true")
+    return ap
+
+
+def _summary(rep: dict) -> str:
+    e, j, v = rep["energy"], rep["jobs"], rep["violations"]
+    lines = [
+        f"scenario {rep['scenario']}  seed {rep['seed']}  policy {rep['policy']}  mode {rep['mode']}",
+        f"  {rep['sim_hours']:g} simulated hours in {rep['wall_s']:.1f} s wall",
+        f"  energy: harvested {e.get('harvested_wh', 0) / 1000:.1f} kWh, to compute "
+        f"{e.get('to_compute_wh', 0) / 1000:.1f} kWh, curtailed {e.get('curtailed_wh', 0) / 1000:.1f} kWh",
+        f"  work: {rep['work_gpu_s']:.0f} GPU-s   value delivered: {rep['value_delivered']:.0f}",
+        f"  jobs: submitted {j['submitted']}, accepted {j['accepted']}, completed {j['completed']}, "
+        f"downlinked {j['downlinked']}, failed {j['failed']}, expired {j['expired']}, lost {j['lost']}",
+        f"  battery SOC min {rep['soc_min']:.3f}   board temp max {rep['board_temp_max_c']:.1f} C",
+        f"  violations: {', '.join(f'{k} {n}' for k, n in v.items())}",
+        f"  restarts: {len(rep['restarts'])}   events: {rep['events_by_severity']}",
+        f"  digest {rep['digest']}",
+    ]
+    return "\n".join(lines)
+
+
+def _cmd_run(args) -> int:
+    from sim.harness import RunConfig, load_fault_plan, run
+
+    sc = load_scenario(args.scenario)
+    if args.hours <= 0:
+        raise ScenarioError(f"--hours: expected > 0, got {args.hours}")
+    cfg = RunConfig(scenario=sc, scenario_ref=args.scenario, hours=args.hours, seed=args.seed,
+                    policy=args.policy, mode=args.mode, faults=load_fault_plan(args.faults),
+                    out_dir=Path(args.out), speed=args.speed, plots=not args.no_plots)
+    from flightsw.sched import POLICIES
+
+    if cfg.policy not in POLICIES:
+        raise ScenarioError(f"--policy: expected one of {sorted(POLICIES)}, got {cfg.policy!r}")
+    bar = None
+    progress = None
+    if sys.stderr.isatty() or not args.json:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.n_ticks, unit="tick", unit_scale=True, desc=f"sim {args.mode}",
+                   file=sys.stderr, mininterval=0.5, disable=None)
+
+        def progress(tick: int) -> None:
+            if tick % 600 == 599 or tick == cfg.n_ticks - 1:
+                bar.update(tick + 1 - bar.n)
+
+    try:
+        rep = run(cfg, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(_summary(rep))
+    print(f"  output: {cfg.out_dir}/ (report.json, events.jsonl, plots/)")
+    if args.json:
+        print(json.dumps(rep, sort_keys=True))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from flightsw.logging import configure
+
+    configure(proc="sim")
+    args = _parser().parse_args(argv)
+    try:
+        if args.cmd == "run":
+            return _cmd_run(args)
+        from sim.environment import eclipses_json, passes_json
+
+        sc = load_scenario(args.scenario)
+        data = eclipses_json(sc, args.hours) if args.cmd == "eclipses" else passes_json(sc, args.hours)
+        print(json.dumps(data) if args.json else "\n".join(json.dumps(d) for d in data))
+        return 0
+    except ScenarioError as exc:
+        print(f"sim: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

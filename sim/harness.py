@@ -1,0 +1,254 @@
+"""The HIL harness: the unchanged flight processes against the simulated world and the
+ground station, in lockstep, in any mode; then the report, event log and plots.
+
+The only place in ``sim`` that touches ``flightsw.bus`` (its public runner), as
+DESIGN.md §2 allows. Flight apps are named by "module:function" strings and built
+inside their own process.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tomllib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from flightsw.bus.hub import Wire
+from flightsw.bus.participant import ParticipantSpec
+from flightsw.bus.runner import run_lockstep
+from flightsw.icd.codec import decode, encode_body
+from flightsw.icd.messages import Event, ExecutorStatus, PowerBudget, Severity
+from sim.scenario import Scenario, ScenarioError
+from sim.workload import generate_jobs
+
+__all__ = ["RunConfig", "FaultPlan", "load_fault_plan", "build_specs", "run", "ONBOARD"]
+
+ONBOARD = ("comms", "executor", "power", "supervisor", "thermal")
+SAMPLE_EVERY_TICKS = 60
+NS_PER_S = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    kills: dict[int, list[str]] = field(default_factory=dict)  # tick -> processes
+
+    def digest_input(self) -> str:
+        return json.dumps({str(k): v for k, v in sorted(self.kills.items())}, sort_keys=True)
+
+
+def parse_fault_plan(text: str, origin: str = "<string>") -> FaultPlan:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{origin}: not valid TOML: {exc}") from None
+    for key in data:
+        if key != "kill":
+            raise ScenarioError(f"{origin}: {key}: unknown fault kind; expected one of ['kill']")
+    kills: dict[int, list[str]] = {}
+    entries = data.get("kill", [])
+    if not isinstance(entries, list):
+        raise ScenarioError(f"{origin}: kill: expected [[kill]] tables, got {type(entries).__name__}")
+    for i, e in enumerate(entries):
+        where = f"{origin}: kill[{i}]"
+        if not isinstance(e, dict):
+            raise ScenarioError(f"{where}: expected a table")
+        extra = set(e) - {"process", "tick"}
+        if extra:
+            raise ScenarioError(f"{where}: unknown key(s) {sorted(extra)}; expected process, tick")
+        proc, tick = e.get("process"), e.get("tick")
+        if proc not in ONBOARD:
+            raise ScenarioError(f"{where}.process: expected one of {list(ONBOARD)}, got {proc!r}")
+        if type(tick) is not int or tick < 1:
+            raise ScenarioError(f"{where}.tick: expected an integer >= 1, got {tick!r}")
+        kills.setdefault(tick, []).append(proc)
+    return FaultPlan(kills)
+
+
+def load_fault_plan(path: str | None) -> FaultPlan:
+    if not path:
+        return FaultPlan()
+    p = Path(path)
+    if not p.is_file():
+        raise ScenarioError(f"faults: expected a TOML file, got {path!r}")
+    return parse_fault_plan(p.read_text(), p.name)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    scenario: Scenario
+    scenario_ref: str  # built-in name or file path, re-read in each process
+    hours: float = 24.0
+    seed: int = 0
+    policy: str = "fifo"
+    mode: str = "fast"
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    out_dir: Path = Path("out/run")
+    speed: float = 60.0
+    plots: bool = True
+
+    @property
+    def n_ticks(self) -> int:
+        return int(round(self.hours * 3600.0 / self.scenario.tick_s))
+
+
+def build_specs(cfg: RunConfig, store_dir: Path) -> list[ParticipantSpec]:
+    sc = cfg.scenario
+    b, p, t = sc["boards"], sc["power"], sc["thermal"]
+    jobs = generate_jobs(sc, cfg.hours)
+    return [
+        ParticipantSpec("comms", "flightsw.apps.comms.shell:make", {"table": {"tick_s": sc.tick_s}}),
+        ParticipantSpec("executor", "flightsw.apps.executor.shell:make", {
+            "store_dir": str(store_dir),
+            "board_model": {"n_boards": b["count"], "max_power_w": b["max_power_w"],
+                            "min_power_w": b["min_power_w"]},
+            "policy": cfg.policy,
+        }),
+        ParticipantSpec("power", "flightsw.apps.power.shell:make", {"table": {
+            "battery_soc_floor": p["battery_soc_floor"],
+            "housekeeping_w": p["housekeeping_w"],
+            "max_discharge_w": p["battery_max_discharge_w"],
+        }}),
+        ParticipantSpec("supervisor", "flightsw.apps.supervisor.shell:make", {"store_dir": str(store_dir)}),
+        ParticipantSpec("thermal", "flightsw.apps.thermal.shell:make", {"table": {
+            "n_boards": b["count"], "max_power_w": b["max_power_w"], "min_power_w": b["min_power_w"],
+            "cap_start_c": t["board_cap_start_c"], "limit_c": t["board_limit_c"],
+            "restart_below_c": t["board_cap_start_c"] - 5.0,
+        }}),
+        ParticipantSpec("world", "sim.world:make", {
+            "scenario": sc.data, "n_ticks": cfg.n_ticks, "seed": cfg.seed,
+        }, onboard=False),
+        ParticipantSpec("station", "groundsw.station:make", {
+            "archive_path": str(cfg.out_dir / "ground" / "archive.sqlite"),
+            "jobs": [encode_body(j) for j in jobs],
+        }, onboard=False),
+    ]
+
+
+class Recorder:
+    """Taps the hub: the event log (every Event) and flight telemetry samples."""
+
+    def __init__(self, events_path: Path, t_tick_s: float) -> None:
+        self.events_file = events_path.open("w")
+        self.by_severity: Counter = Counter()
+        self.tick_s = t_tick_s
+        self.samples: dict[str, list] = {"budget_t_s": [], "budget_w": [], "exec_t_s": [],
+                                         "jobs_queued": [], "jobs_running": [], "jobs_completed": [],
+                                         "jobs_downlinked": [], "jobs_failed": [], "jobs_expired": []}
+
+    def __call__(self, tick: int, w: Wire) -> None:
+        if w.kind == Event.KIND:
+            m = decode(w.data)
+            sev = Severity(m.body.severity).name
+            self.by_severity[sev] += 1
+            self.events_file.write(json.dumps({
+                "tick": tick, "t_s": m.env.t_ns / NS_PER_S, "src": m.env.src, "seq": m.env.seq,
+                "severity": sev, "name": m.body.name, "text": m.body.text}) + "\n")
+        elif w.kind == PowerBudget.KIND and tick % SAMPLE_EVERY_TICKS == 0:
+            b = decode(w.data).body
+            self.samples["budget_t_s"].append(tick * self.tick_s)
+            self.samples["budget_w"].append(b.compute_budget_w)
+        elif w.kind == ExecutorStatus.KIND and tick % SAMPLE_EVERY_TICKS == 0:
+            s = decode(w.data).body
+            self.samples["exec_t_s"].append(tick * self.tick_s)
+            for k in ("jobs_queued", "jobs_running", "jobs_completed", "jobs_downlinked",
+                      "jobs_failed", "jobs_expired"):
+                self.samples[k].append(getattr(s, k))
+
+    def close(self) -> None:
+        self.events_file.close()
+
+
+def run(cfg: RunConfig, progress=None) -> dict:
+    """Run the scenario; write report.json, events.jsonl and plots under cfg.out_dir."""
+    out = cfg.out_dir
+    if out.exists():
+        shutil.rmtree(out)
+    store_dir = out / "onboard"
+    (out / "ground").mkdir(parents=True)
+    store_dir.mkdir(parents=True)
+    specs = build_specs(cfg, store_dir)
+    recorder = Recorder(out / "events.jsonl", cfg.scenario.tick_s)
+    try:
+        res = run_lockstep(
+            specs, cfg.n_ticks, tick_ns=int(cfg.scenario.tick_s * NS_PER_S), mode=cfg.mode,
+            kills=cfg.faults.kills, speed=cfg.speed, tap=recorder, progress=progress,
+        )
+    finally:
+        recorder.close()
+    report = make_report(cfg, res, recorder)
+    (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    if cfg.plots:
+        from sim.plots import write_plots
+
+        write_plots(plot_series(cfg, res.reports.get("world", {}), recorder), out / "plots")
+    return report
+
+
+def make_report(cfg: RunConfig, res, recorder: Recorder) -> dict:
+    world = res.reports.get("world", {})
+    station = res.reports.get("station", {})
+    executor = res.reports.get("executor")
+    accepted = set(station.get("accepted_ids", []))
+    by_state = executor["jobs_by_state"] if executor else {}
+    lost = None
+    if executor is not None:
+        onboard = set(executor.get("job_ids", []))
+        lost = len(accepted - onboard)
+    return {
+        "scenario": cfg.scenario.name,
+        "seed": cfg.seed,
+        "policy": cfg.policy,
+        "mode": cfg.mode,
+        "sim_hours": cfg.hours,
+        "ticks": res.ticks,
+        "wall_s": round(res.wall_s, 3),
+        "digest": res.digest,
+        "energy": world.get("energy", {}),
+        "work_gpu_s": world.get("work_gpu_s", 0.0),
+        "value_delivered": station.get("value_delivered", 0.0),
+        "jobs": {
+            "submitted": station.get("jobs_released", 0),
+            "sent": station.get("jobs_sent", 0),
+            "accepted": len(accepted),
+            "completed": by_state.get("COMPLETED", 0) + by_state.get("DOWNLINKED", 0),
+            "downlinked": station.get("downlinked", 0),
+            "failed": by_state.get("FAILED", 0),
+            "expired": by_state.get("EXPIRED", 0),
+            "rejected": by_state.get("REJECTED", 0),
+            "lost": lost,
+        },
+        "soc_min": world.get("soc_min"),
+        "board_temp_max_c": world.get("board_temp_max_c"),
+        "violations": world.get("violations", {}),
+        "events_by_severity": dict(sorted(recorder.by_severity.items())),
+        "restarts": [{"tick": t, "process": p, "reason": r} for t, p, r in res.restarts],
+        "kills": [{"tick": t, "process": p, "reason": r} for t, p, r in res.kills],
+        "link": world.get("link", {}),
+        "hub": {"routed": res.hub.routed, "dropped_dead": res.hub.dropped_dead,
+                "dropped_unroutable": res.hub.dropped_unroutable},
+        "results_corrupt": station.get("results_corrupt", 0),
+    }
+
+
+def plot_series(cfg: RunConfig, world: dict, rec: Recorder) -> dict[str, np.ndarray]:
+    s = {k: np.asarray(v) for k, v in world.get("series", {}).items()}
+    if "t_s" not in s or len(s["t_s"]) == 0:
+        return {"t_s": np.zeros(0)}
+    t = s["t_s"]
+    s["soc_floor"] = np.asarray(cfg.scenario["power"]["battery_soc_floor"])
+    s["board_limit_c"] = np.asarray(cfg.scenario["thermal"]["board_limit_c"])
+
+    def resample(ts: list, ys: list) -> np.ndarray:
+        if not ts:
+            return np.full(len(t), np.nan)
+        return np.interp(t, np.asarray(ts), np.asarray(ys, dtype=float), left=np.nan)
+
+    s["budget_w"] = resample(rec.samples["budget_t_s"], rec.samples["budget_w"])
+    for k in ("jobs_queued", "jobs_running", "jobs_completed", "jobs_downlinked", "jobs_failed",
+              "jobs_expired"):
+        s[k] = resample(rec.samples["exec_t_s"], rec.samples[k])
+    return s

@@ -1,0 +1,242 @@
+"""Scenarios: TOML files, optionally built on a built-in base, validated whole.
+
+A scenario may say ``base = "NAME"`` (a built-in under sim/scenarios/) and override any
+part of it: tables merge key by key, arrays of tables (``[[ground_stations]]``) replace
+the base's list. Every key is checked: a bad file gets one :class:`ScenarioError` that
+names the key, what was expected and what came.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sim.timescale import parse_epoch_utc
+
+__all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "scenario_from_dict", "builtin_names"]
+
+
+class ScenarioError(ValueError):
+    pass
+
+
+def _num(lo: float, hi: float, integer: bool = False):
+    return ("int" if integer else "float", lo, hi)
+
+
+# key -> (type, lo, hi); required unless marked optional by a default in DEFAULTS
+_SCHEMA: dict[str, dict[str, tuple]] = {
+    "orbit": {
+        "altitude_km": _num(150, 40000),
+        "inclination_deg": _num(0, 180),
+        "raan_deg": _num(-360, 360),
+        "arg_lat_deg": _num(-360, 360),
+    },
+    "power": {
+        "panel_area_m2": _num(0, 10000),
+        "panel_efficiency": _num(0, 1),
+        "battery_capacity_wh": _num(1, 1e7),
+        "battery_soc_floor": _num(0, 0.9),
+        "battery_initial_soc": _num(0, 1),
+        "battery_max_charge_w": _num(0, 1e7),
+        "battery_max_discharge_w": _num(0, 1e7),
+        "housekeeping_w": _num(0, 1e6),
+    },
+    "thermal": {
+        "radiator_area_m2": _num(0.01, 10000),
+        "radiator_emissivity": _num(0.01, 1),
+        "board_limit_c": _num(-50, 200),
+        "board_cap_start_c": _num(-50, 200),
+        "board_min_c": _num(-150, 100),
+        "board_trip_c": _num(-50, 250),
+        "initial_temp_c": _num(-150, 150),
+    },
+    "boards": {
+        "count": _num(1, 256, integer=True),
+        "max_power_w": _num(1, 1e5),
+        "min_power_w": _num(0.1, 1e5),
+        "idle_power_w": _num(0, 1e5),
+        "throughput_exponent": _num(0.01, 1),
+    },
+    "link": {"loss_probability": _num(0, 1)},
+    "workload": {
+        "seed": _num(0, 2**32 - 1, integer=True),
+        "jobs_per_hour": _num(0, 10000),
+        "backlog_jobs": _num(0, 100000, integer=True),
+        "deadline_fraction": _num(0, 1),
+        "deadline_min_h": _num(0, 1000),
+        "deadline_max_h": _num(0, 1000),
+        "matmul_fraction": _num(0, 1),
+        "median_work_gpu_s": _num(1, 1e7),
+        "checkpoint_interval_s": _num(0, 1e6),
+    },
+}
+_STATION = {
+    "lat_deg": _num(-90, 90),
+    "lon_deg": _num(-180, 360),
+    "alt_m": _num(-500, 10000),
+    "min_elevation_deg": _num(-5, 90),
+    "downlink_bps": _num(0, 1e12),
+    "uplink_bps": _num(0, 1e12),
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario. ``data`` is the merged TOML tree (plain dicts)."""
+
+    name: str
+    data: dict
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    @property
+    def epoch_utc(self):
+        return parse_epoch_utc(self.data["epoch_utc"])
+
+    @property
+    def tick_s(self) -> float:
+        return float(self.data["tick_s"])
+
+
+def builtin_names() -> list[str]:
+    return sorted(
+        p.name[:-5] for p in resources.files("sim.scenarios").iterdir() if p.name.endswith(".toml")
+    )
+
+
+def _read_builtin(name: str) -> dict:
+    if name not in builtin_names():
+        raise ScenarioError(f"base: expected one of {builtin_names()}, got {name!r}")
+    return tomllib.loads(resources.files("sim.scenarios").joinpath(f"{name}.toml").read_text())
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _check_value(where: str, value: Any, spec: tuple) -> float | int:
+    kind, lo, hi = spec
+    if kind == "int":
+        if type(value) is not int:
+            raise ScenarioError(f"{where}: expected an integer in [{lo}, {hi}], got {value!r}")
+    elif type(value) not in (int, float):
+        raise ScenarioError(f"{where}: expected a number in [{lo}, {hi}], got {value!r}")
+    if not lo <= value <= hi:
+        raise ScenarioError(f"{where}: expected a number in [{lo}, {hi}], got {value!r}")
+    return value
+
+
+def _validate(data: dict) -> None:
+    known = set(_SCHEMA) | {"name", "base", "epoch_utc", "tick_s", "ground_stations", "description"}
+    for key in data:
+        if key not in known:
+            raise ScenarioError(f"{key}: unknown key; expected one of {sorted(known)}")
+    try:
+        parse_epoch_utc(data.get("epoch_utc", ""))
+    except (ValueError, TypeError) as exc:
+        raise ScenarioError(f"epoch_utc: {exc}") from None
+    tick = data.get("tick_s", 1.0)
+    if type(tick) not in (int, float) or not 0.1 <= tick <= 60:
+        raise ScenarioError(f"tick_s: expected a number of seconds in [0.1, 60], got {tick!r}")
+    for table, keys in _SCHEMA.items():
+        sect = data.get(table)
+        if not isinstance(sect, dict):
+            raise ScenarioError(f"[{table}]: expected a table, got {type(sect).__name__}")
+        for key in sect:
+            if key not in keys:
+                raise ScenarioError(f"{table}.{key}: unknown key; expected one of {sorted(keys)}")
+        for key, spec in keys.items():
+            if key not in sect:
+                raise ScenarioError(f"{table}.{key}: missing; expected a number in [{spec[1]}, {spec[2]}]")
+            _check_value(f"{table}.{key}", sect[key], spec)
+    stations = data.get("ground_stations")
+    if not isinstance(stations, list) or not stations:
+        raise ScenarioError("ground_stations: expected at least one [[ground_stations]] table")
+    for i, st in enumerate(stations):
+        where = f"ground_stations[{i}]"
+        if not isinstance(st, dict):
+            raise ScenarioError(f"{where}: expected a table, got {type(st).__name__}")
+        name = st.get("name")
+        if not isinstance(name, str) or not 1 <= len(name) <= 32:
+            raise ScenarioError(f"{where}.name: expected a string of 1..32 characters, got {name!r}")
+        for key in st:
+            if key != "name" and key not in _STATION:
+                raise ScenarioError(f"{where}.{key}: unknown key; expected one of {sorted(_STATION)}")
+        for key, spec in _STATION.items():
+            if key not in st:
+                raise ScenarioError(f"{where}.{key}: missing")
+            _check_value(f"{where}.{key}", st[key], spec)
+    b, t, p, w = data["boards"], data["thermal"], data["power"], data["workload"]
+    if not b["idle_power_w"] < b["min_power_w"] <= b["max_power_w"]:
+        raise ScenarioError(
+            "boards: expected idle_power_w < min_power_w <= max_power_w, got "
+            f"{b['idle_power_w']}, {b['min_power_w']}, {b['max_power_w']}"
+        )
+    if not t["board_cap_start_c"] < t["board_limit_c"] < t["board_trip_c"]:
+        raise ScenarioError(
+            "thermal: expected board_cap_start_c < board_limit_c < board_trip_c, got "
+            f"{t['board_cap_start_c']}, {t['board_limit_c']}, {t['board_trip_c']}"
+        )
+    if p["battery_initial_soc"] < p["battery_soc_floor"]:
+        raise ScenarioError(
+            f"power.battery_initial_soc: expected >= battery_soc_floor ({p['battery_soc_floor']}), "
+            f"got {p['battery_initial_soc']}"
+        )
+    if w["deadline_min_h"] > w["deadline_max_h"]:
+        raise ScenarioError("workload.deadline_min_h: expected <= deadline_max_h")
+
+
+def parse_scenario(text: str, origin: str = "<string>") -> Scenario:
+    try:
+        over = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{origin}: not valid TOML: {exc}") from None
+    base_name = over.get("base")
+    if base_name is not None:
+        if not isinstance(base_name, str):
+            raise ScenarioError(f"base: expected a built-in scenario name, got {base_name!r}")
+        data = _merge(_read_builtin(base_name), {k: v for k, v in over.items() if k != "base"})
+        if "ground_stations" in over:
+            data["ground_stations"] = copy.deepcopy(over["ground_stations"])
+    else:
+        data = over
+    data.setdefault("tick_s", 1.0)
+    name = data.get("name", origin)
+    if not isinstance(name, str):
+        raise ScenarioError(f"name: expected a string, got {name!r}")
+    _validate(data)
+    return Scenario(name=name, data=data)
+
+
+def scenario_from_dict(data: dict) -> Scenario:
+    """A scenario from an already merged tree (how the harness ships it to processes)."""
+    data = copy.deepcopy(data)
+    data.setdefault("tick_s", 1.0)
+    _validate(data)
+    return Scenario(name=str(data.get("name", "scenario")), data=data)
+
+
+def load_scenario(name_or_path: str) -> Scenario:
+    """A built-in name (``default``) or a path to a TOML file."""
+    if name_or_path in builtin_names():
+        text = resources.files("sim.scenarios").joinpath(f"{name_or_path}.toml").read_text()
+        return parse_scenario(text, name_or_path)
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise ScenarioError(
+            f"scenario: expected a built-in name {builtin_names()} or a TOML file, got {name_or_path!r}"
+        )
+    sc = parse_scenario(path.read_text(), path.stem)
+    return sc
