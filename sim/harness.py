@@ -111,6 +111,7 @@ def build_specs(cfg: RunConfig, store_dir: Path) -> list[ParticipantSpec]:
             "battery_soc_floor": p["battery_soc_floor"],
             "housekeeping_w": p["housekeeping_w"],
             "max_discharge_w": p["battery_max_discharge_w"],
+            "max_charge_w": p["battery_max_charge_w"],
         }}),
         ParticipantSpec("supervisor", "flightsw.apps.supervisor.shell:make", {"store_dir": str(store_dir)}),
         ParticipantSpec("thermal", "flightsw.apps.thermal.shell:make", {"table": {

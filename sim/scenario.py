@@ -54,6 +54,10 @@ _SCHEMA: dict[str, dict[str, tuple]] = {
         "board_min_c": _num(-150, 100),
         "board_trip_c": _num(-50, 250),
         "initial_temp_c": _num(-150, 150),
+        "radiator_absorbed_w": _num(0, 1e6),
+        "louver_closed_emissivity": _num(0.01, 1),
+        "louver_closed_below_c": _num(-150, 150),
+        "louver_open_above_c": _num(-150, 150),
     },
     "boards": {
         "count": _num(1, 256, integer=True),
@@ -188,6 +192,16 @@ def _validate(data: dict) -> None:
         raise ScenarioError(
             "thermal: expected board_cap_start_c < board_limit_c < board_trip_c, got "
             f"{t['board_cap_start_c']}, {t['board_limit_c']}, {t['board_trip_c']}"
+        )
+    if not t["louver_closed_below_c"] < t["louver_open_above_c"]:
+        raise ScenarioError(
+            "thermal: expected louver_closed_below_c < louver_open_above_c, got "
+            f"{t['louver_closed_below_c']}, {t['louver_open_above_c']}"
+        )
+    if t["louver_closed_emissivity"] > t["radiator_emissivity"]:
+        raise ScenarioError(
+            f"thermal.louver_closed_emissivity: expected <= radiator_emissivity "
+            f"({t['radiator_emissivity']}), got {t['louver_closed_emissivity']}"
         )
     if p["battery_initial_soc"] < p["battery_soc_floor"]:
         raise ScenarioError(

@@ -28,6 +28,7 @@ from flightsw.icd.messages import (
 from sim.battery import BatteryParams, step_battery
 from sim.boards import BoardParams, board_power_w, work_gpu_s
 from sim.environment import compute_environment
+from sim.louvers import effective_emissivity
 from sim.panels import panel_power_w
 from sim.rflink import RfLink
 from sim.scenario import Scenario, scenario_from_dict
@@ -56,8 +57,7 @@ class World:
         self.battery = BatteryParams(capacity_wh=p["battery_capacity_wh"],
                                      max_charge_w=p["battery_max_charge_w"],
                                      max_discharge_w=p["battery_max_discharge_w"])
-        self.thermal = ThermalParams(radiator_area_m2=t["radiator_area_m2"],
-                                     radiator_emissivity=t["radiator_emissivity"])
+        self._thermal_by_eps: dict[float, ThermalParams] = {}
         n = b["count"]
         self.charge_wh = p["battery_initial_soc"] * p["battery_capacity_wh"]
         self.board_temp_c = np.full(n, float(t["initial_temp_c"]))
@@ -122,8 +122,8 @@ class World:
             step = step_battery(self.charge_wh, solar_w - load_w, dt, self.battery)
         self.charge_wh = step.charge_wh
         self.board_temp_c, self.radiator_temp_c = step_thermal(
-            self.board_temp_c, self.radiator_temp_c, pw, dt, self.thermal,
-            absorbed_w=p["housekeeping_w"])
+            self.board_temp_c, self.radiator_temp_c, pw, dt, self._thermal_params(),
+            absorbed_w=p["housekeeping_w"] + t["radiator_absorbed_w"])
         soc = self.charge_wh / self.battery.capacity_wh
         # statistics [Wh]
         self.harvested_wh += solar_w * dt / 3600.0
@@ -172,6 +172,18 @@ class World:
         outs += [(UplinkFrame(d), COMMS) for d in to_sat]
         outs += [(DownlinkFrame(d), STATION) for d in to_ground]
         return outs
+
+    def _thermal_params(self) -> ThermalParams:
+        """Radiator parameters at the louvers' present opening (cached per opening)."""
+        t = self.sc["thermal"]
+        eps = effective_emissivity(self.radiator_temp_c, t["radiator_emissivity"],
+                                   t["louver_closed_emissivity"], t["louver_closed_below_c"],
+                                   t["louver_open_above_c"])
+        params = self._thermal_by_eps.get(eps)
+        if params is None:
+            params = ThermalParams(radiator_area_m2=t["radiator_area_m2"], radiator_emissivity=eps)
+            self._thermal_by_eps[eps] = params
+        return params
 
     # ------------------------------------------------------------------ reports
     def final_report(self) -> dict:

@@ -157,12 +157,16 @@ def _bytes_checker(maxlen: int, exact: int | None) -> Checker:
     return check
 
 
-def _seq_checker(maxlen: int, item: Checker, what: str) -> Checker:
+def _seq_checker(
+    maxlen: int, item: Checker, what: str, fast: Callable[[Any], bool] | None = None
+) -> Checker:
     def check(v: Any) -> tuple:
         if type(v) not in (tuple, list):
             raise FieldError(f"expected an array of {what}, got {type(v).__name__} {_show(v)}")
         if len(v) > maxlen:
             raise FieldError(f"expected at most {maxlen} items, got {len(v)}")
+        if fast is not None and fast(v):
+            return tuple(v)
         out = []
         for i, x in enumerate(v):
             try:
@@ -216,7 +220,19 @@ def _checker_for(meta: dict) -> Checker:
     if kind == "bytes":
         return _bytes_checker(meta["maxlen"], meta["exact"])
     if kind == "floats":
-        return _seq_checker(meta["maxlen"], _float_checker(meta["lo"], meta["hi"]), "numbers")
+        lo, hi = meta["lo"], meta["hi"]
+
+        def all_good_floats(v: Any) -> bool:
+            """Fast path for the common case; anything unusual takes the slow path,
+            which finds and names the bad item."""
+            if not v:
+                return True
+            for x in v:
+                if type(x) is not float:
+                    return False
+            return math.isfinite(sum(v)) and lo <= min(v) and max(v) <= hi
+
+        return _seq_checker(meta["maxlen"], _float_checker(lo, hi), "numbers", all_good_floats)
     if kind == "ints":
         return _seq_checker(meta["maxlen"], _int_checker(meta["lo"], meta["hi"]), "integers")
     if kind == "strs":

@@ -21,7 +21,8 @@ __all__ = ["fifo"]
 def fifo(
     jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence[float], model: BoardModel
 ) -> Plan:
-    ordered = sorted(jobs, key=lambda j: j.order_no)
+    """``jobs`` in acceptance order (ascending order_no); caps and budget in W."""
+    ordered = jobs  # the executor passes them in acceptance order
     usable = [thermal_cap_w[b] >= model.min_power_w for b in range(model.n_boards)]
     assignments: dict[str, tuple[int, ...]] = {}
     busy: set[int] = set()

@@ -162,6 +162,13 @@ class Ledger:
         rows = self.db.execute(q + " ORDER BY completed_t_ns, job_id").fetchall()
         return [ResultRow(r[0], r[1], bytes(r[2]), bytes(r[3]), r[4], bool(r[5])) for r in rows]
 
+    def result(self, job_id: str) -> ResultRow | None:
+        r = self.db.execute(
+            "SELECT job_id, kind, data, sha256, completed_t_ns, acked FROM results WHERE job_id = ?",
+            (job_id,),
+        ).fetchone()
+        return None if r is None else ResultRow(r[0], r[1], bytes(r[2]), bytes(r[3]), r[4], bool(r[5]))
+
     def history(self, job_id: str) -> list[tuple[str, int, str]]:
         return self.db.execute(
             "SELECT state, t_ns, reason FROM history WHERE job_id = ? ORDER BY rowid", (job_id,)

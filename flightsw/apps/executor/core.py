@@ -108,9 +108,25 @@ class Job:
     checkpoint_t_ns: int = 0
     boards: tuple[int, ...] = ()
 
+    _view: JobView | None = None
+
     @property
     def active(self) -> bool:
         return self.state in ("ACCEPTED", "STARTED", "PREEMPTED")
+
+    def set_boards(self, boards: tuple[int, ...]) -> None:
+        if boards != self.boards:
+            self.boards = boards
+            self._view = None
+
+    def view(self) -> JobView:
+        """What the policy sees; cached while the job waits (nothing about it changes)."""
+        if self._view is not None and not self.boards:
+            return self._view
+        s = self.spec
+        self._view = JobView(s.job_id, self.order_no, s.priority, s.deadline_t_ns, s.boards_needed,
+                             max(0.0, s.work_gpu_s - self.progress_gpu_s), self.boards)
+        return self._view
 
 
 @dataclass(frozen=True)
@@ -129,6 +145,8 @@ class ExecutorCore:
     policy: Callable[..., Plan]
     seed: int = 0
     jobs: dict[str, Job] = field(default_factory=dict)
+    live: dict[str, Job] = field(default_factory=dict)  # the active subset of jobs
+    running: dict[str, Job] = field(default_factory=dict)  # the STARTED subset
     unacked: set[str] = field(default_factory=set)  # results stored, not yet confirmed
     budget: PowerBudget | None = None
     caps: ThermalCaps | None = None
@@ -137,13 +155,17 @@ class ExecutorCore:
     work_done_gpu_s: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
     _next_order: int = 1
+    _next_deadline_ns: int = -1  # no job expires before this; recomputed when reached
 
     # -------------------------------------------------------------- restore
     def restore(self, rows, unacked_ids: Sequence[str]) -> None:
         """Rebuild from the ledger after a (re)start: work since the last checkpoint is lost."""
         for r in rows:
             state = "PREEMPTED" if r.state == "STARTED" else r.state
-            self.jobs[r.spec.job_id] = Job(r.spec, r.order_no, state, r.checkpoint_gpu_s, r.checkpoint_gpu_s)
+            job = Job(r.spec, r.order_no, state, r.checkpoint_gpu_s, r.checkpoint_gpu_s)
+            self.jobs[r.spec.job_id] = job
+            if job.active:
+                self.live[r.spec.job_id] = job
             self._next_order = max(self._next_order, r.order_no + 1)
             self.counts[r.state] = self.counts.get(r.state, 0) + 1
         self.unacked = set(unacked_ids)
@@ -188,21 +210,23 @@ class ExecutorCore:
                 self.work_done_gpu_s += work
 
     def _complete(self, t_ns: int, ops: list, outs: list) -> None:
-        for job in sorted(self._running(), key=lambda j: j.order_no):
+        for job in self._running():
             if job.progress_gpu_s + 1e-9 < job.spec.work_gpu_s:
                 continue
             spec = job.spec
             try:
                 data = run_payload(spec.kind, spec.job_id, spec.params, spec.output_bytes, spec.seed)
             except Exception as exc:  # payload refused or detected corruption: job fails
-                job.boards = ()
+                job.set_boards(())
                 self._set(spec.job_id, "FAILED", t_ns, f"payload: {exc}", ops, outs)
                 continue
             digest = sha256_digest(data)
             ops.append(StoreResult(spec.job_id, spec.kind, data, digest, t_ns, job.progress_gpu_s))
-            job.boards = ()
+            job.set_boards(())
             self._count(job.state, "COMPLETED")
             job.state = "COMPLETED"
+            self.live.pop(spec.job_id, None)
+            self.running.pop(spec.job_id, None)
             self.unacked.add(spec.job_id)
             outs.append(JobState(spec.job_id, "COMPLETED", "", min(job.progress_gpu_s, 1e8)))
             outs.append(OfferResult(spec.job_id))
@@ -216,7 +240,12 @@ class ExecutorCore:
         reason = self._refusal(spec, t_ns)
         state = "REJECTED" if reason else "ACCEPTED"
         ops.append(AddJob(spec, state, reason, t_ns))
-        self.jobs[spec.job_id] = Job(spec, self._next_order, state, checkpoint_t_ns=t_ns)
+        job = Job(spec, self._next_order, state, checkpoint_t_ns=t_ns)
+        self.jobs[spec.job_id] = job
+        if job.active:
+            self.live[spec.job_id] = job
+            if spec.deadline_t_ns >= 0:
+                self._next_deadline_ns = min(self._next_deadline_ns, spec.deadline_t_ns)
         self._next_order += 1
         self.counts[state] = self.counts.get(state, 0) + 1
         outs.append(JobAck(spec.job_id, not reason, reason))
@@ -237,29 +266,33 @@ class ExecutorCore:
         return ""
 
     def _expire(self, t_ns: int, ops: list, outs: list) -> None:
-        for job in sorted(self.jobs.values(), key=lambda j: j.order_no):
-            if job.active and 0 <= job.spec.deadline_t_ns <= t_ns:
-                job.boards = ()
-                self._set(job.spec.job_id, "EXPIRED", t_ns,
-                          f"deadline passed with {job.progress_gpu_s:.0f} of {job.spec.work_gpu_s:.0f} GPU-s done",
-                          ops, outs)
+        if t_ns < self._next_deadline_ns:
+            return
+        upcoming = []
+        for job in list(self.live.values()):
+            deadline = job.spec.deadline_t_ns
+            if deadline < 0:
+                continue
+            if deadline > t_ns:
+                upcoming.append(deadline)
+                continue
+            job.set_boards(())
+            self._set(job.spec.job_id, "EXPIRED", t_ns,
+                      f"deadline passed with {job.progress_gpu_s:.0f} of {job.spec.work_gpu_s:.0f} GPU-s done",
+                      ops, outs)
+        self._next_deadline_ns = min(upcoming, default=2**62)
 
     def _plan(self, t_ns: int, ops: list, outs: list) -> None:
         if self.budget is None or self.caps is None:
             return
         budget_w = self.budget.compute_budget_w if self.budget.mode != Mode.SAFE.value else 0.0
-        active = sorted((j for j in self.jobs.values() if j.active), key=lambda j: j.order_no)
-        views = [
-            JobView(j.spec.job_id, j.order_no, j.spec.priority, j.spec.deadline_t_ns,
-                    j.spec.boards_needed, max(0.0, j.spec.work_gpu_s - j.progress_gpu_s), j.boards)
-            for j in active
-        ]
+        views = [j.view() for j in self.live.values()]  # live is in acceptance order
         plan = self.policy(views, budget_w, self.caps.cap_w, self.model)
         self.caps_w = plan.cap_w
         preempted = {}
         for job_id in plan.preempted(views):
             job = self.jobs[job_id]
-            job.boards = ()
+            job.set_boards(())
             preempted[job_id] = job.progress_gpu_s
             self._set(job_id, "PREEMPTED", t_ns, "budget or thermal", ops, outs)
         if preempted:
@@ -270,7 +303,7 @@ class ExecutorCore:
         for job_id in plan.started(views):
             self._set(job_id, "STARTED", t_ns, "", ops, outs)
         for job_id, boards in plan.assignments.items():
-            self.jobs[job_id].boards = boards
+            self.jobs[job_id].set_boards(boards)
 
     def _checkpoint(self, t_ns: int, ops: list) -> None:
         due = {}
@@ -299,7 +332,7 @@ class ExecutorCore:
         running = list(self._running())
         c = self.counts
         return ExecutorStatus(
-            jobs_queued=sum(1 for j in self.jobs.values() if j.state in ("ACCEPTED", "PREEMPTED")),
+            jobs_queued=sum(1 for j in self.live.values() if j.state in ("ACCEPTED", "PREEMPTED")),
             jobs_running=len(running),
             jobs_completed=c.get("COMPLETED", 0) + c.get("DOWNLINKED", 0),
             jobs_downlinked=c.get("DOWNLINKED", 0),
@@ -312,7 +345,7 @@ class ExecutorCore:
 
     # -------------------------------------------------------------- helpers
     def _running(self):
-        return (j for j in self.jobs.values() if j.state == "STARTED")
+        return sorted(self.running.values(), key=lambda j: j.order_no)
 
     def _count(self, old: str, new: str) -> None:
         if old in ("COMPLETED", "FAILED", "EXPIRED", "DOWNLINKED", "REJECTED", "CANCELLED"):
@@ -324,6 +357,14 @@ class ExecutorCore:
         job = self.jobs[job_id]
         self._count(job.state, state)
         job.state = state
+        if job.active:
+            self.live[job_id] = job
+        else:
+            self.live.pop(job_id, None)
+        if state == "STARTED":
+            self.running[job_id] = job
+        else:
+            self.running.pop(job_id, None)
         ops.append(SetState(job_id, state, t_ns, reason))
         if report:
             outs.append(JobState(job_id, state, reason[:256], min(job.progress_gpu_s, 1e8)))

@@ -95,8 +95,8 @@ class ExecutorApp:
             raise TypeError(f"unknown store operation {op!r}")
 
     def _offer(self, job_id: str) -> list[Out]:
-        row = next((r for r in self.ledger.results(unacked_only=True) if r.job_id == job_id), None)
-        if row is None:
+        row = self.ledger.result(job_id)
+        if row is None or row.acked:
             return []
         return [Out(ResultData(row.job_id, row.kind, row.data, row.sha256, row.completed_t_ns), COMMS)]
 
