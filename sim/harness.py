@@ -227,6 +227,7 @@ def make_report(cfg: RunConfig, res, recorder: Recorder) -> dict:
         "violations": world.get("violations", {}),
         "events_by_severity": dict(sorted(recorder.by_severity.items())),
         "restarts": [{"tick": t, "process": p, "reason": r} for t, p, r in res.restarts],
+        "dead_at_end": list(res.dead_at_end),
         "kills": [{"tick": t, "process": p, "reason": r} for t, p, r in res.kills],
         "link": world.get("link", {}),
         "hub": {"routed": res.hub.routed, "dropped_dead": res.hub.dropped_dead,

@@ -39,6 +39,7 @@ class LockstepResult:
     restarts: tuple[tuple[int, str, str], ...]  # (tick, process, reason)
     kills: tuple[tuple[int, str, str], ...]
     wall_s: float = 0.0
+    dead_at_end: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
 
@@ -132,6 +133,11 @@ def run_lockstep(
                                             f"{name} crashed or stopped answering"))
             if progress is not None:
                 progress(tick)
+        # A process dead at the end still has a report: start it once more, without
+        # stepping it, to read its durable state (as one reads a flight recorder).
+        dead_at_end = sorted(set(by_name) - core.alive)
+        if dead_at_end:
+            transport.start_many([by_name[n] for n in dead_at_end], n_ticks)
         reports = transport.finish()
     finally:
         transport.close()
@@ -143,4 +149,5 @@ def run_lockstep(
         restarts=tuple(restarts),
         kills=tuple(killed),
         wall_s=time.monotonic() - wall0,
+        dead_at_end=tuple(dead_at_end),
     )

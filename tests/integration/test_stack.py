@@ -32,9 +32,9 @@ tick = 900
 """
 
 
-def _run(tmp: Path, name: str, mode: str, faults: FaultPlan = FaultPlan()) -> dict:
+def _run(tmp: Path, name: str, mode: str, faults: FaultPlan | None = None) -> dict:
     cfg = RunConfig(scenario=load_scenario("default"), scenario_ref="default", hours=HOURS,
-                    mode=mode, faults=faults, out_dir=tmp / name, plots=False)
+                    mode=mode, faults=faults or FaultPlan(), out_dir=tmp / name, plots=False)
     return run(cfg)
 
 
@@ -128,3 +128,13 @@ def test_sim_run_rejects_a_bad_fault_plan_with_the_field_named(tmp_path):
     )
     assert proc.returncode == 2
     assert "kill[0].process" in proc.stderr and "world" in proc.stderr, proc.stderr
+
+
+def test_the_restart_cap_escalates_to_safe_mode_and_still_loses_nothing(tmp_path):
+    kills = "\n".join(f'[[kill]]\nprocess = "executor"\ntick = {t}' for t in range(600, 1200, 90))
+    rep = _run(tmp_path, "cap", "fast", parse_fault_plan(kills))
+    restarts = [r for r in rep["restarts"] if r["process"] == "executor"]
+    assert len(restarts) == 5, f"the supervisor restarts at most 5 times, did {len(restarts)}"
+    assert rep["events_by_severity"].get("FATAL", 0) >= 1, "the cap raises a FATAL event"
+    assert rep["dead_at_end"] == ["executor"]
+    assert rep["jobs"]["lost"] == 0, rep["jobs"]

@@ -121,7 +121,7 @@ class CommsCore:
             frame = self._frame(self.control.pop(0), tick, t_ns)
             budget -= len(frame)
             out.append((DownlinkFrame(frame), "world"))
-        for job_id, p in self.results.items():
+        for p in self.results.values():
             if budget <= 0:
                 break
             if tick - p.sent_tick < self.table.resend_after_ticks:

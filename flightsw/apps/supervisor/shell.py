@@ -24,11 +24,13 @@ class SupervisorApp:
         counts = self.store.load()
         self.core = SupervisorCore(table=table, restarts={k: v for k, v in counts.items() if k != "_escalated"})
         self.core.escalated = bool(counts.get("_escalated", 0))
+        self._saved_escalated = self.core.escalated
 
     def step(self, tick: int, t_ns: int, inbox: Sequence[Message]) -> list[Out]:
         out, changed = self.core.step(tick, latest(inbox, HubStatus))
-        if changed or self.core.escalated:
+        if changed or self.core.escalated != self._saved_escalated:
             self.store.save({**changed, "_escalated": int(self.core.escalated)})
+            self._saved_escalated = self.core.escalated
         return [Out(b, d) for b, d in out]
 
     def final_report(self) -> dict:

@@ -1,0 +1,1 @@
+"""Tests for the onboard app cores (functional cores, no sockets)."""
