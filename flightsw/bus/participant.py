@@ -20,7 +20,7 @@ import structlog
 
 from flightsw.bus.hub import Registration, Wire
 from flightsw.icd.codec import DecodeError, decode, encode
-from flightsw.icd.messages import Envelope, Message
+from flightsw.icd.messages import Envelope, Event, Message, Severity
 
 __all__ = ["Out", "Participant", "ParticipantSpec", "Endpoint", "build", "SEQ_PER_TICK"]
 
@@ -70,6 +70,23 @@ def build(spec: ParticipantSpec, start_tick: int) -> Participant:
     return p
 
 
+_LEVEL = {
+    Severity.FATAL: "critical",
+    Severity.WARNING_HI: "error",
+    Severity.WARNING_LO: "warning",
+    Severity.COMMAND: "info",
+    Severity.ACTIVITY_HI: "info",
+    Severity.ACTIVITY_LO: "debug",
+    Severity.DIAGNOSTIC: "debug",
+}
+
+
+def _log_event(proc: str, tick: int, ev: Event) -> None:
+    """Every bus event also goes to the process's structured log, at its severity."""
+    level = _LEVEL.get(Severity(ev.severity), "info") if 0 <= ev.severity <= 6 else "info"
+    getattr(log, level)(ev.name, proc=proc, tick=tick, severity=Severity(ev.severity).name, text=ev.text)
+
+
 class Endpoint:
     """Decode inbox, step, stamp envelopes, encode outbox. Counts bad input and drops it."""
 
@@ -95,6 +112,8 @@ class Endpoint:
         outs = self.participant.step(tick, t_ns, msgs)
         wires = []
         for body, dst in outs:
+            if type(body) is Event:
+                _log_event(self.name, tick, body)
             self._seq += 1
             env = Envelope(body.KIND, body.VERSION, self.name, self._seq, tick, t_ns, dst)
             wires.append(Wire(self.name, self._seq, body.KIND, dst, encode(Message(env, body))))
