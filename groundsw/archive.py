@@ -60,7 +60,8 @@ class Archive:
     def __init__(self, path: Path | str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = Path(path)
-        self.db = sqlite3.connect(self.path, isolation_level=None)
+        # not autocommit: each `with self.db` block must be one transaction
+        self.db = sqlite3.connect(self.path, isolation_level="DEFERRED")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)

@@ -1,8 +1,10 @@
 """FIFO policy: jobs run in the order they were accepted, strictly (head-of-line).
 
 1. Boards whose thermal cap is below the minimum power are unusable.
-2. Running jobs keep their boards while those stay usable and the budget covers every
-   kept board at its minimum power; otherwise the latest-accepted are preempted first.
+2. Running jobs, oldest first, keep their boards while those stay usable and the budget
+   still covers every kept board at its minimum power; a job that no longer fits is
+   preempted (so when jobs differ in size, a newer small job may keep running while an
+   older large one waits: it uses the power better).
 3. Waiting jobs start in acceptance order while free usable boards and budget allow;
    the first that does not fit blocks those behind it.
 4. The budget is water-filled over the busy boards (see power_split).

@@ -79,7 +79,10 @@ class Ledger:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, isolation_level=None)
+        # Not autocommit (isolation_level=None): there, ``with self.db`` opens no transaction
+        # and each statement commits alone. DEFERRED makes every ``with self.db`` block one
+        # transaction (sqlite3 begins it before the first write), so it is atomic.
+        self.db = sqlite3.connect(self.path, isolation_level="DEFERRED")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)

@@ -186,8 +186,8 @@ class ExecutorCore:
         for ack in inp.acks:
             if ack.job_id in self.unacked:
                 self.unacked.discard(ack.job_id)
-                ops.append(MarkDownlinked(ack.job_id, t_ns))
-                self._set(ack.job_id, "DOWNLINKED", t_ns, "", ops, outs, report=False)
+                ops.append(MarkDownlinked(ack.job_id, t_ns))  # stores state and history
+                self._set(ack.job_id, "DOWNLINKED", t_ns, "", ops, outs, report=False, store=False)
         self._expire(t_ns, ops, outs)
         self._plan(t_ns, ops, outs)
         self._checkpoint(t_ns, ops)
@@ -353,7 +353,7 @@ class ExecutorCore:
         self.counts[new] = self.counts.get(new, 0) + 1
 
     def _set(self, job_id: str, state: str, t_ns: int, reason: str, ops: list, outs: list,
-             report: bool = True) -> None:
+             report: bool = True, store: bool = True) -> None:
         job = self.jobs[job_id]
         self._count(job.state, state)
         job.state = state
@@ -365,6 +365,7 @@ class ExecutorCore:
             self.running[job_id] = job
         else:
             self.running.pop(job_id, None)
-        ops.append(SetState(job_id, state, t_ns, reason))
+        if store:
+            ops.append(SetState(job_id, state, t_ns, reason))
         if report:
             outs.append(JobState(job_id, state, reason[:256], min(job.progress_gpu_s, 1e8)))

@@ -40,6 +40,7 @@ class SupervisorCore:
     dead_since: dict[str, int] = field(default_factory=dict)
     requested_at: dict[str, int] = field(default_factory=dict)
     escalated: bool = False
+    capped: set[str] = field(default_factory=set)  # processes that reached the cap
     last_safe_tick: int = -(10**9)
 
     def step(self, tick: int, status: HubStatus | None) -> tuple[list[tuple[object, str]], dict[str, int]]:
@@ -64,7 +65,8 @@ class SupervisorCore:
                     continue
                 count = self.restarts.get(name, 0)
                 if count >= self.table.max_restarts:
-                    if not self.escalated:
+                    if name not in self.capped:  # one FATAL per process, never throttled
+                        self.capped.add(name)
                         self.escalated = True
                         out.append((Event(int(Severity.FATAL), "supervisor.restart_cap",
                                           f"{name} died {count + 1} times: safe mode, no more restarts"), ""))
