@@ -236,7 +236,15 @@ def _checker_for(meta: dict) -> Checker:
     if kind == "ints":
         return _seq_checker(meta["maxlen"], _int_checker(meta["lo"], meta["hi"]), "integers")
     if kind == "strs":
-        return _seq_checker(meta["maxlen"], _str_checker(meta["item_maxlen"], 0, None), "strings")
+        item_max = meta["item_maxlen"]
+
+        def all_short_strs(v: Any) -> bool:
+            for x in v:
+                if type(x) is not str or len(x) > item_max:
+                    return False
+            return True
+
+        return _seq_checker(meta["maxlen"], _str_checker(item_max, 0, None), "strings", all_short_strs)
     if kind == "params":
         return _params_checker(meta["maxlen"])
     raise TypeError(f"unknown field type {kind!r}")

@@ -156,6 +156,10 @@ class ExecutorCore:
     counts: dict[str, int] = field(default_factory=dict)
     _next_order: int = 1
     _next_deadline_ns: int = -1  # no job expires before this; recomputed when reached
+    _view_list: list | None = None
+    _view_pos: dict = field(default_factory=dict)
+    _view_keys: int = -1
+    _view_stale: bool = True
 
     # -------------------------------------------------------------- restore
     def restore(self, rows, unacked_ids: Sequence[str]) -> None:
@@ -225,6 +229,7 @@ class ExecutorCore:
             job.set_boards(())
             self._count(job.state, "COMPLETED")
             job.state = "COMPLETED"
+            self._view_stale = True
             self.live.pop(spec.job_id, None)
             self.running.pop(spec.job_id, None)
             self.unacked.add(spec.job_id)
@@ -241,6 +246,7 @@ class ExecutorCore:
         state = "REJECTED" if reason else "ACCEPTED"
         ops.append(AddJob(spec, state, reason, t_ns))
         job = Job(spec, self._next_order, state, checkpoint_t_ns=t_ns)
+        self._view_stale = True
         self.jobs[spec.job_id] = job
         if job.active:
             self.live[spec.job_id] = job
@@ -286,24 +292,37 @@ class ExecutorCore:
         if self.budget is None or self.caps is None:
             return
         budget_w = self.budget.compute_budget_w if self.budget.mode != Mode.SAFE.value else 0.0
-        views = [j.view() for j in self.live.values()]  # live is in acceptance order
+        views = self._views()
         plan = self.policy(views, budget_w, self.caps.cap_w, self.model)
         self.caps_w = plan.cap_w
         preempted = {}
-        for job_id in plan.preempted(views):
-            job = self.jobs[job_id]
-            job.set_boards(())
-            preempted[job_id] = job.progress_gpu_s
-            self._set(job_id, "PREEMPTED", t_ns, "budget or thermal", ops, outs)
+        for job in self._running():
+            if job.spec.job_id not in plan.assignments:
+                job.set_boards(())
+                preempted[job.spec.job_id] = job.progress_gpu_s
+                self._set(job.spec.job_id, "PREEMPTED", t_ns, "budget or thermal", ops, outs)
         if preempted:
             ops.append(Checkpoint(preempted, t_ns))
             for job_id in preempted:
                 self.jobs[job_id].checkpoint_gpu_s = preempted[job_id]
                 self.jobs[job_id].checkpoint_t_ns = t_ns
-        for job_id in plan.started(views):
-            self._set(job_id, "STARTED", t_ns, "", ops, outs)
         for job_id, boards in plan.assignments.items():
-            self.jobs[job_id].set_boards(boards)
+            job = self.jobs[job_id]
+            if job.state != "STARTED":
+                self._set(job_id, "STARTED", t_ns, "", ops, outs)
+            job.set_boards(boards)
+
+    def _views(self) -> list[JobView]:
+        """What the policy sees, in acceptance order. The list is rebuilt only when the
+        set of live jobs changes; running jobs' entries are refreshed every tick."""
+        if self._view_list is None or self._view_keys != len(self.live) or self._view_stale:
+            self._view_list = [j.view() for j in self.live.values()]
+            self._view_pos = {j.spec.job_id: i for i, j in enumerate(self.live.values())}
+            self._view_keys = len(self.live)
+            self._view_stale = False
+        for job in self.running.values():
+            self._view_list[self._view_pos[job.spec.job_id]] = job.view()
+        return self._view_list
 
     def _checkpoint(self, t_ns: int, ops: list) -> None:
         due = {}
@@ -357,6 +376,7 @@ class ExecutorCore:
         job = self.jobs[job_id]
         self._count(job.state, state)
         job.state = state
+        self._view_stale = True
         if job.active:
             self.live[job_id] = job
         else:
