@@ -72,12 +72,13 @@ class Archive:
     def add_job(self, job_id: str, kind: str, priority: int, deadline_t_ns: int, work_gpu_s: float,
                 spec: bytes, t_ns: int) -> None:
         with self.db:
-            self.db.execute(
+            cur = self.db.execute(
                 "INSERT OR IGNORE INTO jobs (job_id, kind, priority, deadline_t_ns, work_gpu_s, spec, "
                 "stage, released_t_ns) VALUES (?, ?, ?, ?, ?, ?, 'RELEASED', ?)",
                 (job_id, kind, priority, deadline_t_ns, work_gpu_s, spec, t_ns),
             )
-            self.db.execute("INSERT INTO stages VALUES (?, 'RELEASED', ?, '')", (job_id, t_ns))
+            if cur.rowcount:  # a duplicate has no second effect
+                self.db.execute("INSERT INTO stages VALUES (?, 'RELEASED', ?, '')", (job_id, t_ns))
 
     def set_stage(self, job_id: str, stage: str, t_ns: int, reason: str = "") -> None:
         col = _STAGE_COLUMN.get(stage)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import msgpack
 
-from flightsw.icd.codec import DecodeError, decode, encode, encode_body
+from flightsw.icd.codec import DecodeError, encode_body
+from flightsw.icd.linkframe import decode_frame, encode_frame
 from flightsw.icd.messages import (
     ContactState,
     DownlinkFrame,
@@ -55,7 +56,9 @@ class Station:
     period_ticks = 1
     subscriptions = frozenset({ContactState.KIND, DownlinkFrame.KIND})
 
-    def __init__(self, archive_path: Path, jobs: Sequence[JobSpec], resend_after_ticks: int = 600) -> None:
+    def __init__(self, archive_path: Path, jobs: Sequence[JobSpec], resend_after_ticks: int = 600,
+                 tick_s: float = 1.0) -> None:
+        self.tick_s = tick_s
         self.archive = Archive(archive_path)
         self.jobs = {j.job_id: _GroundJob(j) for j in sorted(jobs, key=lambda j: (j.release_t_ns, j.job_id))}
         self._to_release = list(self.jobs.values())
@@ -92,7 +95,7 @@ class Station:
     # ----------------------------------------------------------------- downlink
     def _downlink(self, data: bytes, t_ns: int) -> list[tuple[object, str]]:
         try:
-            body = decode(data).body
+            body = decode_frame(data).body
         except DecodeError as exc:
             self.frames_bad += 1
             return [(Event(int(Severity.WARNING_LO), "station.bad_frame", str(exc)[:512]), "")]
@@ -108,7 +111,10 @@ class Station:
             gj.acked = True
             self._stage(gj, body.state, t_ns, body.reason)
         elif isinstance(body, ResultData):
-            ok, why = verify_result(body.kind, body.data, body.sha256)
+            if body.kind != gj.spec.kind:  # check by what the job is, not what the frame says
+                ok, why = False, f"kind: expected {gj.spec.kind!r} for this job, got {body.kind!r}"
+            else:
+                ok, why = verify_result(gj.spec.kind, body.data, body.sha256)
             if not ok:
                 self.results_corrupt += 1
                 return [(Event(int(Severity.WARNING_HI), "station.result_corrupt",
@@ -132,7 +138,7 @@ class Station:
 
     # ------------------------------------------------------------------- uplink
     def _uplink(self, tick: int, t_ns: int) -> list[tuple[object, str]]:
-        budget = self.contact.uplink_bps / 8.0 - self.uplink_debt_bytes
+        budget = self.contact.uplink_bps / 8.0 * self.tick_s - self.uplink_debt_bytes
         out = []
         while budget > 0 and self.acks_out:
             frame = self._frame(ResultAck(self.acks_out.pop(0)), tick, t_ns)
@@ -156,7 +162,7 @@ class Station:
     def _frame(self, body, tick: int, t_ns: int) -> bytes:
         self.link_seq += 1
         env = Envelope(body.KIND, body.VERSION, LINK_SRC, self.link_seq, tick, t_ns, SAT)
-        return encode(Message(env, body))
+        return encode_frame(Message(env, body))
 
     # ------------------------------------------------------------------ reports
     def final_report(self) -> dict:
@@ -185,6 +191,7 @@ class Station:
         self.archive.close()
 
 
-def make(start_tick: int, archive_path: str, jobs: list, resend_after_ticks: int = 600) -> Station:
+def make(start_tick: int, archive_path: str, jobs: list, resend_after_ticks: int = 600,
+         tick_s: float = 1.0) -> Station:
     """``jobs``: JobSpec field lists (as encode_body gives), so the spec ships through spawn."""
-    return Station(Path(archive_path), [JobSpec(*fields) for fields in jobs], resend_after_ticks)
+    return Station(Path(archive_path), [JobSpec(*fields) for fields in jobs], resend_after_ticks, tick_s)

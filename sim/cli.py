@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from flightsw.icd.policies import POLICY_NAMES
 from sim.scenario import ScenarioError, load_scenario
 
 __all__ = ["main"]
@@ -67,10 +68,8 @@ def _cmd_run(args) -> int:
     cfg = RunConfig(scenario=sc, scenario_ref=args.scenario, hours=args.hours, seed=args.seed,
                     policy=args.policy, mode=args.mode, faults=load_fault_plan(args.faults),
                     out_dir=Path(args.out), speed=args.speed, plots=not args.no_plots)
-    from flightsw.sched import POLICIES
-
-    if cfg.policy not in POLICIES:
-        raise ScenarioError(f"--policy: expected one of {sorted(POLICIES)}, got {cfg.policy!r}")
+    if cfg.policy not in POLICY_NAMES:
+        raise ScenarioError(f"--policy: expected one of {list(POLICY_NAMES)}, got {cfg.policy!r}")
     bar = None
     progress = None
     if sys.stderr.isatty() or not args.json:
@@ -96,9 +95,9 @@ def _cmd_run(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from flightsw.logging import configure
+    from sim.harness import configure_logging
 
-    configure(proc="sim")
+    configure_logging(proc="sim")
     args = _parser().parse_args(argv)
     try:
         if args.cmd == "run":

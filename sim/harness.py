@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from flightsw.bus.hub import Wire
+from flightsw.bus.logsetup import configure as configure_logging
 from flightsw.bus.participant import ParticipantSpec
 from flightsw.bus.runner import run_lockstep
 from flightsw.icd.codec import decode, encode_body
@@ -25,7 +26,8 @@ from flightsw.icd.messages import Event, ExecutorStatus, PowerBudget, Severity
 from sim.scenario import Scenario, ScenarioError
 from sim.workload import generate_jobs
 
-__all__ = ["RunConfig", "FaultPlan", "load_fault_plan", "build_specs", "run", "ONBOARD"]
+__all__ = ["RunConfig", "FaultPlan", "load_fault_plan", "build_specs", "run", "ONBOARD",
+           "configure_logging"]
 
 ONBOARD = ("comms", "executor", "power", "supervisor", "thermal")
 SAMPLE_EVERY_TICKS = 60
@@ -125,6 +127,7 @@ def build_specs(cfg: RunConfig, store_dir: Path) -> list[ParticipantSpec]:
         ParticipantSpec("station", "groundsw.station:make", {
             "archive_path": str(cfg.out_dir / "ground" / "archive.sqlite"),
             "jobs": [encode_body(j) for j in jobs],
+            "tick_s": sc.tick_s,
         }, onboard=False),
     ]
 

@@ -227,7 +227,8 @@ def parse_scenario(text: str, origin: str = "<string>") -> Scenario:
     else:
         data = over
     data.setdefault("tick_s", 1.0)
-    name = data.get("name", origin)
+    name = over.get("name", origin)  # a based file without a name is named after itself
+    data["name"] = name
     if not isinstance(name, str):
         raise ScenarioError(f"name: expected a string, got {name!r}")
     _validate(data)

@@ -54,7 +54,7 @@ def _unpack(data: bytes) -> object:
 def child_main(spec: ParticipantSpec, address: str, start_tick: int) -> None:
     """Entry point of a participant process (started with the spawn method)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the harness stops us with FINISH
-    from flightsw.logging import configure
+    from flightsw.bus.logsetup import configure
 
     configure(proc=spec.name)
     endpoint = Endpoint(build(spec, start_tick), start_tick)

@@ -218,3 +218,10 @@ def test_water_fill_gives_every_board_below_its_ceiling_the_same_level(fill):
             if c >= top - POWER_TOL_W:
                 assert top <= level + POWER_TOL_W, \
                     f"a board filled to ceiling {top} above the water level {level}"
+
+
+def test_the_icd_lists_exactly_the_policies_the_executor_has():
+    from flightsw.icd.policies import POLICY_NAMES
+    from flightsw.sched import POLICIES
+
+    assert sorted(POLICY_NAMES) == sorted(POLICIES)

@@ -1,7 +1,8 @@
 """Link manager core: uplink decoding, downlink queue, pacing to the contact's rate.
 
 Uplink: each UplinkFrame carries one ICD-encoded message from the ground (JobSpec or
-ResultAck). It is decoded and validated here; a bad frame is counted, reported as an
+ResultAck) with a CRC-32 trailer (flightsw.icd.linkframe). It is checked, decoded and
+validated here; a bad frame is counted, reported as an
 event once per 100, and dropped — never acted on.
 
 Downlink: job acknowledgements and state reports (small, first) and results (large)
@@ -18,7 +19,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from flightsw.icd.codec import DecodeError, decode, encode
+from flightsw.icd.codec import DecodeError
+from flightsw.icd.linkframe import decode_frame, encode_frame
 from flightsw.icd.messages import (
     CommsStatus,
     ContactState,
@@ -100,7 +102,7 @@ class CommsCore:
 
     def _uplink(self, data: bytes) -> list[tuple[object, str]]:
         try:
-            msg = decode(data)
+            msg = decode_frame(data)
             if not isinstance(msg.body, (JobSpec, ResultAck)):
                 raise DecodeError(f"uplink: expected JobSpec or ResultAck, got {type(msg.body).__name__}")
         except DecodeError as exc:
@@ -138,7 +140,7 @@ class CommsCore:
     def _frame(self, body, tick: int, t_ns: int) -> bytes:
         self.link_seq += 1
         env = Envelope(body.KIND, body.VERSION, LINK_SRC, self.link_seq, tick, t_ns, GROUND)
-        return encode(Message(env, body))
+        return encode_frame(Message(env, body))
 
     def status(self) -> CommsStatus:
         return CommsStatus(self.frames_up_ok, self.frames_up_bad, self.frames_down,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flightsw.icd.codec import encode
+from flightsw.icd.linkframe import encode_frame
 from flightsw.icd.messages import (
     BoardSensors,
     Envelope,
@@ -62,4 +62,4 @@ def board_sensors(n_boards: int, work: dict[int, tuple[str, float]] | None = Non
 
 def frame(body, src: str = "ground", seq: int = 1) -> bytes:
     """``body`` ICD-encoded as the ground would put it on the uplink."""
-    return encode(Message(Envelope(body.KIND, body.VERSION, src, seq, 0, 0, "sat"), body))
+    return encode_frame(Message(Envelope(body.KIND, body.VERSION, src, seq, 0, 0, "sat"), body))

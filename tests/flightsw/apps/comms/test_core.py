@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flightsw.apps.comms.core import CommsCore, CommsTable
-from flightsw.icd.codec import decode
+from flightsw.icd.linkframe import decode_frame
 from flightsw.icd.messages import (
     ContactState,
     DownlinkFrame,
@@ -34,7 +34,7 @@ def result(job_id: str = "a", size: int = 100) -> ResultData:
 
 def downlinked(out) -> list:
     """Bodies of the downlink frames sent this step (decoded as the ground would)."""
-    return [decode(b.data).body for b, dst in out if isinstance(b, DownlinkFrame) and dst == "world"]
+    return [decode_frame(b.data).body for b, dst in out if isinstance(b, DownlinkFrame) and dst == "world"]
 
 
 def bytes_down(out) -> int:
@@ -152,3 +152,13 @@ def test_a_result_offered_twice_is_queued_once():
     core = started_core()
     core.step(3, 0, NO_CONTACT, [], [result("a"), result("a")])
     assert core.status().results_pending == 1
+
+
+def test_an_uplink_frame_with_a_flipped_bit_fails_its_crc_and_is_not_forwarded():
+    spec = job_spec("a", params={"n": 8}, kind="matmul")
+    data = bytearray(frame(spec))
+    data[10] ^= 0x04
+    core = started_core()
+    out = core.step(3, 0, None, [bytes(data)], [])
+    assert to_executor(out) == [], "a corrupted frame must never reach the executor"
+    assert core.frames_up_bad == 1

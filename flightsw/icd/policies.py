@@ -1,0 +1,5 @@
+"""Names of the scheduling policies the executor accepts (an enumerated argument of the
+ICD, so tools outside flightsw can validate ``--policy`` without importing flightsw.sched;
+a test checks this list equals flightsw.sched.POLICIES)."""
+
+POLICY_NAMES = ("fifo",)

@@ -1,0 +1,164 @@
+"""Radiation and hardware faults of the GPU boards: seeded draws, one tick at a time.
+
+Three kinds of event, each with a rate per board-hour [1/h] and drawn independently per
+board and per tick as a Bernoulli trial with p = 1 - exp(-rate * multiplier * dt / 3600 s)
+(the probability of at least one Poisson event in the tick; at most one is reported):
+
+- ``sdc``  silent data corruption of the results a board computes; counts only while the
+  board is ACTIVE (a board doing no work corrupts nothing). The board carries on as if
+  nothing happened: the world marks the result of the job it runs as corrupted.
+- ``sefi`` single-event functional interrupt: the board hangs (draws power, does no work)
+  until it is power-cycled. Counts only while the board is powered.
+- ``fail`` permanent failure (a destructive latch-up, a dead HBM stack, a worn-out part):
+  the board is lost for the rest of the mission. Counts powered or not.
+
+``burst_multiplier`` (a scalar, or one value per board) scales every rate for a tick: a
+crossing of the South Atlantic Anomaly or a solar particle event.
+
+Default rates (:data:`LEO_TYPICAL`), order of magnitude only: a 500-600 km LEO at mid
+inclination behind a few mm of aluminium, for an unhardened H100-class board. Sources:
+
+- Ground baseline, Meta, "The Llama 3 Herd of Models" (arXiv:2407.21783, 2024), Table 5:
+  54 days of pre-training on 16,384 H100s (21.2 M GPU-hours) had 148 faulty-GPU, 72 HBM3,
+  19 GPU-SRAM and 17 GPU-system-processor interruptions (256, i.e. 1.2e-5 per GPU-hour)
+  and 6 detected silent data corruptions (2.8e-7 per GPU-hour).
+- Google, Project Suncatcher (Nov 2025): Trillium (v6e) TPUs in a 67 MeV proton beam
+  showed no hard failure up to 15 krad(Si), well above a multi-year shielded LEO dose; the
+  HBM was the most sensitive part (correctable and uncorrectable memory errors).
+- Single-event upset rates of unhardened memory and logic in LEO are of order 10^2-10^3
+  times the sea-level neutron rate (JEDEC JESD89 gives the terrestrial reference), with
+  most of the orbit-averaged dose taken in the South Atlantic Anomaly, where the trapped
+  proton flux is 10-100 times the orbit average.
+
+From these: SDC 1e-4 per ACTIVE board-hour (the ground 2.8e-7 times ~300, rounded to a
+decade); SEFI 1e-4 per powered board-hour (about one hang per board every 14 months); a
+permanent loss 5e-6 per board-hour (about 4 % of boards a year: half the ground rate of
+GPU hardware faults, since Suncatcher suggests total dose does not add much in a few
+years). Each is uncertain by a factor of ten either way.
+
+Left out: the dependence of the rates on temperature, workload and the board's state of
+wear; total ionising dose as a slow drift of the part (it is folded into ``fail``);
+several events per board in one tick; correlated events across boards (a single storm
+affects all through ``burst_multiplier`` only); ECC-corrected errors (invisible here).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "LEO_TYPICAL",
+    "NO_RADIATION",
+    "SAA_MULTIPLIER",
+    "STORM_MULTIPLIER",
+    "RadiationEvents",
+    "RadiationRates",
+    "draw_radiation",
+    "event_probability",
+    "no_radiation",
+]
+
+SECONDS_PER_HOUR = 3600.0
+SAA_MULTIPLIER = 10.0  # a South Atlantic Anomaly crossing, orbit-average rates x this
+STORM_MULTIPLIER = 100.0  # a strong solar particle event (order of magnitude)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RadiationRates:
+    """Event rates [1/h per board], each finite and >= 0."""
+
+    sdc_per_active_board_hour: float = 1.0e-4
+    sefi_per_powered_board_hour: float = 1.0e-4
+    fail_per_board_hour: float = 5.0e-6
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                math.isfinite(value) and value >= 0.0
+            ):
+                raise ValueError(
+                    f"RadiationRates.{f.name}: expected a finite rate >= 0 [1/h], got {value!r}"
+                )
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "radiation") -> RadiationRates:
+        """Build from a TOML table; unknown keys and bad values raise ValueError naming
+        ``where.key``, what was expected and what came. Missing keys take the defaults."""
+        if not isinstance(d, dict):
+            raise ValueError(f"{where}: expected a table, got {type(d).__name__}")
+        known = [f.name for f in fields(cls)]
+        extra = sorted(set(d) - set(known))
+        if extra:
+            raise ValueError(f"{where}: unknown key(s) {extra}; expected some of {known}")
+        try:
+            return cls(**d)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+
+
+LEO_TYPICAL = RadiationRates()
+NO_RADIATION = RadiationRates(
+    sdc_per_active_board_hour=0.0, sefi_per_powered_board_hour=0.0, fail_per_board_hour=0.0
+)
+
+
+class RadiationEvents(NamedTuple):
+    """Which boards got which event this tick: three (N,) bool arrays."""
+
+    sdc: np.ndarray
+    sefi: np.ndarray
+    fail: np.ndarray
+
+
+def no_radiation(count: int) -> RadiationEvents:
+    """No event on any of ``count`` boards."""
+    z = np.zeros(count, dtype=bool)
+    return RadiationEvents(z, z.copy(), z.copy())
+
+
+def event_probability(rate_per_hour: float, dt_s: float, multiplier=1.0) -> np.ndarray:
+    """P(at least one event in ``dt_s`` [s]) = 1 - exp(-rate [1/h] * multiplier * dt / 3600).
+    ``multiplier`` broadcasts (scalar or (N,)); the result has its shape."""
+    lam = rate_per_hour * np.asarray(multiplier, dtype=float) * (dt_s / SECONDS_PER_HOUR)
+    return -np.expm1(-lam)
+
+
+def draw_radiation(
+    rng: np.random.Generator,
+    rates: RadiationRates,
+    active: np.ndarray,
+    powered: np.ndarray,
+    dt_s: float,
+    burst_multiplier=1.0,
+) -> RadiationEvents:
+    """Draw this tick's events for N boards.
+
+    active, powered: (N,) bool, the boards' states at the start of the tick (see
+    ``BoardBankState.active`` / ``.powered`` in sim.boards); dt_s > 0 [s];
+    burst_multiplier >= 0, scalar or (N,). Always consumes exactly 3N uniforms from
+    ``rng``, whatever the states and rates, so one board's state never shifts another
+    board's draws and a seeded run is reproducible. Cost O(N), no Python loop over boards.
+    """
+    active = np.asarray(active, dtype=bool)
+    powered = np.asarray(powered, dtype=bool)
+    if active.shape != powered.shape or active.ndim != 1:
+        raise ValueError(
+            f"draw_radiation: expected active and powered of one shape (N,), "
+            f"got {active.shape} and {powered.shape}"
+        )
+    if not dt_s > 0.0:
+        raise ValueError(f"draw_radiation.dt_s: expected > 0 s, got {dt_s!r}")
+    m = np.asarray(burst_multiplier, dtype=float)
+    if np.any(~np.isfinite(m)) or np.any(m < 0.0):
+        raise ValueError(f"draw_radiation.burst_multiplier: expected finite >= 0, got {m!r}")
+    u = rng.random((3, active.size))
+    return RadiationEvents(
+        sdc=active & (u[0] < event_probability(rates.sdc_per_active_board_hour, dt_s, m)),
+        sefi=powered & (u[1] < event_probability(rates.sefi_per_powered_board_hour, dt_s, m)),
+        fail=u[2] < event_probability(rates.fail_per_board_hour, dt_s, m),
+    )

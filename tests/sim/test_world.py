@@ -1,0 +1,229 @@
+"""The simulated satellite (sim/world.py): energy bookkeeping, boards under commands,
+hardware protection (thermal trip, brownout) and the RF link's contact gating."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from flightsw.icd.messages import (
+    BoardCommand,
+    BoardSensors,
+    ContactState,
+    DownlinkFrame,
+    Envelope,
+    Message,
+    PowerSensors,
+    UplinkFrame,
+)
+from sim.scenario import load_scenario, scenario_from_dict
+from sim.world import World
+
+S = 1_000_000_000  # [ns] per 1 s tick
+N_TICKS = 2400  # the default day: first contact 534..999 s, sunrise at ~1604 s
+AROUND_SUNRISE = range(1000, N_TICKS)
+SEED = 1
+ENERGY_TOLERANCE_WH = 1e-6
+POWER_TOLERANCE_W = 1e-9
+WORK_TOLERANCE_GPU_S = 1e-12
+
+
+@pytest.fixture(scope="module")
+def default_data() -> dict:
+    return load_scenario("default").data
+
+
+def world(data: dict, n_ticks: int = N_TICKS, **changes: dict) -> World:
+    """A world on a copy of ``data`` with ``changes`` ({table: {key: value}}) applied."""
+    data = copy.deepcopy(data)
+    for table, values in changes.items():
+        data[table].update(values)
+    return World(scenario_from_dict(data), n_ticks, SEED)
+
+
+def msg(body, src: str, seq: int = 1, tick: int = 0) -> Message:
+    return Message(Envelope(body.KIND, body.VERSION, src, seq, tick, tick * S, ""), body)
+
+
+def command(n: int, caps: dict[int, tuple[float, str]]) -> Message:
+    """A BoardCommand for ``n`` boards; ``caps`` maps board -> (cap [W], job id)."""
+    cap_w = tuple(caps.get(b, (0.0, ""))[0] for b in range(n))
+    job_id = tuple(caps.get(b, (0.0, ""))[1] for b in range(n))
+    return msg(BoardCommand(cap_w=cap_w, job_id=job_id), "executor")
+
+
+def readings(outs, cls):
+    (body,) = [b for b, _ in outs if isinstance(b, cls)]
+    return body
+
+
+def all_on(w: World, cap_w: float) -> Message:
+    return command(w.boards.count, {b: (cap_w, f"j{b}") for b in range(w.boards.count)})
+
+
+# ---------------------------------------------------------------------- energy
+
+
+def test_harvested_energy_is_the_integral_of_the_published_solar_power(default_data) -> None:
+    w = world(default_data)
+    total_wh = 0.0
+    for tick in AROUND_SUNRISE[::3]:
+        p = readings(w.step(tick, tick * S, []), PowerSensors)
+        total_wh += p.solar_power_w * w.dt_s / 3600.0
+    assert total_wh > 0.0, "no sunlight in the window: the test checks nothing"
+    assert w.env.sunlit[AROUND_SUNRISE[0]] == 0.0, "no eclipse in the window: half a test"
+    assert w.harvested_wh == pytest.approx(total_wh, abs=ENERGY_TOLERANCE_WH), (
+        "harvested_wh is not the integral of the solar power"
+    )
+
+
+def test_battery_charge_changes_by_the_stored_share_of_the_bus_surplus(default_data) -> None:
+    w = world(default_data)
+    eff_c, eff_d = w.battery.charge_efficiency, w.battery.discharge_efficiency
+    charge_wh = w.charge_wh
+    for tick in AROUND_SUNRISE[::7]:
+        curtailed_before = w.curtailed_wh
+        p = readings(w.step(tick, tick * S, []), PowerSensors)
+        net_w = p.solar_power_w - p.load_w
+        curtailed_w = (w.curtailed_wh - curtailed_before) * 3600.0 / w.dt_s
+        dt_h = w.dt_s / 3600.0
+        expected = (net_w - curtailed_w) * eff_c * dt_h if net_w >= 0 else net_w / eff_d * dt_h
+        assert p.battery_charge_wh - charge_wh == pytest.approx(expected, abs=ENERGY_TOLERANCE_WH), (
+            f"tick {tick}: energy not conserved through the battery"
+        )
+        charge_wh = p.battery_charge_wh
+
+
+def test_battery_charge_stays_within_zero_and_capacity(default_data) -> None:
+    w = world(default_data, power={"battery_capacity_wh": 1.0, "battery_initial_soc": 0.5})
+    seen = []
+    for tick in AROUND_SUNRISE:
+        inbox = [all_on(w, 700.0)] if tick % 100 == 0 else []
+        if tick % 100 == 50:
+            inbox = [command(w.boards.count, {})]
+        p = readings(w.step(tick, tick * S, inbox), PowerSensors)
+        assert 0.0 <= p.battery_charge_wh <= p.battery_capacity_wh, f"tick {tick}: {p}"
+        assert 0.0 <= p.battery_soc <= 1.0, f"tick {tick}: soc {p.battery_soc}"
+        seen.append(p.battery_soc)
+    assert min(seen) == 0.0 and max(seen) == 1.0, "the test never reached both bounds"
+
+
+# ---------------------------------------------------------------------- boards
+
+
+def test_board_commands_power_and_work_only_boards_with_a_job(default_data) -> None:
+    w = world(default_data)
+    b = default_data["boards"]
+    n = b["count"]
+    caps = {0: (300.0, "j1"), 1: (300.0, ""), 3: (100.0, "j2"), 4: (5000.0, "j3")}
+    sensors = readings(w.step(0, 0, [command(n, caps)]), BoardSensors)
+    expected_power = [0.0] * n
+    expected_power[0] = 300.0
+    expected_power[1] = b["idle_power_w"]  # on, but no job: idles
+    expected_power[3] = b["min_power_w"]  # a cap below the minimum is raised to it
+    expected_power[4] = b["max_power_w"]  # a cap above the maximum is clipped
+    assert sensors.power_w == pytest.approx(expected_power, abs=POWER_TOLERANCE_W), (
+        f"board power {sensors.power_w}"
+    )
+    frac = [(300.0 / 700.0) ** 0.6, 0.0, 0.0, (200.0 / 700.0) ** 0.6, 1.0] + [0.0] * (n - 5)
+    assert sensors.work_gpu_s == pytest.approx([f * w.dt_s for f in frac], abs=WORK_TOLERANCE_GPU_S), (
+        f"board work {sensors.work_gpu_s}"
+    )
+
+
+def test_board_sensors_report_the_job_each_board_worked_on(default_data) -> None:
+    w = world(default_data)
+    n = default_data["boards"]["count"]
+    sensors = readings(w.step(0, 0, [command(n, {0: (300.0, "j1"), 1: (0.0, "j2"),
+                                                 2: (300.0, "")})]), BoardSensors)
+    assert sensors.job_id == ("j1",) + ("",) * (n - 1), (
+        f"job ids {sensors.job_id}: only a board that did work may report a job"
+    )
+
+
+def test_a_command_for_the_wrong_number_of_boards_is_ignored(default_data) -> None:
+    w = world(default_data)
+    n = default_data["boards"]["count"]
+    w.step(0, 0, [command(n, {0: (300.0, "j1")})])
+    sensors = readings(w.step(1, S, [command(n - 1, {})]), BoardSensors)
+    assert sensors.job_id[0] == "j1" and sensors.power_w[0] == 300.0, (
+        "a malformed command replaced the last good one"
+    )
+
+
+def test_a_board_above_the_trip_temperature_cuts_its_own_power(default_data) -> None:
+    w = world(default_data, thermal={"initial_temp_c": 100.0})
+    assert 100.0 > default_data["thermal"]["board_trip_c"], "test premise: start above the trip"
+    sensors = readings(w.step(0, 0, [all_on(w, 700.0)]), BoardSensors)
+    assert all(pw == 0.0 for pw in sensors.power_w), f"tripped boards drew {sensors.power_w}"
+    assert all(x == 0.0 for x in sensors.work_gpu_s), "tripped boards did work"
+    assert w.violations["board_trip"] == 1, f"violations {w.violations}"
+
+
+def test_a_tripped_board_stays_off_until_ten_kelvin_below_the_limit(default_data) -> None:
+    w = world(default_data)
+    t = default_data["thermal"]
+    w.board_temp_c[2] = t["board_trip_c"] + 1.0
+    sensors = readings(w.step(0, 0, [all_on(w, 700.0)]), BoardSensors)
+    assert sensors.power_w[2] == 0.0 and sensors.power_w[1] == 700.0, "board 2 did not trip alone"
+    w.board_temp_c[2] = t["board_limit_c"] - 9.0
+    assert readings(w.step(1, S, []), BoardSensors).power_w[2] == 0.0, "board came back too hot"
+    w.board_temp_c[2] = t["board_limit_c"] - 11.0
+    assert readings(w.step(2, 2 * S, []), BoardSensors).power_w[2] == 700.0, "board did not recover"
+
+
+def test_a_battery_that_cannot_carry_the_load_browns_the_boards_out(default_data) -> None:
+    w = world(default_data, power={"battery_capacity_wh": 1.0, "battery_initial_soc": 0.3})
+    outs = w.step(0, 0, [all_on(w, 700.0)])
+    sensors, power = readings(outs, BoardSensors), readings(outs, PowerSensors)
+    assert w.violations["brownout"] == 1, f"violations {w.violations}"
+    assert all(pw == 0.0 for pw in sensors.power_w), "boards kept power in a brownout"
+    assert all(x == 0.0 for x in sensors.work_gpu_s), "boards did work in a brownout"
+    assert power.load_w == default_data["power"]["housekeeping_w"], "load is not housekeeping only"
+
+
+def test_a_battery_that_carries_the_load_causes_no_brownout(default_data) -> None:
+    w = world(default_data)
+    w.step(0, 0, [all_on(w, 700.0)])
+    assert w.violations["brownout"] == 0, "a full 6 kWh battery browned out at tick 0"
+
+
+# ---------------------------------------------------------------------- RF link
+
+
+def _contact_ticks(w: World) -> tuple[int, int]:
+    inside = np.flatnonzero(w.env.contact >= 0)
+    outside = np.flatnonzero(w.env.contact < 0)
+    assert inside.size and outside.size, "the window needs ticks in and out of contact"
+    return int(inside[0]), int(outside[0])
+
+
+def test_frames_pass_both_ways_in_contact(default_data) -> None:
+    w = world(default_data)
+    tick, _ = _contact_ticks(w)
+    up, down = UplinkFrame(b"u" * 100), DownlinkFrame(b"d" * 100)
+    outs = w.step(tick, tick * S, [msg(up, "station"), msg(down, "comms")])
+    assert (up, "comms") in outs, "uplink frame did not reach comms in contact"
+    assert (down, "station") in outs, "downlink frame did not reach the station in contact"
+    state = readings(outs, ContactState)
+    assert state.in_contact and state.station == "madrid", f"contact state {state}"
+
+
+def test_frames_do_not_pass_out_of_contact(default_data) -> None:
+    w = world(default_data)
+    _, tick = _contact_ticks(w)
+    outs = w.step(tick, tick * S, [msg(UplinkFrame(b"u"), "station"), msg(DownlinkFrame(b"d"), "comms")])
+    frames = [b for b, _ in outs if isinstance(b, UplinkFrame | DownlinkFrame)]
+    assert frames == [], f"frames passed out of contact: {frames}"
+    assert w.link.statistics()["dropped_no_contact"] == 2, "the drops were not counted"
+    assert readings(outs, ContactState).in_contact is False, "contact reported out of contact"
+
+
+def test_frames_from_the_wrong_source_are_ignored(default_data) -> None:
+    w = world(default_data)
+    tick, _ = _contact_ticks(w)
+    outs = w.step(tick, tick * S, [msg(UplinkFrame(b"u"), "comms"), msg(DownlinkFrame(b"d"), "station")])
+    frames = [b for b, _ in outs if isinstance(b, UplinkFrame | DownlinkFrame)]
+    assert frames == [], f"a frame from the wrong end was transmitted: {frames}"
