@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         data = eclipses_json(sc, args.hours) if args.cmd == "eclipses" else passes_json(sc, args.hours)
         print(json.dumps(data) if args.json else "\n".join(json.dumps(d) for d in data))
         return 0
-    except ScenarioError as exc:
+    except (ScenarioError, ValueError) as exc:  # bad input: a clear line, no traceback
         print(f"sim: error: {exc}", file=sys.stderr)
         return 2
 

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from sim.orbit import validate_orbit_table
 from sim.timescale import parse_epoch_utc
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "parse_scenario", "scenario_from_dict", "builtin_names"]
@@ -30,12 +31,6 @@ def _num(lo: float, hi: float, integer: bool = False):
 
 # key -> (type, lo, hi); required unless marked optional by a default in DEFAULTS
 _SCHEMA: dict[str, dict[str, tuple]] = {
-    "orbit": {
-        "altitude_km": _num(150, 40000),
-        "inclination_deg": _num(0, 180),
-        "raan_deg": _num(-360, 360),
-        "arg_lat_deg": _num(-360, 360),
-    },
     "power": {
         "panel_area_m2": _num(0, 10000),
         "panel_efficiency": _num(0, 1),
@@ -143,7 +138,8 @@ def _check_value(where: str, value: Any, spec: tuple) -> float | int:
 
 
 def _validate(data: dict) -> None:
-    known = set(_SCHEMA) | {"name", "base", "epoch_utc", "tick_s", "ground_stations", "description"}
+    known = set(_SCHEMA) | {"name", "base", "epoch_utc", "tick_s", "ground_stations", "description",
+                            "orbit"}
     for key in data:
         if key not in known:
             raise ScenarioError(f"{key}: unknown key; expected one of {sorted(known)}")
@@ -154,6 +150,10 @@ def _validate(data: dict) -> None:
     tick = data.get("tick_s", 1.0)
     if type(tick) not in (int, float) or not 0.1 <= tick <= 60:
         raise ScenarioError(f"tick_s: expected a number of seconds in [0.1, 60], got {tick!r}")
+    try:
+        validate_orbit_table(data.get("orbit"))
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
     for table, keys in _SCHEMA.items():
         sect = data.get(table)
         if not isinstance(sect, dict):
@@ -224,6 +224,10 @@ def parse_scenario(text: str, origin: str = "<string>") -> Scenario:
         data = _merge(_read_builtin(base_name), {k: v for k, v in over.items() if k != "base"})
         if "ground_stations" in over:
             data["ground_stations"] = copy.deepcopy(over["ground_stations"])
+        base_orbit = _read_builtin(base_name).get("orbit", {})
+        over_orbit = over.get("orbit")
+        if isinstance(over_orbit, dict) and ("tle" in over_orbit or "tle" in base_orbit):
+            data["orbit"] = copy.deepcopy(over_orbit)  # a TLE and elements do not mix
     else:
         data = over
     data.setdefault("tick_s", 1.0)

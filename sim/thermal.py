@@ -14,6 +14,9 @@ the fastest eigenvalue of the linearised system (the board-only modes decay at G
 common mode pair has that trace). With the defaults this is about 24 s, so a 1 s step is a
 single substep. Euler conserves energy exactly within a step: the stored energy changes by
 (sum P + Q_abs - radiated) * dt, radiated being evaluated at each substep's start.
+
+``sim.thermal_network`` is the richer model (cold plates, several radiators, the battery,
+heaters; implicit integration); this one stays for the callers that use it.
 """
 
 import math

@@ -164,12 +164,16 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class BoardCommand:
-    """Executor -> world: power cap per board [W] (0 = off) and the job each board runs."""
+    """Executor -> world: power cap per board [W], the job each board runs, and each
+    board's power switch (``on``: 1 keeps a board powered even without a job, so it need
+    not boot again; () means "on where the cap is above 0"). A cap of 0 with on = 0
+    switches the board off; off then on again is a power cycle (clears a hang)."""
 
     KIND: ClassVar[int] = 100
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2
     cap_w: tuple[float, ...] = f_floats(MAX_BOARDS, 0.0, MAX_POWER_W)
     job_id: tuple[str, ...] = f_strs(MAX_BOARDS, MAX_JOB_ID)
+    on: tuple[int, ...] = f_ints(MAX_BOARDS, 0, 1, default=())
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,12 +218,19 @@ class BoardSensors:
     """World -> thermal guard and executor: per-board readings of the last tick."""
 
     KIND: ClassVar[int] = 201
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2
     temp_c: tuple[float, ...] = f_floats(MAX_BOARDS, TEMP_LO_C, TEMP_HI_C)
     power_w: tuple[float, ...] = f_floats(MAX_BOARDS, 0.0, MAX_POWER_W)
     work_gpu_s: tuple[float, ...] = f_floats(MAX_BOARDS, 0.0, 1.0e6)
     job_id: tuple[str, ...] = f_strs(MAX_BOARDS, MAX_JOB_ID)  # what each board worked on
     radiator_temp_c: float = f_float(TEMP_LO_C, TEMP_HI_C)
+    # board management controller's view: 0 OFF, 1 BOOTING, 2 IDLE, 3 ACTIVE, 5 NO_RESPONSE
+    # (a hung board still looks ACTIVE to it: flight software must notice the missing work)
+    state: tuple[int, ...] = f_ints(MAX_BOARDS, 0, 5, default=())
+    # output upsets: n > 0 = n bit flips hit the working memory of the job on this board in
+    # the last tick. A simulation hook standing in for the board's own output: the executor
+    # applies it to the result bytes it computes for that job and must not read it otherwise.
+    upset: tuple[int, ...] = f_ints(MAX_BOARDS, 0, 1_000_000, default=())
 
 
 @dataclass(frozen=True, slots=True)

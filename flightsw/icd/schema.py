@@ -70,8 +70,10 @@ def f_floats(maxlen: int = 256, lo: float = -math.inf, hi: float = math.inf) -> 
     return dataclasses.field(metadata={"type": "floats", "maxlen": maxlen, "lo": lo, "hi": hi})
 
 
-def f_ints(maxlen: int = 256, lo: int = -(2**63), hi: int = 2**63 - 1) -> Any:
-    return dataclasses.field(metadata={"type": "ints", "maxlen": maxlen, "lo": lo, "hi": hi})
+def f_ints(maxlen: int = 256, lo: int = -(2**63), hi: int = 2**63 - 1, default: Any = dataclasses.MISSING) -> Any:
+    """``default`` (e.g. ``()``) lets a field added in a later version be omitted by
+    constructors written before it; on the wire every field is always present."""
+    return dataclasses.field(default=default, metadata={"type": "ints", "maxlen": maxlen, "lo": lo, "hi": hi})
 
 
 def f_strs(maxlen: int = 256, item_maxlen: int = 64) -> Any:

@@ -1,14 +1,22 @@
 import math
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 
-from sim.orbit import CircularOrbit
+from sim.orbit import CircularOrbit, Orbit, TleOrbit, make_orbit, validate_orbit_table
+from sim.tle import tle_checksum, tle_from_circular
 
 ONE_SECOND_S = 1.0
 ONE_MILLIMETRE_M = 1e-3
 SUN_SYNC_RATE_RELATIVE_TOLERANCE = 0.01  # 1 % of the nodal rate
 TROPICAL_YEAR_D = 365.2422  # the node must keep pace with the mean Sun: 360 deg per year
+EPOCH = datetime(2026, 12, 1, tzinfo=UTC)
+ELEMENTS = {"altitude_km": 550.0, "inclination_deg": 53.0, "raan_deg": 40.0, "arg_lat_deg": 0.0}
+# SGP4 reads the elements as mean elements: J2 short-period terms put the osculating
+# position up to ~15 km from the analytic circle at the epoch
+SGP4_VS_CIRCLE_AT_EPOCH_M = 20e3
+LINE1, LINE2 = tle_from_circular(550.0, 53.0, 40.0, 0.0, EPOCH)
 
 
 def test_period_of_a_550_km_orbit_is_about_95_7_minutes() -> None:
@@ -101,3 +109,70 @@ def test_out_of_range_orbit_is_refused_naming_the_field(field: str, kwargs: dict
     message = str(info.value)
     assert field in message, f"error does not name {field}: {message}"
     assert "expected" in message and "got" in message, f"error lacks expected/got: {message}"
+
+
+def test_circular_elements_and_tle_orbits_are_both_orbits() -> None:
+    assert isinstance(CircularOrbit(550.0, 53.0, 0.0), Orbit), "CircularOrbit is not an Orbit"
+    assert isinstance(make_orbit(ELEMENTS, EPOCH), Orbit), "make_orbit did not give an Orbit"
+
+
+def test_make_orbit_propagates_circular_elements_with_sgp4() -> None:
+    orbit = make_orbit(ELEMENTS, EPOCH)
+    assert isinstance(orbit, TleOrbit), f"circular elements gave {type(orbit).__name__}"
+    circle = CircularOrbit(550.0, 53.0, 40.0, 0.0)
+    gap_m = float(np.linalg.norm(orbit.position_eci_m(0.0) - circle.position_eci_m(0.0)))
+    assert gap_m < SGP4_VS_CIRCLE_AT_EPOCH_M, f"SGP4 starts {gap_m} m from the circle"
+
+
+def test_make_orbit_with_a_tle_gives_the_same_positions_as_tle_orbit() -> None:
+    t_s = np.linspace(0.0, 7200.0, 13)
+    from_table = make_orbit({"tle": [LINE1, LINE2]}, EPOCH).position_eci_m(t_s)
+    direct = TleOrbit(LINE1, LINE2, EPOCH).position_eci_m(t_s)
+    assert np.array_equal(from_table, direct), "the two ways to a TLE orbit disagree"
+
+
+def test_arg_lat_is_optional_and_defaults_to_zero() -> None:
+    without = {k: v for k, v in ELEMENTS.items() if k != "arg_lat_deg"}
+    assert np.array_equal(
+        make_orbit(without, EPOCH).position_eci_m(100.0),
+        make_orbit(ELEMENTS, EPOCH).position_eci_m(100.0),
+    ), "a missing arg_lat_deg is not 0"
+
+
+@pytest.mark.parametrize("table", [ELEMENTS, {"tle": [LINE1, LINE2]}, {"tle": (LINE1, LINE2)}])
+def test_valid_orbit_tables_pass(table: dict) -> None:
+    validate_orbit_table(table)
+
+
+def _bad_checksum(line: str) -> str:
+    return line[:68] + str((tle_checksum(line) + 1) % 10)
+
+
+@pytest.mark.parametrize(
+    ("table", "names"),
+    [
+        ({**ELEMENTS, "altitude_km": 90.0}, ["orbit.altitude_km", "[150, 40000]", "90.0"]),
+        ({**ELEMENTS, "inclination_deg": True}, ["orbit.inclination_deg", "True"]),
+        ({**ELEMENTS, "raan_deg": "40"}, ["orbit.raan_deg", "'40'"]),
+        ({k: v for k, v in ELEMENTS.items() if k != "altitude_km"}, ["orbit.altitude_km", "missing"]),
+        ({**ELEMENTS, "eccentricity": 0.1}, ["orbit.eccentricity", "unknown key"]),
+        ({**ELEMENTS, "tle": [LINE1, LINE2]}, ["orbit", "not both"]),
+        ({"tle": LINE1}, ["orbit.tle", "two strings"]),
+        ({"tle": [LINE1, 7]}, ["orbit.tle[1]", "expected a string", "7"]),
+        ({"tle": [LINE1, _bad_checksum(LINE2)]}, ["orbit.tle[1]", "checksum", "expected", "got"]),
+        ({"tle": [LINE1[:60], LINE2]}, ["orbit.tle[0]", "69 characters", "60 characters"]),
+        ([1, 2], ["orbit", "expected a table", "list"]),
+    ],
+)
+def test_bad_orbit_tables_are_refused_naming_the_key(table: object, names: list[str]) -> None:
+    with pytest.raises(ValueError) as info:
+        validate_orbit_table(table)
+    message = str(info.value)
+    for name in names:
+        assert name in message, f"error does not mention {name!r}: {message}"
+    assert "expected" in message, f"error does not say what was expected: {message}"
+
+
+def test_make_orbit_refuses_what_validation_refuses() -> None:
+    with pytest.raises(ValueError, match="orbit.altitude_km"):
+        make_orbit({**ELEMENTS, "altitude_km": 50000.0}, EPOCH)

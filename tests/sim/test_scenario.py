@@ -234,3 +234,23 @@ def test_no_ground_station_is_rejected() -> None:
 def test_a_station_name_too_long_is_rejected() -> None:
     text = _error('base = "default"\n' + STATION.format(name="x" * 33, lat=1.0))
     assert "ground_stations[0].name" in text and "1..32" in text, text
+
+
+ISS_TLE = ["1 25544U 98067A   26330.50000000  .00016717  00000-0  10270-3 0  9006",
+           "2 25544  51.6416 247.4627 0006703 130.5360 325.0288 15.49815063 10002"]
+
+
+def test_a_based_file_may_switch_the_orbit_to_a_tle(tmp_path):
+    path = tmp_path / "iss.toml"
+    path.write_text('base = "default"\n[orbit]\ntle = ["%s",\n       "%s"]\n' % tuple(ISS_TLE))
+    sc = load_scenario(str(path))
+    assert sc["orbit"] == {"tle": ISS_TLE}, "the TLE replaces the base's circular elements"
+    assert sc.name == "iss"
+
+
+def test_a_tle_with_a_bad_checksum_is_named_by_line_and_column(tmp_path):
+    bad = [ISS_TLE[0][:-1] + "5", ISS_TLE[1]]
+    path = tmp_path / "bad.toml"
+    path.write_text('base = "default"\n[orbit]\ntle = ["%s",\n       "%s"]\n' % tuple(bad))
+    with pytest.raises(ScenarioError, match=r"orbit\.tle\[0\].*column 69"):
+        load_scenario(str(path))

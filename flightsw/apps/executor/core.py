@@ -345,7 +345,8 @@ class ExecutorCore:
         for b in range(n):
             if not job_ids[b]:
                 caps[b] = 0.0
-        return BoardCommand(cap_w=tuple(caps), job_id=tuple(job_ids))
+        on = tuple(1 if j else 0 for j in job_ids)  # boards without work are switched off
+        return BoardCommand(cap_w=tuple(caps), job_id=tuple(job_ids), on=on)
 
     def _status(self) -> ExecutorStatus:
         running = list(self._running())

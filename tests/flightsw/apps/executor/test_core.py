@@ -146,7 +146,7 @@ def test_boards_without_a_job_get_a_zero_cap():
 
 def test_before_any_budget_every_board_is_off():
     _, outs = Run().step(ExecInputs(submits=[job_spec("a")]))
-    assert board_command(outs) == BoardCommand(cap_w=(0.0,) * N, job_id=("",) * N)
+    assert board_command(outs) == BoardCommand(cap_w=(0.0,) * N, job_id=("",) * N, on=(0,) * N)
 
 
 def test_work_is_credited_only_to_the_job_named_for_that_board():
@@ -195,7 +195,7 @@ def test_a_completed_job_offers_its_result_after_reporting_completion():
 
 def test_a_completed_job_releases_its_board():
     _, outs = complete_a(Run())
-    assert board_command(outs) == BoardCommand(cap_w=(0.0,) * N, job_id=("",) * N)
+    assert board_command(outs) == BoardCommand(cap_w=(0.0,) * N, job_id=("",) * N, on=(0,) * N)
 
 
 def test_a_result_ack_marks_the_job_downlinked_exactly_once():
