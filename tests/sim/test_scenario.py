@@ -240,9 +240,13 @@ ISS_TLE = ["1 25544U 98067A   26330.50000000  .00016717  00000-0  10270-3 0  900
            "2 25544  51.6416 247.4627 0006703 130.5360 325.0288 15.49815063 10002"]
 
 
+def _tle_toml(lines: list[str]) -> str:
+    return f'base = "default"\n[orbit]\ntle = ["{lines[0]}",\n       "{lines[1]}"]\n'
+
+
 def test_a_based_file_may_switch_the_orbit_to_a_tle(tmp_path):
     path = tmp_path / "iss.toml"
-    path.write_text('base = "default"\n[orbit]\ntle = ["%s",\n       "%s"]\n' % tuple(ISS_TLE))
+    path.write_text(_tle_toml(ISS_TLE))
     sc = load_scenario(str(path))
     assert sc["orbit"] == {"tle": ISS_TLE}, "the TLE replaces the base's circular elements"
     assert sc.name == "iss"
@@ -251,6 +255,6 @@ def test_a_based_file_may_switch_the_orbit_to_a_tle(tmp_path):
 def test_a_tle_with_a_bad_checksum_is_named_by_line_and_column(tmp_path):
     bad = [ISS_TLE[0][:-1] + "5", ISS_TLE[1]]
     path = tmp_path / "bad.toml"
-    path.write_text('base = "default"\n[orbit]\ntle = ["%s",\n       "%s"]\n' % tuple(bad))
+    path.write_text(_tle_toml(bad))
     with pytest.raises(ScenarioError, match=r"orbit\.tle\[0\].*column 69"):
         load_scenario(str(path))
