@@ -24,6 +24,8 @@ from flightsw.bus.runner import run_lockstep
 from flightsw.icd.codec import decode, encode_body
 from flightsw.icd.messages import Event, ExecutorStatus, PowerBudget, Severity
 from sim.scenario import Scenario, ScenarioError
+from sim.sensors import parse_sensor_faults
+from sim.world import sensor_channels
 from sim.workload import generate_jobs
 
 __all__ = ["RunConfig", "FaultPlan", "load_fault_plan", "build_specs", "run", "ONBOARD",
@@ -37,9 +39,7 @@ NS_PER_S = 1_000_000_000
 @dataclass(frozen=True)
 class FaultPlan:
     kills: dict[int, list[str]] = field(default_factory=dict)  # tick -> processes
-
-    def digest_input(self) -> str:
-        return json.dumps({str(k): v for k, v in sorted(self.kills.items())}, sort_keys=True)
+    sensors: tuple[dict, ...] = ()  # [[sensor]] entries, checked by sim.sensors
 
 
 def parse_fault_plan(text: str, origin: str = "<string>") -> FaultPlan:
@@ -48,8 +48,13 @@ def parse_fault_plan(text: str, origin: str = "<string>") -> FaultPlan:
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{origin}: not valid TOML: {exc}") from None
     for key in data:
-        if key != "kill":
-            raise ScenarioError(f"{origin}: {key}: unknown fault kind; expected one of ['kill']")
+        if key not in ("kill", "sensor"):
+            raise ScenarioError(f"{origin}: {key}: unknown fault kind; expected one of ['kill', 'sensor']")
+    sensors = data.get("sensor", [])
+    try:
+        parse_sensor_faults(sensors, None, where=f"{origin}: sensor")
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
     kills: dict[int, list[str]] = {}
     entries = data.get("kill", [])
     if not isinstance(entries, list):
@@ -67,7 +72,7 @@ def parse_fault_plan(text: str, origin: str = "<string>") -> FaultPlan:
         if type(tick) is not int or tick < 1:
             raise ScenarioError(f"{where}.tick: expected an integer >= 1, got {tick!r}")
         kills.setdefault(tick, []).append(proc)
-    return FaultPlan(kills)
+    return FaultPlan(kills, tuple(sensors))
 
 
 def load_fault_plan(path: str | None) -> FaultPlan:
@@ -100,6 +105,10 @@ class RunConfig:
 def build_specs(cfg: RunConfig, store_dir: Path) -> list[ParticipantSpec]:
     sc = cfg.scenario
     b, p, t = sc["boards"], sc["power"], sc["thermal"]
+    try:  # sensor names and channel indices against this scenario's boards
+        parse_sensor_faults(list(cfg.faults.sensors), sensor_channels(b["count"]), where="faults: sensor")
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
     jobs = generate_jobs(sc, cfg.hours)
     return [
         ParticipantSpec("comms", "flightsw.apps.comms.shell:make", {"table": {"tick_s": sc.tick_s}}),
@@ -123,6 +132,7 @@ def build_specs(cfg: RunConfig, store_dir: Path) -> list[ParticipantSpec]:
         }}),
         ParticipantSpec("world", "sim.world:make", {
             "scenario": sc.data, "n_ticks": cfg.n_ticks, "seed": cfg.seed,
+            "sensor_faults": [dict(f) for f in cfg.faults.sensors],
         }, onboard=False),
         ParticipantSpec("station", "groundsw.station:make", {
             "archive_path": str(cfg.out_dir / "ground" / "archive.sqlite"),
@@ -236,6 +246,8 @@ def make_report(cfg: RunConfig, res, recorder: Recorder) -> dict:
         "hub": {"routed": res.hub.routed, "dropped_dead": res.hub.dropped_dead,
                 "dropped_unroutable": res.hub.dropped_unroutable},
         "results_corrupt": station.get("results_corrupt", 0),
+        "hardware_events": world.get("hardware_events", {}),
+        "boards_failed": world.get("boards_failed", 0),
     }
 
 

@@ -25,11 +25,20 @@ class ScenarioError(ValueError):
     pass
 
 
-def _num(lo: float, hi: float, integer: bool = False):
-    return ("int" if integer else "float", lo, hi)
+_REQUIRED = object()
 
 
-# key -> (type, lo, hi); required unless marked optional by a default in DEFAULTS
+def _num(lo: float, hi: float, integer: bool = False, default: Any = _REQUIRED):
+    """A numeric key in [lo, hi]; with ``default`` it may be left out (filled in)."""
+    return ("int" if integer else "float", lo, hi, default)
+
+
+def _str(choices: tuple[str, ...], default: Any = _REQUIRED):
+    return ("str", choices, None, default)
+
+
+# table -> key -> spec. Keys with a default are optional: the loader fills them in, so
+# every consumer sees the full table. Sources of the defaults: docs/models.md.
 _SCHEMA: dict[str, dict[str, tuple]] = {
     "power": {
         "panel_area_m2": _num(0, 10000),
@@ -40,6 +49,17 @@ _SCHEMA: dict[str, dict[str, tuple]] = {
         "battery_max_charge_w": _num(0, 1e7),
         "battery_max_discharge_w": _num(0, 1e7),
         "housekeeping_w": _num(0, 1e6),
+        "panel_temp_coeff_per_k": _num(-0.05, 0.05, default=-0.0022),
+        "panel_degradation_per_year": _num(0, 0.99, default=0.0275),
+        "panel_age_years": _num(0, 50, default=0.0),
+        "panel_pointing": _str(("sun-tracking",), default="sun-tracking"),
+        "battery_charge_min_c": _num(-60, 100, default=0.0),
+        "battery_charge_max_c": _num(-60, 100, default=45.0),
+        "battery_discharge_min_c": _num(-60, 100, default=-20.0),
+        "battery_discharge_max_c": _num(-60, 100, default=60.0),
+        "battery_cycles_at_full_dod": _num(1, 1e7, default=2000.0),
+        "battery_dod_exponent": _num(0.1, 5, default=1.7),
+        "battery_eol_capacity_fraction": _num(0.01, 1, default=0.8),
     },
     "thermal": {
         "radiator_area_m2": _num(0.01, 10000),
@@ -53,6 +73,21 @@ _SCHEMA: dict[str, dict[str, tuple]] = {
         "louver_closed_emissivity": _num(0.01, 1),
         "louver_closed_below_c": _num(-150, 150),
         "louver_open_above_c": _num(-150, 150),
+        "radiator_absorptivity": _num(0, 1, default=0.2),
+        "radiator_normal": _str(("edge-on", "zenith", "nadir", "anti-sun"), default="edge-on"),
+        "radiator_heat_capacity_j_per_k": _num(1, 1e9, default=1.5e5),
+        "boards_per_plate": _num(1, 256, integer=True, default=4),
+        "board_to_plate_w_per_k": _num(0.01, 1e6, default=100.0),
+        "plate_to_radiator_w_per_k": _num(0.01, 1e6, default=400.0),
+        "battery_radiator_area_m2": _num(0.001, 1000, default=0.6),
+        "battery_radiator_emissivity": _num(0.01, 1, default=0.85),
+        "battery_to_radiator_w_per_k": _num(0.01, 1e6, default=20.0),
+        "plate_heater_on_below_c": _num(-150, 150, default=-10.0),
+        "plate_heater_off_above_c": _num(-150, 150, default=-5.0),
+        "plate_heater_power_w": _num(0, 1e5, default=100.0),
+        "battery_heater_on_below_c": _num(-150, 150, default=5.0),
+        "battery_heater_off_above_c": _num(-150, 150, default=10.0),
+        "battery_heater_power_w": _num(0, 1e5, default=120.0),
     },
     "boards": {
         "count": _num(1, 256, integer=True),
@@ -60,8 +95,32 @@ _SCHEMA: dict[str, dict[str, tuple]] = {
         "min_power_w": _num(0.1, 1e5),
         "idle_power_w": _num(0, 1e5),
         "throughput_exponent": _num(0.01, 1),
+        "boot_s": _num(0, 3600, default=60.0),
+        "boot_power_w": _num(0, 1e5, default=150.0),
+        "hung_power_w": _num(0, 1e5, default=100.0),
+        "max_operating_c": _num(-50, 200, default=87.0),
+        "slowdown_c": _num(-50, 200, default=89.0),
+        "shutdown_c": _num(-50, 250, default=92.0),
+        "cold_limit_c": _num(-150, 100, default=0.0),
+        "slowdown_clock_frac": _num(0.01, 1, default=0.5),
     },
-    "link": {"loss_probability": _num(0, 1)},
+    "radiation": {
+        "sdc_per_active_board_hour": _num(0, 1e3, default=1e-4),
+        "sefi_per_powered_board_hour": _num(0, 1e3, default=1e-4),
+        "fail_per_board_hour": _num(0, 1e3, default=5e-6),
+    },
+    "sensors": {
+        "board_temp_sigma_c": _num(0, 100, default=0.25),
+        "board_power_sigma_w": _num(0, 1e4, default=2.0),
+        "solar_power_sigma_w": _num(0, 1e5, default=5.0),
+        "battery_soc_sigma": _num(0, 0.5, default=0.002),
+        "radiator_temp_sigma_c": _num(0, 100, default=0.25),
+    },
+    "link": {
+        "loss_probability": _num(0, 1),
+        "bit_errors": _str(("none", "elevation"), default="elevation"),
+        "ebn0_zenith_db": _num(-10, 100, default=22.0),
+    },
     "workload": {
         "seed": _num(0, 2**32 - 1, integer=True),
         "jobs_per_hour": _num(0, 10000),
@@ -125,8 +184,12 @@ def _merge(base: dict, over: dict) -> dict:
     return out
 
 
-def _check_value(where: str, value: Any, spec: tuple) -> float | int:
-    kind, lo, hi = spec
+def _check_value(where: str, value: Any, spec: tuple) -> float | int | str:
+    kind, lo, hi, _default = spec
+    if kind == "str":
+        if value not in lo:
+            raise ScenarioError(f"{where}: expected one of {list(lo)}, got {value!r}")
+        return value
     if kind == "int":
         if type(value) is not int:
             raise ScenarioError(f"{where}: expected an integer in [{lo}, {hi}], got {value!r}")
@@ -155,6 +218,8 @@ def _validate(data: dict) -> None:
     except ValueError as exc:
         raise ScenarioError(str(exc)) from None
     for table, keys in _SCHEMA.items():
+        if table not in data and all(spec[3] is not _REQUIRED for spec in keys.values()):
+            data[table] = {}
         sect = data.get(table)
         if not isinstance(sect, dict):
             raise ScenarioError(f"[{table}]: expected a table, got {type(sect).__name__}")
@@ -163,6 +228,9 @@ def _validate(data: dict) -> None:
                 raise ScenarioError(f"{table}.{key}: unknown key; expected one of {sorted(keys)}")
         for key, spec in keys.items():
             if key not in sect:
+                if spec[3] is not _REQUIRED:
+                    sect[key] = spec[3]
+                    continue
                 raise ScenarioError(f"{table}.{key}: missing; expected a number in [{spec[1]}, {spec[2]}]")
             _check_value(f"{table}.{key}", sect[key], spec)
     stations = data.get("ground_stations")
@@ -203,6 +271,17 @@ def _validate(data: dict) -> None:
             f"thermal.louver_closed_emissivity: expected <= radiator_emissivity "
             f"({t['radiator_emissivity']}), got {t['louver_closed_emissivity']}"
         )
+    if not b["max_operating_c"] <= b["slowdown_c"] < b["shutdown_c"]:
+        raise ScenarioError(
+            "boards: expected max_operating_c <= slowdown_c < shutdown_c, got "
+            f"{b['max_operating_c']}, {b['slowdown_c']}, {b['shutdown_c']}"
+        )
+    for h in ("plate", "battery"):
+        if not t[f"{h}_heater_on_below_c"] < t[f"{h}_heater_off_above_c"]:
+            raise ScenarioError(
+                f"thermal.{h}_heater_off_above_c: expected above {h}_heater_on_below_c "
+                f"({t[f'{h}_heater_on_below_c']}), got {t[f'{h}_heater_off_above_c']}"
+            )
     if p["battery_initial_soc"] < p["battery_soc_floor"]:
         raise ScenarioError(
             f"power.battery_initial_soc: expected >= battery_soc_floor ({p['battery_soc_floor']}), "

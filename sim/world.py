@@ -1,13 +1,26 @@
 """The simulated satellite and its environment as one bus participant ("world").
 
-Each tick it applies the last actuator commands (board caps and the job each board
-runs), advances the hardware by one tick (panels, battery, boards, thermal network, RF
-link) and publishes sensor readings. The flight side sees only these readings.
+Each tick it applies the last actuator commands (board caps, power switches and the job
+each board runs), advances the hardware by one tick and publishes sensor readings. The
+flight side sees only these readings (with noise and any planned sensor faults), never
+the truth.
 
-Hardware protection that does not depend on flight software: a board above
-``board_trip_c`` cuts its own power until it cools 10 K below the limit, and a battery
-that cannot supply the load browns the boards out for that tick (both are counted as
-violations: flight software should never let them happen).
+Per tick, in order (each model in its own module, all state in numpy arrays):
+
+1. environment tables, computed once per run (``sim.environment``): sunlit fraction of
+   the conical shadow, Sun distance, contact, and the radiators' incident flux;
+2. radiation events drawn for the boards (``sim.radiation``);
+3. the board bank (``sim.boards``): boot, idle, active, hung, failed, thermal throttle;
+4. thermostatic heaters (``sim.heaters``) on the plates and the battery;
+5. panels (``sim.panels``) and the battery (``sim.battery``, with temperature windows
+   and capacity fade); a battery that cannot carry the load browns the boards out;
+6. the thermal network (``sim.thermal_network``) with louvers (``sim.louvers``);
+7. the RF link (``sim.rflink``) with loss and elevation-dependent bit errors;
+8. sensors (``sim.sensors``) and the readings sent.
+
+Hardware protection that does not depend on flight software lives in the models: the
+boards throttle and shut themselves down when hot, the battery's management system
+refuses to charge or discharge outside its temperature window.
 """
 
 from __future__ import annotations
@@ -25,21 +38,45 @@ from flightsw.icd.messages import (
     PowerSensors,
     UplinkFrame,
 )
-from sim.battery import BatteryParams, step_battery
-from sim.boards import BoardParams, board_power_w, work_gpu_s
+from sim.battery import BatteryModel, step_battery_model
+from sim.boards import (
+    ACTIVE,
+    BOOTING,
+    FAILED,
+    HUNG,
+    IDLE,
+    BoardBankParams,
+    BoardBankState,
+    step_boards,
+)
 from sim.environment import compute_environment
+from sim.environment_flux import absorbed_w, incident_flux_w_m2
+from sim.heaters import HeaterParams, heater_power_w, step_thermostats
 from sim.louvers import effective_emissivity
-from sim.panels import panel_power_w
-from sim.rflink import RfLink
+from sim.panels import PanelParams, panel_equilibrium_temp_c, panel_output_w
+from sim.radiation import RadiationRates, draw_radiation
+from sim.rflink import RfLink, ber_at_elevation
 from sim.scenario import Scenario, scenario_from_dict
-from sim.thermal import ThermalParams, step_thermal
+from sim.sensors import SensorBank, parse_sensor_faults
+from sim.thermal_network import ThermalNetwork, ThermalNetworkParams
 
-__all__ = ["World", "make", "RECORD_EVERY_TICKS"]
+__all__ = ["World", "make", "RECORD_EVERY_TICKS", "SENSOR_CHANNELS"]
 
 RECORD_EVERY_TICKS = 60
 CONTACT_REPEAT_TICKS = 10
 COMMS = "comms"
 STATION = "station"
+# what the board management controller reports: a hung board still looks ACTIVE
+_BMC_STATE = {0: 0, BOOTING: 1, IDLE: 2, ACTIVE: 3, HUNG: 3, FAILED: 5}
+
+
+def sensor_channels(n_boards: int) -> dict[str, int]:
+    """The sensors a fault plan may name, with their channel counts."""
+    return {"board_temp_c": n_boards, "board_power_w": n_boards, "solar_power_w": 1,
+            "battery_soc": 1, "radiator_temp_c": 1}
+
+
+SENSOR_CHANNELS = sensor_channels
 
 
 class World:
@@ -47,39 +84,92 @@ class World:
     period_ticks = 1
     subscriptions = frozenset({BoardCommand.KIND, UplinkFrame.KIND, DownlinkFrame.KIND})
 
-    def __init__(self, sc: Scenario, n_ticks: int, seed: int) -> None:
+    def __init__(self, sc: Scenario, n_ticks: int, seed: int, sensor_faults: Sequence[dict] = ()) -> None:
         self.sc = sc
         self.dt_s = sc.tick_s
-        self.env = compute_environment(sc, n_ticks)
         p, t, b = sc["power"], sc["thermal"], sc["boards"]
-        self.boards = BoardParams(b["count"], b["max_power_w"], b["min_power_w"], b["idle_power_w"],
-                                  b["throughput_exponent"])
-        self.battery = BatteryParams(capacity_wh=p["battery_capacity_wh"],
-                                     max_charge_w=p["battery_max_charge_w"],
-                                     max_discharge_w=p["battery_max_discharge_w"])
-        self._thermal_by_eps: dict[float, ThermalParams] = {}
         n = b["count"]
-        self.charge_wh = p["battery_initial_soc"] * p["battery_capacity_wh"]
-        self.board_temp_c = np.full(n, float(t["initial_temp_c"]))
-        self.radiator_temp_c = float(t["initial_temp_c"])
+        self.n = n
+        self.env = compute_environment(sc, n_ticks)
+        rng = np.random.default_rng([seed, 0x5EED])
+        link_rng, rad_rng, sensor_rng = rng.spawn(3)
+        # ---- boards and radiation
+        self.boards = BoardBankParams(
+            count=n, max_power_w=b["max_power_w"], min_power_w=b["min_power_w"],
+            idle_power_w=b["idle_power_w"], boot_power_w=b["boot_power_w"], boot_s=b["boot_s"],
+            hung_power_w=b["hung_power_w"], throughput_exponent=b["throughput_exponent"],
+            max_operating_c=b["max_operating_c"], slowdown_c=b["slowdown_c"],
+            shutdown_c=b["shutdown_c"], cold_limit_c=b["cold_limit_c"],
+            slowdown_clock_frac=b["slowdown_clock_frac"])
+        self.bank = BoardBankState.initial(n)
+        self.rates = RadiationRates.from_dict(dict(sc["radiation"]))
+        self.rad_rng = rad_rng
+        # ---- power
+        self.panels = PanelParams(area_m2=p["panel_area_m2"], efficiency_bol=p["panel_efficiency"],
+                                  temp_coeff_per_k=p["panel_temp_coeff_per_k"],
+                                  degradation_per_year=p["panel_degradation_per_year"])
+        cos_in = np.ones_like(self.env.sunlit)
+        panel_temp_c = panel_equilibrium_temp_c(self.panels, self.env.sunlit, self.env.sun_distance_au,
+                                                cos_in, p["panel_age_years"])
+        self.solar_w = np.asarray(panel_output_w(self.panels, self.env.sunlit, self.env.sun_distance_au,
+                                                 cos_in, panel_temp_c, p["panel_age_years"]), dtype=float)
+        self.battery = BatteryModel(
+            capacity_bol_wh=p["battery_capacity_wh"], max_charge_w=p["battery_max_charge_w"],
+            max_discharge_w=p["battery_max_discharge_w"], charge_min_c=p["battery_charge_min_c"],
+            charge_max_c=p["battery_charge_max_c"], discharge_min_c=p["battery_discharge_min_c"],
+            discharge_max_c=p["battery_discharge_max_c"],
+            cycles_at_full_dod=p["battery_cycles_at_full_dod"], dod_exponent=p["battery_dod_exponent"],
+            eol_capacity_fraction=p["battery_eol_capacity_fraction"])
+        self.bat = self.battery.initial_state(p["battery_initial_soc"])
+        # ---- thermal
+        self.net = ThermalNetwork(ThermalNetworkParams(
+            n_boards=n, radiator_area_m2=(t["radiator_area_m2"], t["battery_radiator_area_m2"]),
+            boards_per_plate=t["boards_per_plate"], battery_radiator=1,
+            board_to_plate_w_per_k=t["board_to_plate_w_per_k"],
+            plate_to_radiator_w_per_k=t["plate_to_radiator_w_per_k"],
+            radiator_heat_capacity_j_per_k=(t["radiator_heat_capacity_j_per_k"], 1.0e4),
+            battery_to_radiator_w_per_k=t["battery_to_radiator_w_per_k"]))
+        self.n_plates = self.net.params.n_plates
+        self.therm = self.net.initial_state(float(t["initial_temp_c"]))
+        flux = incident_flux_w_m2(self.env.r_eci_m, self.env.sun_dir_eci, self.env.sunlit,
+                                  t["radiator_normal"], self.env.sun_distance_au)
+        self.flux = flux
+        self.heaters = HeaterParams.make(
+            self.n_plates + 1,
+            np.r_[np.full(self.n_plates, t["plate_heater_on_below_c"]), t["battery_heater_on_below_c"]],
+            np.r_[np.full(self.n_plates, t["plate_heater_off_above_c"]), t["battery_heater_off_above_c"]],
+            np.r_[np.full(self.n_plates, t["plate_heater_power_w"]), t["battery_heater_power_w"]])
+        self.heater_on = np.zeros(self.n_plates + 1, dtype=bool)
+        # ---- commands in force
         self.cap_w = np.zeros(n)
+        self.on = np.zeros(n, dtype=bool)
         self.job_ids: list[str] = [""] * n
-        self.tripped = np.zeros(n, dtype=bool)
-        self.link = RfLink(sc["link"]["loss_probability"], np.random.default_rng([seed, 0x5F]))
+        # ---- link and sensors
+        self.link = RfLink(sc["link"]["loss_probability"], link_rng)
         self.last_contact: int | None = None
-        # statistics
-        self.harvested_wh = 0.0
-        self.used_solar_wh = 0.0
-        self.to_compute_wh = 0.0
-        self.curtailed_wh = 0.0
+        faults = parse_sensor_faults(list(sensor_faults), sensor_channels(n), where="sensor")
+        s = sc["sensors"]
+        srng = sensor_rng.spawn(5)
+        self.sensors = {
+            "board_temp_c": SensorBank("board_temp_c", s["board_temp_sigma_c"], srng[0], faults, n),
+            "board_power_w": SensorBank("board_power_w", s["board_power_sigma_w"], srng[1], faults, n),
+            "solar_power_w": SensorBank("solar_power_w", s["solar_power_sigma_w"], srng[2], faults, 1),
+            "battery_soc": SensorBank("battery_soc", s["battery_soc_sigma"], srng[3], faults, 1),
+            "radiator_temp_c": SensorBank("radiator_temp_c", s["radiator_temp_sigma_c"], srng[4], faults, 1),
+        }
+        self.sensor_dropouts = 0
+        # ---- statistics
+        self.harvested_wh = self.to_compute_wh = self.curtailed_wh = self.heater_wh = 0.0
         self.work_gpu_s = 0.0
-        self.soc_min = self.charge_wh / p["battery_capacity_wh"]
-        self.board_temp_max_c = float(self.board_temp_c.max())
+        self.soc_min = self.bat.charge_wh / self.bat.capacity_wh
+        self.board_temp_max_c = float(t["initial_temp_c"])
+        self.battery_temp_min_c = self.battery_temp_max_c = float(t["initial_temp_c"])
         self.violations = {"soc_floor": 0, "board_overtemp": 0, "board_undertemp": 0,
-                           "battery_temp": 0, "brownout": 0, "board_trip": 0}
+                           "battery_temp": 0, "brownout": 0, "board_thermal_shutdown": 0}
+        self.events = {"sdc": 0, "sefi": 0, "board_failures": 0}
         self.series: dict[str, list] = {k: [] for k in (
             "t_s", "battery_soc", "sunlit", "solar_power_w", "load_w", "compute_power_w",
-            "board_temp_c", "radiator_temp_c", "in_contact")}
+            "board_temp_c", "radiator_temp_c", "battery_temp_c", "heater_w", "in_contact")}
 
     # ---------------------------------------------------------------------- step
     def step(self, tick: int, t_ns: int, inbox: Sequence[Message]) -> list[tuple[object, str]]:
@@ -88,83 +178,146 @@ class World:
         station_idx = int(self.env.contact[i])
         in_contact = station_idx >= 0
         for m in inbox:
-            b = m.body
-            if isinstance(b, BoardCommand):
-                if len(b.cap_w) == len(self.cap_w) and len(b.job_id) == len(self.cap_w):
-                    self.cap_w = np.asarray(b.cap_w, dtype=float)
-                    self.job_ids = list(b.job_id)
-            elif isinstance(b, UplinkFrame) and m.env.src == STATION:
-                self.link.offer_up(b.data, in_contact)
-            elif isinstance(b, DownlinkFrame) and m.env.src == COMMS:
-                self.link.offer_down(b.data, in_contact)
-        return [(x, "") for x in self._physics(i)] + self._rf(tick, station_idx)
+            body = m.body
+            if isinstance(body, BoardCommand):
+                if len(body.cap_w) == self.n and len(body.job_id) == self.n:
+                    self.cap_w = np.asarray(body.cap_w, dtype=float)
+                    self.job_ids = list(body.job_id)
+                    self.on = (np.asarray(body.on, dtype=bool) if len(body.on) == self.n
+                               else self.cap_w > 0)
+            elif isinstance(body, UplinkFrame) and m.env.src == STATION:
+                self.link.offer_up(body.data, in_contact)
+            elif isinstance(body, DownlinkFrame) and m.env.src == COMMS:
+                self.link.offer_down(body.data, in_contact)
+        outs = [(x, "") for x in self._physics(tick, i)]
+        return outs + self._rf(tick, i, station_idx)
 
-    def _physics(self, i: int) -> list:
+    def _physics(self, tick: int, i: int) -> list:
         p, t = self.sc["power"], self.sc["thermal"]
         dt = self.dt_s
-        sunlit = float(self.env.sunlit[i])
-        solar_w = float(panel_power_w(sunlit, p["panel_area_m2"], p["panel_efficiency"],
-                                      float(self.env.sun_distance_au[i])))
-        # hardware thermal trip, independent of flight software
-        self.tripped |= self.board_temp_c >= t["board_trip_c"]
-        self.tripped &= ~(self.board_temp_c < t["board_limit_c"] - 10.0)
-        busy = (self.cap_w > 0) & np.array([bool(j) for j in self.job_ids]) & ~self.tripped
-        cap = np.where(self.tripped, 0.0, self.cap_w)
-        pw = board_power_w(cap, busy, self.boards)
-        load_w = p["housekeeping_w"] + float(pw.sum())
-        step = step_battery(self.charge_wh, solar_w - load_w, dt, self.battery)
-        work = work_gpu_s(cap, busy, dt, self.boards)
-        if step.unmet_w > 1e-9:  # brownout: boards lose power this tick
+        # radiation, then the boards (which see the temperature at the start of the tick)
+        busy = np.fromiter((bool(j) for j in self.job_ids), dtype=bool, count=self.n)
+        rad = draw_radiation(self.rad_rng, self.rates, self.bank.active, self.bank.powered, dt)
+        was_failed = self.bank.code == FAILED
+        was_shut = self.bank.thermal_shutdowns.copy()
+        self.bank, pw, work = step_boards(self.bank, self.boards, self.cap_w, self.on, busy,
+                                          self.therm.board_temp_c, dt, rad)
+        upset = (rad.sdc & (work > 0)).astype(int)
+        self.events["sdc"] += int(upset.sum())
+        self.events["sefi"] += int(rad.sefi.sum())
+        self.events["board_failures"] += int(((self.bank.code == FAILED) & ~was_failed).sum())
+        self.violations["board_thermal_shutdown"] += int((self.bank.thermal_shutdowns - was_shut).sum())
+        # heaters, then the electrical bus
+        sensed = self.net.heater_sensed_temp_c(self.therm)
+        self.heater_on = step_thermostats(self.heater_on, sensed, self.heaters)
+        heater_w = heater_power_w(self.heater_on, self.heaters)
+        solar_w = float(self.solar_w[i])
+        load_w = p["housekeeping_w"] + float(pw.sum()) + float(heater_w.sum())
+        bstep = step_battery_model(self.bat, solar_w - load_w, self.therm.battery_temp_c, dt, self.battery)
+        if bstep.unmet_w > 1e-9:  # brownout: the boards lose power this tick
             self.violations["brownout"] += 1
             pw = np.zeros_like(pw)
             work = np.zeros_like(work)
-            load_w = p["housekeeping_w"]
-            step = step_battery(self.charge_wh, solar_w - load_w, dt, self.battery)
-        self.charge_wh = step.charge_wh
-        self.board_temp_c, self.radiator_temp_c = step_thermal(
-            self.board_temp_c, self.radiator_temp_c, pw, dt, self._thermal_params(),
-            absorbed_w=p["housekeeping_w"] + t["radiator_absorbed_w"])
-        soc = self.charge_wh / self.battery.capacity_wh
-        # statistics [Wh]
-        self.harvested_wh += solar_w * dt / 3600.0
-        self.curtailed_wh += step.curtailed_w * dt / 3600.0
-        self.to_compute_wh += float(pw.sum()) * dt / 3600.0
+            upset[:] = 0
+            load_w = p["housekeeping_w"] + float(heater_w.sum())
+            bstep = step_battery_model(self.bat, solar_w - load_w, self.therm.battery_temp_c, dt, self.battery)
+        self.bat = bstep.state
+        # thermal network: louvers set the main radiator's emissivity
+        eps_main = effective_emissivity(float(self.therm.radiator_temp_c[0]), t["radiator_emissivity"],
+                                        t["louver_closed_emissivity"], t["louver_closed_below_c"],
+                                        t["louver_open_above_c"])
+        eps = np.array([eps_main, t["battery_radiator_emissivity"]])
+        f = self.flux
+        q_main = float(absorbed_w(type(f)(f.solar_w_m2[i], f.albedo_w_m2[i], f.earth_ir_w_m2[i]),
+                                  t["radiator_area_m2"], t["radiator_absorptivity"], eps_main))
+        q_bat = float(absorbed_w(type(f)(f.solar_w_m2[i], f.albedo_w_m2[i], f.earth_ir_w_m2[i]),
+                                 t["battery_radiator_area_m2"], t["radiator_absorptivity"], eps[1]))
+        absorbed = np.array([q_main + p["housekeeping_w"] + t["radiator_absorbed_w"], q_bat])
+        self.therm = self.net.step(self.therm, pw, heater_w, absorbed, eps, dt, bstep.heat_w)
+        self._account(i, solar_w, load_w, pw, work, heater_w, bstep)
+        return self._readings(tick, solar_w, load_w, pw, work, upset)
+
+    def _account(self, i, solar_w, load_w, pw, work, heater_w, bstep) -> None:
+        p, t = self.sc["power"], self.sc["thermal"]
+        dt_h = self.dt_s / 3600.0
+        soc = self.bat.charge_wh / self.bat.capacity_wh
+        self.harvested_wh += solar_w * dt_h
+        self.curtailed_wh += bstep.curtailed_w * dt_h
+        self.to_compute_wh += float(pw.sum()) * dt_h
+        self.heater_wh += float(heater_w.sum()) * dt_h
         self.work_gpu_s += float(work.sum())
         self.soc_min = min(self.soc_min, soc)
-        tmax = float(self.board_temp_c.max())
+        temps = self.therm.board_temp_c
+        tmax = float(temps.max())
         self.board_temp_max_c = max(self.board_temp_max_c, tmax)
+        tbat = float(self.therm.battery_temp_c)
+        self.battery_temp_min_c = min(self.battery_temp_min_c, tbat)
+        self.battery_temp_max_c = max(self.battery_temp_max_c, tbat)
         v = self.violations
         v["soc_floor"] += soc < p["battery_soc_floor"]
         v["board_overtemp"] += tmax > t["board_limit_c"]
-        v["board_undertemp"] += float(self.board_temp_c.min()) < t["board_min_c"]
-        v["board_trip"] += int(self.tripped.any())
+        v["board_undertemp"] += float(temps.min()) < t["board_min_c"]
+        v["battery_temp"] += not (p["battery_discharge_min_c"] <= tbat <= p["battery_discharge_max_c"])
         if i % RECORD_EVERY_TICKS == 0:
             s = self.series
             s["t_s"].append(float(self.env.t_s[i]))
             s["battery_soc"].append(soc)
-            s["sunlit"].append(sunlit)
+            s["sunlit"].append(float(self.env.sunlit[i]))
             s["solar_power_w"].append(solar_w)
             s["load_w"].append(load_w)
             s["compute_power_w"].append(float(pw.sum()))
-            s["board_temp_c"].append(self.board_temp_c.tolist())
-            s["radiator_temp_c"].append(self.radiator_temp_c)
+            s["board_temp_c"].append(temps.tolist())
+            s["radiator_temp_c"].append(float(self.therm.radiator_temp_c[0]))
+            s["battery_temp_c"].append(tbat)
+            s["heater_w"].append(float(heater_w.sum()))
             s["in_contact"].append(int(self.env.contact[i] >= 0))
-        jobs_worked = tuple(j if w > 0 else "" for j, w in zip(self.job_ids, work, strict=True))
-        return [
-            PowerSensors(solar_power_w=solar_w, battery_charge_wh=self.charge_wh,
-                         battery_capacity_wh=self.battery.capacity_wh, battery_soc=soc,
-                         load_w=load_w, sunlit_fraction=sunlit),
-            BoardSensors(temp_c=tuple(self.board_temp_c.tolist()), power_w=tuple(pw.tolist()),
-                         work_gpu_s=tuple(work.tolist()), job_id=jobs_worked,
-                         radiator_temp_c=self.radiator_temp_c),
-        ]
 
-    def _rf(self, tick: int, station_idx: int) -> list[tuple[object, str]]:
+    def _readings(self, tick, solar_w, load_w, pw, work, upset) -> list:
+        sen = self.sensors
+        soc_true = self.bat.charge_wh / self.bat.capacity_wh
+        temp, temp_ok = sen["board_temp_c"].read(self.therm.board_temp_c, tick)
+        power, power_ok = sen["board_power_w"].read(pw, tick)
+        solar, solar_ok = sen["solar_power_w"].read(np.array([solar_w]), tick)
+        soc, soc_ok = sen["battery_soc"].read(np.array([soc_true]), tick)
+        rad, rad_ok = sen["radiator_temp_c"].read(self.therm.radiator_temp_c[:1], tick)
+        out = []
+        # A dead channel sends nothing; the flight side keeps its last good reading.
+        if solar_ok[0] and soc_ok[0]:
+            soc_r = float(np.clip(soc[0], 0.0, 1.0))
+            out.append(PowerSensors(
+                solar_power_w=max(0.0, float(solar[0])), battery_charge_wh=soc_r * self.bat.capacity_wh,
+                battery_capacity_wh=self.bat.capacity_wh, battery_soc=soc_r, load_w=load_w,
+                sunlit_fraction=float(self.env.sunlit[min(tick, len(self.env.sunlit) - 1)])))
+        else:
+            self.sensor_dropouts += 1
+        # A dead board channel is flagged in temp_ok (its value is then meaningless);
+        # a dead radiator channel holds its last reading, as the acquisition unit does.
+        temp = np.where(temp_ok, temp, 0.0)
+        power = np.where(power_ok, np.maximum(power, 0.0), 0.0)
+        if rad_ok[0]:
+            self._last_rad_c = float(rad[0])
+        rad_c = getattr(self, "_last_rad_c", float(self.sc["thermal"]["initial_temp_c"]))
+        jobs_worked = tuple(j if w > 0 else "" for j, w in zip(self.job_ids, work, strict=True))
+        state = tuple(_BMC_STATE[int(c)] for c in self.bank.code)
+        out.append(BoardSensors(temp_c=tuple(np.clip(temp, -273.15, 2000.0).tolist()),
+                                power_w=tuple(power.tolist()), work_gpu_s=tuple(work.tolist()),
+                                job_id=jobs_worked, radiator_temp_c=min(max(rad_c, -273.15), 2000.0),
+                                state=state, upset=tuple(upset.tolist()),
+                                temp_ok=tuple(int(x) for x in temp_ok)))
+        return out
+
+    def _rf(self, tick: int, i: int, station_idx: int) -> list[tuple[object, str]]:
         in_contact = station_idx >= 0
         st = self.env.stations[station_idx] if in_contact else None
         up_bps = st["uplink_bps"] if st else 0.0
         down_bps = st["downlink_bps"] if st else 0.0
-        to_sat, to_ground = self.link.step(in_contact, up_bps, down_bps, self.dt_s)
+        ber = 0.0
+        link = self.sc["link"]
+        if in_contact and link["bit_errors"] == "elevation":
+            elev = float(self.env.elevation_deg[station_idx, i])
+            alt_km = float(np.linalg.norm(self.env.r_eci_m[i])) / 1000.0 - 6378.137
+            ber = ber_at_elevation(max(elev, 0.1), link["ebn0_zenith_db"], alt_km)
+        to_sat, to_ground = self.link.step(in_contact, up_bps, down_bps, self.dt_s, bit_error_rate=ber)
         outs: list[tuple[object, str]] = []
         if station_idx != self.last_contact or tick % CONTACT_REPEAT_TICKS == 0:
             self.last_contact = station_idx
@@ -173,18 +326,6 @@ class World:
         outs += [(DownlinkFrame(d), STATION) for d in to_ground]
         return outs
 
-    def _thermal_params(self) -> ThermalParams:
-        """Radiator parameters at the louvers' present opening (cached per opening)."""
-        t = self.sc["thermal"]
-        eps = effective_emissivity(self.radiator_temp_c, t["radiator_emissivity"],
-                                   t["louver_closed_emissivity"], t["louver_closed_below_c"],
-                                   t["louver_open_above_c"])
-        params = self._thermal_by_eps.get(eps)
-        if params is None:
-            params = ThermalParams(radiator_area_m2=t["radiator_area_m2"], radiator_emissivity=eps)
-            self._thermal_by_eps[eps] = params
-        return params
-
     # ------------------------------------------------------------------ reports
     def final_report(self) -> dict:
         return {
@@ -192,11 +333,17 @@ class World:
                 "harvested_wh": self.harvested_wh,
                 "to_compute_wh": self.to_compute_wh,
                 "curtailed_wh": self.curtailed_wh,
+                "heaters_wh": self.heater_wh,
             },
             "work_gpu_s": self.work_gpu_s,
             "soc_min": self.soc_min,
             "board_temp_max_c": self.board_temp_max_c,
+            "battery_temp_range_c": [self.battery_temp_min_c, self.battery_temp_max_c],
+            "battery_capacity_wh": self.bat.capacity_wh,
             "violations": dict(self.violations),
+            "hardware_events": dict(self.events),
+            "boards_failed": int((self.bank.code == FAILED).sum()),
+            "sensor_dropouts": self.sensor_dropouts,
             "link": self.link.statistics(),
             "series": self.series,
         }
@@ -205,6 +352,6 @@ class World:
         pass
 
 
-def make(start_tick: int, scenario: dict, n_ticks: int, seed: int) -> World:
+def make(start_tick: int, scenario: dict, n_ticks: int, seed: int, sensor_faults: list | None = None) -> World:
     """``scenario``: the merged scenario tree, as the harness ships it to the process."""
-    return World(scenario_from_dict(scenario), n_ticks, seed)
+    return World(scenario_from_dict(scenario), n_ticks, seed, sensor_faults or ())

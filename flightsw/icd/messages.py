@@ -231,6 +231,8 @@ class BoardSensors:
     # the last tick. A simulation hook standing in for the board's own output: the executor
     # applies it to the result bytes it computes for that job and must not read it otherwise.
     upset: tuple[int, ...] = f_ints(MAX_BOARDS, 0, 1_000_000, default=())
+    # 1 = the temperature channel answered; 0 = no reading (its temp_c value is meaningless)
+    temp_ok: tuple[int, ...] = f_ints(MAX_BOARDS, 0, 1, default=())
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,10 +45,13 @@ class ThermalTable:
 @dataclass(frozen=True)
 class ThermalState:
     shutdown: tuple[bool, ...]
+    # last good reading per board [degC]; a board never read is assumed at its limit
+    last_temp_c: tuple[float, ...] = ()
 
 
 def initial_state(table: ThermalTable) -> ThermalState:
-    return ThermalState(shutdown=(False,) * table.n_boards)
+    return ThermalState(shutdown=(False,) * table.n_boards,
+                        last_temp_c=(table.limit_c,) * table.n_boards)
 
 
 def caps_w(temp_c: np.ndarray, table: ThermalTable) -> np.ndarray:
@@ -67,10 +70,14 @@ def step(
         ev = Event(int(Severity.WARNING_LO), "thermal.bad_reading",
                    f"expected {table.n_boards} board temperatures, got {len(sensors.temp_c)}")
         return state, None, [ev]
-    temp_c = np.asarray(sensors.temp_c)
+    temp_c = np.asarray(sensors.temp_c, dtype=float)
     events = []
+    if len(sensors.temp_ok) == table.n_boards:  # a dead channel: hold the last good reading
+        ok = np.asarray(sensors.temp_ok, dtype=bool)
+        last = np.asarray(state.last_temp_c or (table.limit_c,) * table.n_boards, dtype=float)
+        temp_c = np.where(ok, temp_c, last)
     shutdown = list(state.shutdown)
-    for b, t in enumerate(sensors.temp_c):
+    for b, t in enumerate(temp_c.tolist()):
         if not shutdown[b] and t >= table.limit_c:
             shutdown[b] = True
             events.append(Event(int(Severity.WARNING_HI), "thermal.board_shutdown",
@@ -82,4 +89,4 @@ def step(
     cap = caps_w(temp_c, table)
     cap[np.asarray(shutdown, dtype=bool)] = 0.0
     msg = ThermalCaps(cap_w=tuple(cap.tolist()), shutdown=tuple(int(s) for s in shutdown))
-    return ThermalState(shutdown=tuple(shutdown)), msg, events
+    return ThermalState(shutdown=tuple(shutdown), last_temp_c=tuple(temp_c.tolist())), msg, events

@@ -241,13 +241,13 @@ def test_a_non_finite_float_is_rejected(bad: float) -> None:
 def test_a_nan_inside_a_float_array_is_rejected_naming_the_item() -> None:
     body = BoardSensors(temp_c=(20.0, 21.0), power_w=(0.0, 0.0), work_gpu_s=(0.0, 0.0),
                         job_id=("", ""), radiator_temp_c=10.0)
-    fields = [[20.0, math.nan], [0.0, 0.0], [0.0, 0.0], ["", ""], 10.0, [], []]
+    fields = [[20.0, math.nan], [0.0, 0.0], [0.0, 0.0], ["", ""], 10.0, [], [], []]
     text = _decode_error_text(_wire(kind=body.KIND, version=body.VERSION, fields=fields))
     assert "BoardSensors.temp_c" in text and "item 1" in text, f"bad item not named: {text}"
 
 
 def test_a_float_array_item_out_of_range_is_rejected_naming_the_item() -> None:
-    fields = [[20.0, -300.0], [0.0, 0.0], [0.0, 0.0], ["", ""], 10.0, [], []]
+    fields = [[20.0, -300.0], [0.0, 0.0], [0.0, 0.0], ["", ""], 10.0, [], [], []]
     text = _decode_error_text(_wire(kind=BoardSensors.KIND, version=BoardSensors.VERSION, fields=fields))
     assert "BoardSensors.temp_c" in text and "item 1" in text and "-300" in text, text
 
