@@ -387,6 +387,35 @@ def step_boards(
     switch = _vector(cmd_on, n, bool, "cmd_on") & (cap > 0.0)
     busy = _vector(busy, n, bool, "busy")
     temp = _vector(temp_c, n, float, "temp_c")
+    steady = _steady_step(state, params, cap, switch, busy, temp, dt_s, faults)
+    if steady is not None:
+        return steady
+    return _general_step(state, params, cap, switch, busy, temp, dt_s, faults)
+
+
+def _steady_step(state, params, cap, switch, busy, temp, dt_s, faults):
+    """The common tick, in a third of the numpy calls: every board OFF, IDLE or ACTIVE and
+    staying so (no switch-on, no switch-off), none latched, all below max_operating_c, no
+    fault. Returns None when any of that does not hold (the general step then runs).
+    tests/sim/test_boards.py checks it equals the general step wherever it applies."""
+    code = state.code
+    if faults is not None and (faults.sefi.any() or faults.fail.any()):
+        return None
+    running = (code == IDLE) | (code == ACTIVE)
+    if (not (running | (code == OFF)).all() or state.latched_off.any()
+            or (switch != running).any() or temp.max() >= params.max_operating_c):
+        return None
+    working = running & busy
+    cap_eff = np.clip(cap, params.min_power_w, params.max_power_w)
+    power = np.where(working, cap_eff, np.where(running, params.idle_power_w, 0.0))
+    work = np.where(working, (cap_eff / params.max_power_w) ** params.throughput_exponent * dt_s, 0.0)
+    new_code = np.where(working, ACTIVE, np.where(running, IDLE, OFF)).astype(np.int8)
+    return replace(state, code=new_code, boot_remaining_s=np.zeros(code.shape),
+                   latched_off=np.zeros(code.shape, bool), clock_frac=running.astype(float)), power, work
+
+
+def _general_step(state, params, cap, switch, busy, temp, dt_s, faults):
+    n = params.count
     sefi = np.zeros(n, bool) if faults is None else _vector(faults.sefi, n, bool, "faults.sefi")
     fail = np.zeros(n, bool) if faults is None else _vector(faults.fail, n, bool, "faults.fail")
     code = state.code

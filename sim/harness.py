@@ -25,8 +25,8 @@ from flightsw.icd.codec import decode, encode_body
 from flightsw.icd.messages import Event, ExecutorStatus, PowerBudget, Severity
 from sim.scenario import Scenario, ScenarioError
 from sim.sensors import parse_sensor_faults
-from sim.world import sensor_channels
 from sim.workload import generate_jobs
+from sim.world import sensor_channels
 
 __all__ = ["RunConfig", "FaultPlan", "load_fault_plan", "build_specs", "run", "ONBOARD",
            "configure_logging"]
@@ -120,7 +120,9 @@ def build_specs(cfg: RunConfig, store_dir: Path) -> list[ParticipantSpec]:
         }),
         ParticipantSpec("power", "flightsw.apps.power.shell:make", {"table": {
             "battery_soc_floor": p["battery_soc_floor"],
-            "housekeeping_w": p["housekeeping_w"],
+            # platform load the eclipse reserve must carry: housekeeping plus the battery
+            # heater, which runs when the battery is coldest, in eclipse
+            "housekeeping_w": p["housekeeping_w"] + t["battery_heater_power_w"],
             "max_discharge_w": p["battery_max_discharge_w"],
             "max_charge_w": p["battery_max_charge_w"],
         }}),

@@ -25,6 +25,7 @@ refuses to charge or discharge outside its temperature window.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -50,11 +51,11 @@ from sim.boards import (
     step_boards,
 )
 from sim.environment import compute_environment
-from sim.environment_flux import absorbed_w, incident_flux_w_m2
+from sim.environment_flux import incident_flux_w_m2
 from sim.heaters import HeaterParams, heater_power_w, step_thermostats
 from sim.louvers import effective_emissivity
 from sim.panels import PanelParams, panel_equilibrium_temp_c, panel_output_w
-from sim.radiation import RadiationRates, draw_radiation
+from sim.radiation import RadiationClock, RadiationRates
 from sim.rflink import RfLink, ber_at_elevation
 from sim.scenario import Scenario, scenario_from_dict
 from sim.sensors import SensorBank, parse_sensor_faults
@@ -68,6 +69,7 @@ COMMS = "comms"
 STATION = "station"
 # what the board management controller reports: a hung board still looks ACTIVE
 _BMC_STATE = {0: 0, BOOTING: 1, IDLE: 2, ACTIVE: 3, HUNG: 3, FAILED: 5}
+_BMC_LUT = np.array([_BMC_STATE[c] for c in range(6)], dtype=np.int64)
 
 
 def sensor_channels(n_boards: int) -> dict[str, int]:
@@ -103,7 +105,7 @@ class World:
             slowdown_clock_frac=b["slowdown_clock_frac"])
         self.bank = BoardBankState.initial(n)
         self.rates = RadiationRates.from_dict(dict(sc["radiation"]))
-        self.rad_rng = rad_rng
+        self.radiation = RadiationClock(rad_rng, self.rates, n, self.dt_s)
         # ---- power
         self.panels = PanelParams(area_m2=p["panel_area_m2"], efficiency_bol=p["panel_efficiency"],
                                   temp_coeff_per_k=p["panel_temp_coeff_per_k"],
@@ -133,7 +135,10 @@ class World:
         self.therm = self.net.initial_state(float(t["initial_temp_c"]))
         flux = incident_flux_w_m2(self.env.r_eci_m, self.env.sun_dir_eci, self.env.sunlit,
                                   t["radiator_normal"], self.env.sun_distance_au)
-        self.flux = flux
+        # absorbed = absorptivity x (sun + albedo) x A + emissivity x Earth IR x A (Kirchhoff:
+        # the IR absorptance is the emissivity, which the louvers change): split per tick
+        self.short_wave_w_m2 = t["radiator_absorptivity"] * (flux.solar_w_m2 + flux.albedo_w_m2)
+        self.earth_ir_w_m2 = np.asarray(flux.earth_ir_w_m2, dtype=float)
         self.heaters = HeaterParams.make(
             self.n_plates + 1,
             np.r_[np.full(self.n_plates, t["plate_heater_on_below_c"]), t["battery_heater_on_below_c"]],
@@ -148,15 +153,21 @@ class World:
         self.link = RfLink(sc["link"]["loss_probability"], link_rng)
         self.last_contact: int | None = None
         faults = parse_sensor_faults(list(sensor_faults), sensor_channels(n), where="sensor")
+        # One bank for every channel (one read per tick): board temperatures, board powers,
+        # solar power, SOC, radiator temperature, laid end to end; faults re-indexed.
         s = sc["sensors"]
-        srng = sensor_rng.spawn(5)
-        self.sensors = {
-            "board_temp_c": SensorBank("board_temp_c", s["board_temp_sigma_c"], srng[0], faults, n),
-            "board_power_w": SensorBank("board_power_w", s["board_power_sigma_w"], srng[1], faults, n),
-            "solar_power_w": SensorBank("solar_power_w", s["solar_power_sigma_w"], srng[2], faults, 1),
-            "battery_soc": SensorBank("battery_soc", s["battery_soc_sigma"], srng[3], faults, 1),
-            "radiator_temp_c": SensorBank("radiator_temp_c", s["radiator_temp_sigma_c"], srng[4], faults, 1),
-        }
+        sigma = {"board_temp_c": s["board_temp_sigma_c"], "board_power_w": s["board_power_sigma_w"],
+                 "solar_power_w": s["solar_power_sigma_w"], "battery_soc": s["battery_soc_sigma"],
+                 "radiator_temp_c": s["radiator_temp_sigma_c"]}
+        self._chan: dict[str, slice] = {}
+        sigmas, offset = [], 0
+        for name, count in sensor_channels(n).items():
+            self._chan[name] = slice(offset, offset + count)
+            sigmas.append(np.full(count, float(sigma[name])))
+            offset += count
+        merged = [dataclasses.replace(f, sensor="all", index=self._chan[f.sensor].start + f.index)
+                  for f in faults]
+        self.sensor_bank = SensorBank("all", np.concatenate(sigmas), sensor_rng, merged, offset)
         self.sensor_dropouts = 0
         # ---- statistics
         self.harvested_wh = self.to_compute_wh = self.curtailed_wh = self.heater_wh = 0.0
@@ -197,7 +208,7 @@ class World:
         dt = self.dt_s
         # radiation, then the boards (which see the temperature at the start of the tick)
         busy = np.fromiter((bool(j) for j in self.job_ids), dtype=bool, count=self.n)
-        rad = draw_radiation(self.rad_rng, self.rates, self.bank.active, self.bank.powered, dt)
+        rad = self.radiation.tick(self.bank.active, self.bank.powered)
         was_failed = self.bank.code == FAILED
         was_shut = self.bank.thermal_shutdowns.copy()
         self.bank, pw, work = step_boards(self.bank, self.boards, self.cap_w, self.on, busy,
@@ -227,11 +238,9 @@ class World:
                                         t["louver_closed_emissivity"], t["louver_closed_below_c"],
                                         t["louver_open_above_c"])
         eps = np.array([eps_main, t["battery_radiator_emissivity"]])
-        f = self.flux
-        q_main = float(absorbed_w(type(f)(f.solar_w_m2[i], f.albedo_w_m2[i], f.earth_ir_w_m2[i]),
-                                  t["radiator_area_m2"], t["radiator_absorptivity"], eps_main))
-        q_bat = float(absorbed_w(type(f)(f.solar_w_m2[i], f.albedo_w_m2[i], f.earth_ir_w_m2[i]),
-                                 t["battery_radiator_area_m2"], t["radiator_absorptivity"], eps[1]))
+        sw, ir = float(self.short_wave_w_m2[i]), float(self.earth_ir_w_m2[i])
+        q_main = (sw + eps_main * ir) * t["radiator_area_m2"]
+        q_bat = (sw + eps[1] * ir) * t["battery_radiator_area_m2"]
         absorbed = np.array([q_main + p["housekeeping_w"] + t["radiator_absorbed_w"], q_bat])
         self.therm = self.net.step(self.therm, pw, heater_w, absorbed, eps, dt, bstep.heat_w)
         self._account(i, solar_w, load_w, pw, work, heater_w, bstep)
@@ -273,13 +282,16 @@ class World:
             s["in_contact"].append(int(self.env.contact[i] >= 0))
 
     def _readings(self, tick, solar_w, load_w, pw, work, upset) -> list:
-        sen = self.sensors
         soc_true = self.bat.charge_wh / self.bat.capacity_wh
-        temp, temp_ok = sen["board_temp_c"].read(self.therm.board_temp_c, tick)
-        power, power_ok = sen["board_power_w"].read(pw, tick)
-        solar, solar_ok = sen["solar_power_w"].read(np.array([solar_w]), tick)
-        soc, soc_ok = sen["battery_soc"].read(np.array([soc_true]), tick)
-        rad, rad_ok = sen["radiator_temp_c"].read(self.therm.radiator_temp_c[:1], tick)
+        truth = np.concatenate((self.therm.board_temp_c, pw,
+                                (solar_w, soc_true, float(self.therm.radiator_temp_c[0]))))
+        value, valid = self.sensor_bank.read(truth, tick)
+        c = self._chan
+        temp, temp_ok = value[c["board_temp_c"]], valid[c["board_temp_c"]]
+        power, power_ok = value[c["board_power_w"]], valid[c["board_power_w"]]
+        solar, solar_ok = value[c["solar_power_w"]], valid[c["solar_power_w"]]
+        soc, soc_ok = value[c["battery_soc"]], valid[c["battery_soc"]]
+        rad, rad_ok = value[c["radiator_temp_c"]], valid[c["radiator_temp_c"]]
         out = []
         # A dead channel sends nothing; the flight side keeps its last good reading.
         if solar_ok[0] and soc_ok[0]:
@@ -298,12 +310,12 @@ class World:
             self._last_rad_c = float(rad[0])
         rad_c = getattr(self, "_last_rad_c", float(self.sc["thermal"]["initial_temp_c"]))
         jobs_worked = tuple(j if w > 0 else "" for j, w in zip(self.job_ids, work, strict=True))
-        state = tuple(_BMC_STATE[int(c)] for c in self.bank.code)
+        state = tuple(_BMC_LUT[self.bank.code].tolist())
         out.append(BoardSensors(temp_c=tuple(np.clip(temp, -273.15, 2000.0).tolist()),
                                 power_w=tuple(power.tolist()), work_gpu_s=tuple(work.tolist()),
                                 job_id=jobs_worked, radiator_temp_c=min(max(rad_c, -273.15), 2000.0),
                                 state=state, upset=tuple(upset.tolist()),
-                                temp_ok=tuple(int(x) for x in temp_ok)))
+                                temp_ok=tuple(temp_ok.astype(np.int64).tolist())))
         return out
 
     def _rf(self, tick: int, i: int, station_idx: int) -> list[tuple[object, str]]:

@@ -41,9 +41,10 @@ class MemoryTransport:
     ) -> tuple[dict[str, list[Wire]], list[str]]:
         replies: dict[str, list[Wire]] = {}
         crashed: list[str] = []
+        decoded: dict = {}  # per tick; the batches keep every keyed bytes object alive
         for name in sorted(batches):
             try:
-                replies[name] = self.endpoints[name].handle(tick, t_ns, batches[name])
+                replies[name] = self.endpoints[name].handle(tick, t_ns, batches[name], decoded)
             except Exception:  # a crashing app is a dead process, as it would be in HIL
                 log.exception("bus.participant_crashed", proc=name, tick=tick)
                 crashed.append(name)

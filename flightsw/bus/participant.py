@@ -100,11 +100,23 @@ class Endpoint:
         p = self.participant
         return Registration(p.name, p.period_ticks, frozenset(p.subscriptions))
 
-    def handle(self, tick: int, t_ns: int, inbox: Sequence[bytes]) -> list[Wire]:
+    def handle(self, tick: int, t_ns: int, inbox: Sequence[bytes],
+               decoded: dict[int, Message] | None = None) -> list[Wire]:
+        """``decoded``: an optional cache, id(bytes) -> Message, that an in-process transport
+        shares between the endpoints of one tick (the same bytes object delivered to
+        several subscribers is decoded once; messages are immutable)."""
         msgs = []
         for data in inbox:
+            if decoded is not None:
+                hit = decoded.get(id(data))
+                if hit is not None:
+                    msgs.append(hit)
+                    continue
             try:
-                msgs.append(decode(data))
+                m = decode(data)
+                msgs.append(m)
+                if decoded is not None:
+                    decoded[id(data)] = m
             except DecodeError as exc:
                 self.bad_messages += 1
                 if self.bad_messages <= 10:

@@ -236,7 +236,17 @@ def _checker_for(meta: dict) -> Checker:
 
         return _seq_checker(meta["maxlen"], _float_checker(lo, hi), "numbers", all_good_floats)
     if kind == "ints":
-        return _seq_checker(meta["maxlen"], _int_checker(meta["lo"], meta["hi"]), "integers")
+        ilo, ihi = meta["lo"], meta["hi"]
+
+        def all_good_ints(v: Any) -> bool:
+            if not v:
+                return True
+            for x in v:
+                if type(x) is not int:
+                    return False
+            return ilo <= min(v) and max(v) <= ihi
+
+        return _seq_checker(meta["maxlen"], _int_checker(ilo, ihi), "integers", all_good_ints)
     if kind == "strs":
         item_max = meta["item_maxlen"]
 

@@ -1,5 +1,9 @@
+import dataclasses
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.boards import (
     ACTIVE,
@@ -332,3 +336,35 @@ def test_bank_params_from_a_table_refuse_unknown_keys_naming_them() -> None:
 def test_step_refuses_commands_of_the_wrong_shape_naming_the_input() -> None:
     with pytest.raises(ValueError, match="cmd_cap_w"):
         step_boards(BoardBankState.initial(1), BANK, np.zeros(3), True, True, WARM_C, 1.0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_the_steady_fast_path_equals_the_general_step(data):
+    """sim.boards._steady_step, where it applies, gives exactly what _general_step gives."""
+    from sim.boards import (
+        ACTIVE,
+        IDLE,
+        OFF,
+        BoardBankParams,
+        BoardBankState,
+        _general_step,
+        _steady_step,
+    )
+
+    n = data.draw(st.integers(1, 12))
+    p = BoardBankParams(count=n)
+    code = np.array(data.draw(st.lists(st.sampled_from([OFF, IDLE, ACTIVE]), min_size=n, max_size=n)),
+                    dtype=np.int8)
+    state = dataclasses.replace(BoardBankState.initial(n), code=code)
+    running = (code == IDLE) | (code == ACTIVE)
+    cap = np.where(running, np.array(data.draw(st.lists(st.floats(1.0, 900.0), min_size=n, max_size=n))), 0.0)
+    busy = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    temp = np.array(data.draw(st.lists(st.floats(-10.0, p.max_operating_c - 0.01), min_size=n, max_size=n)))
+    fast = _steady_step(state, p, cap, running, busy, temp, 1.0, None)
+    assert fast is not None, "the fast path refused a steady tick"
+    slow = _general_step(state, p, cap, running, busy, temp, 1.0, None)
+    for a, b in zip(fast[1:], slow[1:], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    for f in dataclasses.fields(slow[0]):
+        np.testing.assert_array_equal(getattr(fast[0], f.name), getattr(slow[0], f.name), err_msg=f.name)

@@ -113,3 +113,33 @@ def test_rates_from_a_table_refuse_unknown_keys_naming_the_table() -> None:
 def test_masks_of_different_shapes_are_refused() -> None:
     with pytest.raises(ValueError, match="active and powered"):
         draw_radiation(np.random.default_rng(0), RATES, np.ones(3, bool), np.ones(4, bool), 1.0)
+
+
+def test_the_thinned_clock_gives_the_rate_of_events_per_kind():
+    from sim.radiation import RadiationClock, RadiationRates
+
+    rates = RadiationRates(sdc_per_active_board_hour=2.0, sefi_per_powered_board_hour=1.0,
+                           fail_per_board_hour=0.5)
+    n, dt_s, ticks = 8, 1.0, 36_000
+    clock = RadiationClock(np.random.default_rng(3), rates, n, dt_s)
+    on = np.ones(n, bool)
+    counts = np.zeros(3)
+    for _ in range(ticks):
+        ev = clock.tick(on, on)
+        counts += [ev.sdc.sum(), ev.sefi.sum(), ev.fail.sum()]
+    hours = n * ticks * dt_s / 3600.0
+    for got, rate in zip(counts, (2.0, 1.0, 0.5), strict=True):
+        expected = rate * hours
+        assert abs(got - expected) < 4 * np.sqrt(expected), f"got {got}, expected {expected} +- 4 sigma"
+
+
+def test_the_thinned_clock_spares_boards_that_are_not_exposed():
+    from sim.radiation import RadiationClock, RadiationRates
+
+    rates = RadiationRates(sdc_per_active_board_hour=50.0, sefi_per_powered_board_hour=50.0,
+                           fail_per_board_hour=0.0)
+    clock = RadiationClock(np.random.default_rng(4), rates, 4, 1.0)
+    off = np.zeros(4, bool)
+    for _ in range(3600):
+        ev = clock.tick(off, off)
+        assert not ev.sdc.any() and not ev.sefi.any(), "an idle, unpowered board got an upset"

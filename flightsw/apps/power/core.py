@@ -41,6 +41,7 @@ class PowerTable:
     guard_soc: float = 0.02  # [-] margin above the floor where compute stops
     safe_exit_margin_soc: float = 0.05  # [-] above the guard, to leave SAFE mode
     reserve_horizon_s: float = 900.0  # [s] drain the usable charge no faster than this
+    safe_entry_ticks: int = 5  # [ticks] SOC below the guard this long before SAFE (debounce)
 
     def __post_init__(self) -> None:
         checks = (
@@ -50,6 +51,7 @@ class PowerTable:
             ("guard_soc", 0.0 <= self.guard_soc < 0.5, "in [0, 0.5)"),
             ("safe_exit_margin_soc", 0.0 < self.safe_exit_margin_soc < 0.5, "in (0, 0.5)"),
             ("reserve_horizon_s", self.reserve_horizon_s > 0.0, "> 0"),
+            ("safe_entry_ticks", self.safe_entry_ticks >= 1, ">= 1"),
             ("max_charge_w", self.max_charge_w >= 0.0, ">= 0"),
             ("eclipse_reserve_s", self.eclipse_reserve_s >= 0.0, ">= 0"),
             ("discharge_efficiency", 0.0 < self.discharge_efficiency <= 1.0, "in (0, 1]"),
@@ -68,6 +70,7 @@ class PowerState:
     mode: str = Mode.NOMINAL.value
     forced_safe: bool = False
     budget_w: float = 0.0
+    low_ticks: int = 0  # consecutive readings below the guard (persistence filter)
 
 
 def guard_level_wh(capacity_wh: float, t: PowerTable) -> float:
@@ -103,8 +106,11 @@ def step(
         new_mode = Mode.NOMINAL.value if soc >= exit_soc else Mode.SAFE.value
         reason = f"battery SOC {soc:.3f} >= {exit_soc:.3f}"
     else:
-        new_mode = Mode.SAFE.value if soc < table.guard_level_soc else Mode.NOMINAL.value
-        reason = f"battery SOC {soc:.3f} < guard {table.guard_level_soc:.3f}"
+        # a persistence filter (as cFS LC watchpoints): sensor noise alone does not trip it
+        low = state.low_ticks + 1 if soc < table.guard_level_soc else 0
+        new_mode = Mode.SAFE.value if low >= table.safe_entry_ticks else Mode.NOMINAL.value
+        reason = (f"battery SOC {soc:.3f} < guard {table.guard_level_soc:.3f} "
+                  f"for {table.safe_entry_ticks} readings")
     if new_mode != mode:
         sev = Severity.WARNING_HI if new_mode == Mode.SAFE.value else Severity.ACTIVITY_HI
         events.append(Event(int(sev), "power.mode_changed", f"{mode} -> {new_mode}: {reason}"))
@@ -124,4 +130,5 @@ def step(
         battery_avail_w=max(0.0, battery_w),
         battery_soc=soc,
     )
-    return PowerState(mode=new_mode, forced_safe=forced, budget_w=budget_w), budget, events
+    low_ticks = state.low_ticks + 1 if soc < table.guard_level_soc else 0
+    return PowerState(mode=new_mode, forced_safe=forced, budget_w=budget_w, low_ticks=low_ticks), budget, events

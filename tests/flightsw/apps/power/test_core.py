@@ -150,10 +150,22 @@ def test_without_sensor_readings_no_budget_is_published():
 
 # ------------------------------------------------------------------------ safe mode
 
+def test_a_single_noisy_reading_below_the_guard_does_not_trip_safe_mode():
+    t = table()
+    state = PowerState()
+    for soc in (t.guard_level_soc - 0.001, t.guard_level_soc + 0.001) * 5:
+        state, _, _ = step(state, t, at_soc(soc, solar_w=1000.0), None)
+        assert state.mode != SAFE, "readings that dither across the guard tripped SAFE"
+
+
 def test_soc_below_the_guard_enters_safe_mode_with_no_compute():
     t = table()
     below = t.guard_level_soc - 0.01
-    state, b, events = step(PowerState(), t, at_soc(below, solar_w=1000.0), None)
+    state = PowerState()
+    for _ in range(t.safe_entry_ticks - 1):
+        state, b, events = step(state, t, at_soc(below, solar_w=1000.0), None)
+        assert state.mode != SAFE, "one low reading is not yet enough (persistence filter)"
+    state, b, events = step(state, t, at_soc(below, solar_w=1000.0), None)
     assert state.mode == SAFE and b.mode == SAFE
     assert b.compute_budget_w == 0.0, "SAFE mode grants no compute power"
     assert names(events) == ["power.mode_changed"]
