@@ -309,7 +309,7 @@ class World:
         if rad_ok[0]:
             self._last_rad_c = float(rad[0])
         rad_c = getattr(self, "_last_rad_c", float(self.sc["thermal"]["initial_temp_c"]))
-        jobs_worked = tuple(j if w > 0 else "" for j, w in zip(self.job_ids, work, strict=True))
+        jobs_worked = tuple(j if w > 0 else "" for j, w in zip(self.job_ids, work.tolist(), strict=True))
         state = tuple(_BMC_LUT[self.bank.code].tolist())
         out.append(BoardSensors(temp_c=tuple(np.clip(temp, -273.15, 2000.0).tolist()),
                                 power_w=tuple(power.tolist()), work_gpu_s=tuple(work.tolist()),

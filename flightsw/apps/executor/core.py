@@ -13,6 +13,7 @@ in flight (one tick of latency each way) never misattribute work.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 STATUS_EVERY_TICKS = 10
+COMMAND_HEARTBEAT_TICKS = 10
 COMMS = "comms"
 
 
@@ -160,6 +162,8 @@ class ExecutorCore:
     _view_pos: dict = field(default_factory=dict)
     _view_keys: int = -1
     _view_stale: bool = True
+    _last_cmd: BoardCommand | None = None
+    _last_cmd_tick: int = -(10**9)
 
     # -------------------------------------------------------------- restore
     def restore(self, rows, unacked_ids: Sequence[str]) -> None:
@@ -198,7 +202,11 @@ class ExecutorCore:
         if inp.resync or not self.started_up:
             self.started_up = True
             outs.extend(OfferResult(j) for j in sorted(self.unacked))
-        outs.append(self._board_command())
+        cmd = self._board_command()
+        # The world holds the last command: send it when it changes, and as a heartbeat.
+        if cmd != self._last_cmd or tick - self._last_cmd_tick >= COMMAND_HEARTBEAT_TICKS:
+            self._last_cmd, self._last_cmd_tick = cmd, tick
+            outs.append(cmd)
         if tick % STATUS_EVERY_TICKS == 0:
             outs.append(self._status())
         return ops, outs
@@ -343,8 +351,9 @@ class ExecutorCore:
             for b in job.boards:
                 job_ids[b] = job.spec.job_id
         for b in range(n):
-            if not job_ids[b]:
-                caps[b] = 0.0
+            # whole watts, rounded down (the sum stays within the budget): the command then
+            # changes only when the plan does, not with every watt of sensor noise
+            caps[b] = float(math.floor(caps[b])) if job_ids[b] else 0.0
         on = tuple(1 if j else 0 for j in job_ids)  # boards without work are switched off
         return BoardCommand(cap_w=tuple(caps), job_id=tuple(job_ids), on=on)
 
