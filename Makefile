@@ -27,6 +27,7 @@ test-slow: install
 
 bench: install
 	$(BIN)/python bench/run_bench.py
+	$(BIN)/python bench/world_step.py
 
 lint: install
 	$(BIN)/ruff check flightsw sim groundsw tests bench

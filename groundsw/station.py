@@ -30,7 +30,7 @@ from flightsw.icd.messages import (
     Severity,
     UplinkFrame,
 )
-from flightsw.icd.results import verify_result
+from flightsw.icd.results import expected_synthetic, verify_result
 from flightsw.icd.value import job_value
 from groundsw.archive import Archive
 
@@ -118,6 +118,10 @@ class Station:
                 ok, why = False, f"kind: expected {gj.spec.kind!r} for this job, got {body.kind!r}"
             else:
                 ok, why = verify_result(gj.spec.kind, body.data, body.sha256)
+                if ok and gj.spec.kind == "synthetic":  # regenerate: catches flips made on board
+                    s = gj.spec
+                    if body.data != expected_synthetic(s.job_id, s.seed, s.output_bytes):
+                        ok, why = False, "synthetic result differs from its regeneration (corrupted on board)"
             if not ok:
                 self.results_corrupt += 1
                 return [(Event(int(Severity.WARNING_HI), "station.result_corrupt",

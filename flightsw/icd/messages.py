@@ -438,11 +438,15 @@ class DownlinkFrame:
 
 @dataclass(frozen=True, slots=True)
 class ResultResync:
-    """Comms -> executor: (re)offer every result not yet acknowledged by the ground."""
+    """Comms -> executor: (re)offer results not yet acknowledged by the ground, oldest
+    first, up to ``max_bytes`` of result data, except those comms already holds (``skip``).
+    Flow control: comms keeps a bounded downlink queue and asks for more as it drains."""
 
     KIND: ClassVar[int] = 407
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2
     reason: str = f_str(256)
+    max_bytes: int = f_int(0, 2**40, default=32 * 1024 * 1024)
+    skip: tuple[str, ...] = f_strs(4096, MAX_JOB_ID, default=())
 
 
 BODY_TYPES: dict[int, type] = {

@@ -197,3 +197,27 @@ def verify_result(kind: str, data: bytes, sha256: bytes) -> tuple[bool, str]:
         return True, "ok"
     except Exception as exc:  # the contract is: never raise on bad input
         return False, f"verification error: {type(exc).__name__}: {exc}"
+
+
+_SEED_DOMAIN = b"sunsched.payload.seed.v1\x00"
+
+
+def derive_seed(job_id: str, seed: int) -> int:
+    """A job's generator seed [uint64], from SHA-256 of a domain label, the job id and seed.
+
+    Part of the ICD because the ground regenerates synthetic results to check them.
+    Stable across processes and machines (unlike ``hash()``). Raises TypeError unless
+    ``job_id`` is a str and ``seed`` an int (not bool).
+    """
+    if not isinstance(job_id, str):
+        raise TypeError(f"expected job_id as str, got {type(job_id).__name__}")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"expected seed as int, got {type(seed).__name__}")
+    id_bytes = job_id.encode("utf-8", "surrogatepass")
+    material = _SEED_DOMAIN + id_bytes + b"\x00" + str(seed).encode("ascii")
+    return int.from_bytes(hashlib.sha256(material).digest()[:8], "little")
+
+
+def expected_synthetic(job_id: str, seed: int, output_bytes: int) -> bytes:
+    """What a synthetic job's result must be: ``output_bytes`` deterministic bytes."""
+    return np.random.default_rng(derive_seed(job_id, seed)).bytes(output_bytes)

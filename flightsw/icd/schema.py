@@ -44,8 +44,8 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def f_int(lo: int = -(2**63), hi: int = 2**63 - 1) -> Any:
-    return dataclasses.field(metadata={"type": "int", "lo": lo, "hi": hi})
+def f_int(lo: int = -(2**63), hi: int = 2**63 - 1, default: Any = dataclasses.MISSING) -> Any:
+    return dataclasses.field(default=default, metadata={"type": "int", "lo": lo, "hi": hi})
 
 
 def f_float(lo: float = -math.inf, hi: float = math.inf) -> Any:
@@ -76,9 +76,9 @@ def f_ints(maxlen: int = 256, lo: int = -(2**63), hi: int = 2**63 - 1, default: 
     return dataclasses.field(default=default, metadata={"type": "ints", "maxlen": maxlen, "lo": lo, "hi": hi})
 
 
-def f_strs(maxlen: int = 256, item_maxlen: int = 64) -> Any:
+def f_strs(maxlen: int = 256, item_maxlen: int = 64, default: Any = dataclasses.MISSING) -> Any:
     return dataclasses.field(
-        metadata={"type": "strs", "maxlen": maxlen, "item_maxlen": item_maxlen}
+        default=default, metadata={"type": "strs", "maxlen": maxlen, "item_maxlen": item_maxlen}
     )
 
 

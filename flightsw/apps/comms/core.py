@@ -50,6 +50,7 @@ MAX_CONTROL_QUEUE = 10_000
 class CommsTable:
     tick_s: float = 1.0
     resend_after_ticks: int = 600
+    max_queue_bytes: int = 32 * 1024 * 1024  # result bytes held in memory for the downlink
 
 
 @dataclass
@@ -72,6 +73,9 @@ class CommsCore:
     bytes_down: int = 0
     control_dropped: int = 0
     started: bool = False
+    queued_bytes: int = 0
+    overflowed: bool = False  # refused a result for lack of room: ask again when drained
+    results_refused: int = 0
 
     def step(self, tick: int, t_ns: int, contact: ContactState | None, uplink: list[bytes],
              from_executor: list) -> list[tuple[object, str]]:
@@ -79,7 +83,7 @@ class CommsCore:
         out: list[tuple[object, str]] = []
         if not self.started:
             self.started = True
-            out.append((ResultResync("comms start"), "executor"))
+            out.append((ResultResync("comms start", self.table.max_queue_bytes), "executor"))
         if contact is not None:
             if self.contact is not None and self.contact.in_contact and not contact.in_contact:
                 self.debt_bytes = 0.0
@@ -88,14 +92,24 @@ class CommsCore:
             out.extend(self._uplink(data))
         for body in from_executor:
             if isinstance(body, ResultData):
-                if body.job_id not in self.results:
-                    self.results[body.job_id] = _Pending(body)
+                if body.job_id in self.results:
+                    continue
+                if self.queued_bytes + len(body.data) > self.table.max_queue_bytes and self.results:
+                    self.overflowed = True  # bounded memory: the executor keeps it durably
+                    self.results_refused += 1
+                    continue
+                self.results[body.job_id] = _Pending(body)
+                self.queued_bytes += len(body.data)
             elif len(self.control) < MAX_CONTROL_QUEUE:
                 self.control.append(body)
             else:
                 self.control_dropped += 1
         if self.contact is not None and self.contact.in_contact:
             out.extend(self._downlink(tick, t_ns))
+        if self.overflowed and self.queued_bytes < self.table.max_queue_bytes // 2:
+            self.overflowed = False
+            room = self.table.max_queue_bytes - self.queued_bytes
+            out.append((ResultResync("downlink queue drained", room, tuple(self.results)[:4096]), "executor"))
         if tick % STATUS_EVERY_TICKS == 0:
             out.append((self.status(), ""))
         return out
@@ -113,7 +127,9 @@ class CommsCore:
             return []
         self.frames_up_ok += 1
         if isinstance(msg.body, ResultAck):
-            self.results.pop(msg.body.job_id, None)
+            gone = self.results.pop(msg.body.job_id, None)
+            if gone is not None:
+                self.queued_bytes -= len(gone.result.data)
         return [(msg.body, "executor")]
 
     def _downlink(self, tick: int, t_ns: int) -> list[tuple[object, str]]:

@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from flightsw.apps.executor.payloads import PAYLOADS, run_payload
+from flightsw.apps.executor.payloads import PAYLOADS, PayloadCorrupted, run_payload
 from flightsw.icd.messages import (
     BoardCommand,
     BoardSensors,
@@ -29,6 +29,7 @@ from flightsw.icd.messages import (
     Mode,
     PowerBudget,
     ResultAck,
+    ResultResync,
     Severity,
     ThermalCaps,
 )
@@ -45,10 +46,12 @@ __all__ = [
     "StoreResult",
     "MarkDownlinked",
     "OfferResult",
+    "OfferResults",
     "STATUS_EVERY_TICKS",
 ]
 
 STATUS_EVERY_TICKS = 10
+MAX_RERUNS = 2  # a job whose result fails its check this often more ends FAILED
 COMMAND_HEARTBEAT_TICKS = 10
 COMMS = "comms"
 
@@ -99,6 +102,14 @@ class OfferResult:
     job_id: str
 
 
+@dataclass(frozen=True)
+class OfferResults:
+    """Shell: send unacknowledged results, oldest first, up to ``max_bytes``, skipping ``skip``."""
+
+    max_bytes: int
+    skip: frozenset[str] = frozenset()
+
+
 # ------------------------------------------------------------------------ state
 @dataclass
 class Job:
@@ -109,7 +120,8 @@ class Job:
     checkpoint_gpu_s: float = 0.0
     checkpoint_t_ns: int = 0
     boards: tuple[int, ...] = ()
-
+    upsets: int = 0  # bit flips the boards reported in this run of the job
+    reruns: int = 0  # times a corrupted result sent it back to the queue
     _view: JobView | None = None
 
     @property
@@ -138,7 +150,7 @@ class ExecInputs:
     boards: BoardSensors | None = None
     submits: Sequence[JobSpec] = ()
     acks: Sequence[ResultAck] = ()
-    resync: bool = False
+    resync: ResultResync | None = None
 
 
 @dataclass
@@ -199,9 +211,11 @@ class ExecutorCore:
         self._expire(t_ns, ops, outs)
         self._plan(t_ns, ops, outs)
         self._checkpoint(t_ns, ops)
-        if inp.resync or not self.started_up:
+        if inp.resync is not None or not self.started_up:
             self.started_up = True
-            outs.extend(OfferResult(j) for j in sorted(self.unacked))
+            if self.unacked:
+                r = inp.resync or ResultResync("executor start")
+                outs.append(OfferResults(r.max_bytes, frozenset(r.skip)))
         cmd = self._board_command()
         # The world holds the last command: send it when it changes, and as a heartbeat.
         if cmd != self._last_cmd or tick - self._last_cmd_tick >= COMMAND_HEARTBEAT_TICKS:
@@ -215,10 +229,12 @@ class ExecutorCore:
     def _credit_work(self, sensors: BoardSensors | None) -> None:
         if sensors is None:
             return
-        for job_id, work in zip(sensors.job_id, sensors.work_gpu_s, strict=False):
+        upsets = sensors.upset or (0,) * len(sensors.job_id)
+        for job_id, work, hit in zip(sensors.job_id, sensors.work_gpu_s, upsets, strict=False):
             job = self.jobs.get(job_id) if job_id else None
             if job is not None and job.state == "STARTED" and work > 0.0:
                 job.progress_gpu_s += work
+                job.upsets += hit
                 self.work_done_gpu_s += work
 
     def _complete(self, t_ns: int, ops: list, outs: list) -> None:
@@ -227,8 +243,23 @@ class ExecutorCore:
                 continue
             spec = job.spec
             try:
-                data = run_payload(spec.kind, spec.job_id, spec.params, spec.output_bytes, spec.seed)
-            except Exception as exc:  # payload refused or detected corruption: job fails
+                data = run_payload(spec.kind, spec.job_id, spec.params, spec.output_bytes, spec.seed,
+                                   job.upsets)
+            except PayloadCorrupted as exc:  # the result's own check caught an upset: run again
+                job.set_boards(())
+                if job.reruns >= MAX_RERUNS:
+                    self._set(spec.job_id, "FAILED", t_ns, f"result corrupted {job.reruns + 1} times: {exc}",
+                              ops, outs)
+                    continue
+                job.reruns += 1
+                job.upsets = 0
+                job.progress_gpu_s = job.checkpoint_gpu_s = 0.0  # a checkpoint may hold the flip
+                ops.append(Checkpoint({spec.job_id: 0.0}, t_ns))
+                outs.append(Event(int(Severity.WARNING_HI), "executor.result_corrupted",
+                                  f"{spec.job_id}: {exc}; rerun {job.reruns} of {MAX_RERUNS}"[:512]))
+                self._set(spec.job_id, "PREEMPTED", t_ns, "result failed its check: rerun", ops, outs)
+                continue
+            except Exception as exc:  # payload refused: the job fails
                 job.set_boards(())
                 self._set(spec.job_id, "FAILED", t_ns, f"payload: {exc}", ops, outs)
                 continue

@@ -15,13 +15,13 @@ Kinds:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
-from flightsw.icd.results import abft_check, pack_matmul_result
+from flightsw.icd.results import abft_check, expected_synthetic, pack_matmul_result
+from flightsw.icd.results import derive_seed as _icd_derive_seed
 
 __all__ = [
     "MATMUL_DEFAULT_N",
@@ -39,7 +39,6 @@ __all__ = [
 MATMUL_DEFAULT_N = 64
 MATMUL_MAX_N = 512
 SYNTHETIC_MAX_BYTES = 64 * 1024 * 1024  # 64 MiB
-_SEED_DOMAIN = b"sunsched.payload.seed.v1\x00"
 
 Payload = Callable[[str, Mapping[str, Any], int, int], bytes]
 
@@ -57,18 +56,23 @@ class PayloadCorrupted(RuntimeError):
 
 
 def derive_seed(job_id: str, seed: int) -> int:
-    """Seed for a job's generator [uint64], from SHA-256 of the job id and seed.
+    """Seed for a job's generator [uint64] (the ICD's definition, which the ground shares).
 
-    Stable across processes and machines (unlike ``hash()``). Raises
-    InvalidPayloadParams unless ``job_id`` is a str and ``seed`` an int (not bool).
+    Raises InvalidPayloadParams unless ``job_id`` is a str and ``seed`` an int (not bool).
     """
-    if not isinstance(job_id, str):
-        raise InvalidPayloadParams(f"expected job_id as str, got {type(job_id).__name__}")
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise InvalidPayloadParams(f"expected seed as int, got {type(seed).__name__}")
-    id_bytes = job_id.encode("utf-8", "surrogatepass")  # any str, even lone surrogates
-    material = _SEED_DOMAIN + id_bytes + b"\x00" + str(seed).encode("ascii")
-    return int.from_bytes(hashlib.sha256(material).digest()[:8], "little")
+    try:
+        return _icd_derive_seed(job_id, seed)
+    except TypeError as exc:
+        raise InvalidPayloadParams(str(exc)) from None
+
+
+def _flip_bits(buf: np.ndarray, upsets: int, rng: np.random.Generator) -> None:
+    """Flip ``upsets`` random bits of a writable uint8 view in place (radiation upsets)."""
+    if buf.size == 0:
+        return
+    for _ in range(upsets):
+        i = int(rng.integers(buf.size))
+        buf[i] ^= np.uint8(1 << int(rng.integers(8)))
 
 
 def checked_matmul_result(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bytes:
@@ -86,17 +90,22 @@ def checked_matmul_result(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bytes:
     return pack_matmul_result(c, row, col)
 
 
-def _matmul(job_id: str, params: Mapping[str, Any], output_bytes: int, seed: int) -> bytes:
+def _matmul(job_id: str, params: Mapping[str, Any], output_bytes: int, seed: int,
+            upsets: int = 0) -> bytes:
     n = params.get("n", MATMUL_DEFAULT_N)
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MATMUL_MAX_N:
         raise InvalidPayloadParams(f"expected params['n'] as int in 1..{MATMUL_MAX_N}, got {n!r}")
     rng = np.random.default_rng(derive_seed(job_id, seed))
     a = rng.standard_normal((n, n))
     b = rng.standard_normal((n, n))
-    return checked_matmul_result(a, b, a @ b)
+    c = a @ b
+    if upsets:  # bits the board's memory lost while it computed: ABFT must catch them
+        _flip_bits(c.view(np.uint8).reshape(-1)[6::8], upsets, np.random.default_rng([upsets, n]))
+    return checked_matmul_result(a, b, c)
 
 
-def _synthetic(job_id: str, params: Mapping[str, Any], output_bytes: int, seed: int) -> bytes:
+def _synthetic(job_id: str, params: Mapping[str, Any], output_bytes: int, seed: int,
+               upsets: int = 0) -> bytes:
     if (
         not isinstance(output_bytes, int)
         or isinstance(output_bytes, bool)
@@ -105,8 +114,13 @@ def _synthetic(job_id: str, params: Mapping[str, Any], output_bytes: int, seed: 
         raise InvalidPayloadParams(
             f"expected output_bytes as int in 0..{SYNTHETIC_MAX_BYTES}, got {output_bytes!r}"
         )
-    rng = np.random.default_rng(derive_seed(job_id, seed))
-    return rng.bytes(output_bytes)
+    derive_seed(job_id, seed)  # validates the id and seed
+    data = expected_synthetic(job_id, seed, output_bytes)
+    if upsets:  # undetectable on board; the ground regenerates and compares
+        buf = np.frombuffer(bytearray(data), dtype=np.uint8)
+        _flip_bits(buf, upsets, np.random.default_rng([upsets, output_bytes]))
+        data = buf.tobytes()
+    return data
 
 
 PAYLOADS: dict[str, Payload] = {
@@ -116,9 +130,15 @@ PAYLOADS: dict[str, Payload] = {
 
 
 def run_payload(
-    kind: str, job_id: str, params: Mapping[str, Any], output_bytes: int, seed: int
+    kind: str, job_id: str, params: Mapping[str, Any], output_bytes: int, seed: int,
+    upsets: int = 0,
 ) -> bytes:
     """Run the payload registered for ``kind`` and return its result bytes.
+
+    ``upsets``: bit flips the simulated board reported in this job's working memory
+    (BoardSensors.upset); they are applied to the result as the board would have
+    returned it. matmul's ABFT check then raises PayloadCorrupted; synthetic output
+    carries them (only the ground's regeneration can tell).
 
     Raises UnknownPayload for an unregistered kind, InvalidPayloadParams for bad
     params/size/seed, PayloadCorrupted if a result fails its own check.
@@ -131,4 +151,4 @@ def run_payload(
         ) from None
     if not isinstance(params, Mapping):
         raise InvalidPayloadParams(f"expected params as a mapping, got {type(params).__name__}")
-    return payload(job_id, params, output_bytes, seed)
+    return payload(job_id, params, output_bytes, seed, upsets)

@@ -14,6 +14,7 @@ from flightsw.apps.executor.core import (
     ExecutorCore,
     MarkDownlinked,
     OfferResult,
+    OfferResults,
     SetState,
     StoreResult,
 )
@@ -62,7 +63,7 @@ class ExecutorApp:
             boards=latest(inbox, BoardSensors),
             submits=[m.body for m in of_type(inbox, JobSpec)],
             acks=[m.body for m in of_type(inbox, ResultAck)],
-            resync=bool(of_type(inbox, ResultResync)),
+            resync=latest(inbox, ResultResync),
         )
         ops, items = self.core.step(tick, t_ns, inp)
         for op in ops:  # durable first
@@ -71,6 +72,8 @@ class ExecutorApp:
         for item in items:
             if isinstance(item, OfferResult):
                 outs.extend(self._offer(item.job_id))
+            elif isinstance(item, OfferResults):
+                outs.extend(self._offer_many(item.max_bytes, item.skip))
             elif isinstance(item, BoardCommand):
                 outs.append(Out(item, WORLD))
             elif isinstance(item, (JobAck, JobState)):
@@ -99,6 +102,17 @@ class ExecutorApp:
         if row is None or row.acked:
             return []
         return [Out(ResultData(row.job_id, row.kind, row.data, row.sha256, row.completed_t_ns), COMMS)]
+
+    def _offer_many(self, max_bytes: int, skip: frozenset[str]) -> list[Out]:
+        outs, total = [], 0
+        for row in self.ledger.results(unacked_only=True):  # oldest first
+            if row.job_id in skip:
+                continue
+            if outs and total + len(row.data) > max_bytes:
+                break
+            total += len(row.data)
+            outs.append(Out(ResultData(row.job_id, row.kind, row.data, row.sha256, row.completed_t_ns), COMMS))
+        return outs
 
     def final_report(self) -> dict:
         by_state: dict[str, int] = {}

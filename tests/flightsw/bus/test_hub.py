@@ -46,7 +46,7 @@ def _body(kind: int, text: str):
 def wire(src: str, seq: int, kind: int = KIND_A, dst: str = "", tick: int = 0) -> Wire:
     """A wire as an Endpoint would make it: routing keys plus a real encoding."""
     body = _body(kind, f"{src}#{seq}")
-    data = encode(Message(Envelope(kind, 1, src, seq, tick, tick * S, dst), body))
+    data = encode(Message(Envelope(kind, body.VERSION, src, seq, tick, tick * S, dst), body))
     return Wire(src, seq, kind, dst, data)
 
 

@@ -162,3 +162,16 @@ def test_an_uplink_frame_with_a_flipped_bit_fails_its_crc_and_is_not_forwarded()
     out = core.step(3, 0, None, [bytes(data)], [])
     assert to_executor(out) == [], "a corrupted frame must never reach the executor"
     assert core.frames_up_bad == 1
+
+
+def test_the_downlink_queue_is_bounded_and_asks_for_more_once_drained():
+    from flightsw.icd.messages import ResultAck, ResultResync
+
+    core = started_core(max_queue_bytes=250)
+    core.step(2, 0, NO_CONTACT, [], [result("a", 100), result("b", 100), result("c", 100)])
+    assert list(core.results) == ["a", "b"], "a result beyond the byte limit must be refused"
+    assert core.overflowed and core.results_refused == 1
+    out = core.step(3, 0, NO_CONTACT, [frame(ResultAck("a")), frame(ResultAck("b"))], [])
+    asks = [b for b, dst in out if isinstance(b, ResultResync) and dst == "executor"]
+    assert len(asks) == 1, "a drained queue asks the executor for what it refused"
+    assert asks[0].max_bytes == 250 and asks[0].skip == (), asks[0]

@@ -12,11 +12,20 @@ from flightsw.apps.executor.core import (
     ExecutorCore,
     MarkDownlinked,
     OfferResult,
+    OfferResults,
     SetState,
     StoreResult,
 )
 from flightsw.apps.executor.payloads import run_payload
-from flightsw.icd.messages import BoardCommand, Event, JobAck, JobState, Mode, ResultAck
+from flightsw.icd.messages import (
+    BoardCommand,
+    Event,
+    JobAck,
+    JobState,
+    Mode,
+    ResultAck,
+    ResultResync,
+)
 from flightsw.icd.results import sha256_digest
 from flightsw.sched import POLICIES, BoardModel
 from flightsw.store.ledger import JobRow, Ledger
@@ -213,19 +222,19 @@ def test_a_result_ack_for_an_unknown_job_changes_nothing():
     assert ops == []
 
 
-def test_a_resync_offers_every_unacknowledged_result_again():
+def test_a_resync_offers_the_unacknowledged_results_again_within_its_byte_budget():
     run = Run()
     complete_a(run)
-    _, outs = run.step(powered(resync=True))
-    assert of(outs, OfferResult) == [OfferResult("a")]
+    _, outs = run.step(powered(resync=ResultResync("test", 1000, ("x",))))
+    assert of(outs, OfferResults) == [OfferResults(1000, frozenset({"x"}))]
 
 
 def test_an_acknowledged_result_is_not_offered_on_resync():
     run = Run()
     complete_a(run)
     run.step(powered(acks=[ResultAck("a")]))
-    _, outs = run.step(powered(resync=True))
-    assert of(outs, OfferResult) == []
+    _, outs = run.step(powered(resync=ResultResync("test")))
+    assert of(outs, OfferResult) == [] and of(outs, OfferResults) == []
 
 
 # ---------------------------------------------------------------------- deadlines
@@ -296,7 +305,7 @@ def test_restored_jobs_resume_and_unacked_results_are_offered_on_the_first_step(
     )
     _, outs = Run(core).step(powered())
     assert states(outs, "a") == ["STARTED"]
-    assert of(outs, OfferResult) == [OfferResult("b")]
+    assert of(outs, OfferResults) == [OfferResults(32 * 1024 * 1024)], "unacked results are offered"
 
 
 def test_after_restore_new_jobs_queue_behind_the_restored_ones():
@@ -345,3 +354,20 @@ def test_a_crash_loses_only_the_work_since_the_last_checkpoint(tmp_path):
     assert core.jobs["a"].progress_gpu_s == pytest.approx(3.0, abs=GPU_S_TOL), \
         "restored progress is not the last checkpoint"
     reopened.close()
+
+
+def test_a_matmul_result_hit_by_an_upset_is_caught_by_abft_and_the_job_reruns():
+    from flightsw.icd.messages import BoardSensors
+
+    core = new_core()
+    spec = job_spec("m", kind="matmul", params={"n": 16}, work_gpu_s=1.0)
+    core.step(0, 0, powered(submits=[spec]))
+    core.step(1, S, powered())
+    hit = BoardSensors(temp_c=(20.0,) * N, power_w=(0.0,) * N, work_gpu_s=(2.0,) + (0.0,) * (N - 1),
+                       job_id=("m",) + ("",) * (N - 1), radiator_temp_c=10.0,
+                       upset=(1,) + (0,) * (N - 1))
+    ops, outs = core.step(2, 2 * S, powered(boards=hit))
+    assert not [o for o in ops if type(o).__name__ == "StoreResult"], "a corrupted result was stored"
+    assert any(isinstance(o, Event) and o.name == "executor.result_corrupted" for o in outs)
+    assert core.jobs["m"].reruns == 1, "the job goes back to the queue to run again"
+    assert core.jobs["m"].progress_gpu_s == 0.0, "its progress (and checkpoint) are discarded"
