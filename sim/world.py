@@ -169,6 +169,7 @@ class World:
                   for f in faults]
         self.sensor_bank = SensorBank("all", np.concatenate(sigmas), sensor_rng, merged, offset)
         self.sensor_dropouts = 0
+        self._last_rad_c = float(t["initial_temp_c"])
         # ---- statistics
         self.harvested_wh = self.to_compute_wh = self.curtailed_wh = self.heater_wh = 0.0
         self.work_gpu_s = 0.0
@@ -282,40 +283,38 @@ class World:
             s["in_contact"].append(int(self.env.contact[i] >= 0))
 
     def _readings(self, tick, solar_w, load_w, pw, work, upset) -> list:
+        n = self.n
         soc_true = self.bat.charge_wh / self.bat.capacity_wh
         truth = np.concatenate((self.therm.board_temp_c, pw,
                                 (solar_w, soc_true, float(self.therm.radiator_temp_c[0]))))
         value, valid = self.sensor_bank.read(truth, tick)
-        c = self._chan
-        temp, temp_ok = value[c["board_temp_c"]], valid[c["board_temp_c"]]
-        power, power_ok = value[c["board_power_w"]], valid[c["board_power_w"]]
-        solar, solar_ok = value[c["solar_power_w"]], valid[c["solar_power_w"]]
-        soc, soc_ok = value[c["battery_soc"]], valid[c["battery_soc"]]
-        rad, rad_ok = value[c["radiator_temp_c"]], valid[c["radiator_temp_c"]]
+        # Channel layout: sensor_channels(); plain lists from here (a few dozen values).
+        vals, oks = value.tolist(), valid.tolist()
+        solar, soc, rad = vals[2 * n:2 * n + 3]
+        solar_ok, soc_ok, rad_ok = oks[2 * n:2 * n + 3]
         out = []
         # A dead channel sends nothing; the flight side keeps its last good reading.
-        if solar_ok[0] and soc_ok[0]:
-            soc_r = float(np.clip(soc[0], 0.0, 1.0))
+        if solar_ok and soc_ok:
+            soc_r = min(max(soc, 0.0), 1.0)
             out.append(PowerSensors(
-                solar_power_w=max(0.0, float(solar[0])), battery_charge_wh=soc_r * self.bat.capacity_wh,
+                solar_power_w=max(0.0, solar), battery_charge_wh=soc_r * self.bat.capacity_wh,
                 battery_capacity_wh=self.bat.capacity_wh, battery_soc=soc_r, load_w=load_w,
                 sunlit_fraction=float(self.env.sunlit[min(tick, len(self.env.sunlit) - 1)])))
         else:
             self.sensor_dropouts += 1
         # A dead board channel is flagged in temp_ok (its value is then meaningless);
         # a dead radiator channel holds its last reading, as the acquisition unit does.
-        temp = np.where(temp_ok, temp, 0.0)
-        power = np.where(power_ok, np.maximum(power, 0.0), 0.0)
-        if rad_ok[0]:
-            self._last_rad_c = float(rad[0])
-        rad_c = getattr(self, "_last_rad_c", float(self.sc["thermal"]["initial_temp_c"]))
-        jobs_worked = tuple(j if w > 0 else "" for j, w in zip(self.job_ids, work.tolist(), strict=True))
-        state = tuple(_BMC_LUT[self.bank.code].tolist())
-        out.append(BoardSensors(temp_c=tuple(np.clip(temp, -273.15, 2000.0).tolist()),
-                                power_w=tuple(power.tolist()), work_gpu_s=tuple(work.tolist()),
-                                job_id=jobs_worked, radiator_temp_c=min(max(rad_c, -273.15), 2000.0),
-                                state=state, upset=tuple(upset.tolist()),
-                                temp_ok=tuple(temp_ok.astype(np.int64).tolist())))
+        temp_ok = oks[:n]
+        temp_c = tuple(min(max(t, -273.15), 2000.0) if ok else 0.0 for t, ok in zip(vals[:n], temp_ok))
+        power_w = tuple(max(p, 0.0) if ok else 0.0 for p, ok in zip(vals[n:2 * n], oks[n:2 * n]))
+        if rad_ok:
+            self._last_rad_c = min(max(rad, -273.15), 2000.0)
+        work_l = work.tolist()
+        jobs_worked = tuple(j if w > 0 else "" for j, w in zip(self.job_ids, work_l, strict=True))
+        out.append(BoardSensors(temp_c=temp_c, power_w=power_w, work_gpu_s=tuple(work_l),
+                                job_id=jobs_worked, radiator_temp_c=self._last_rad_c,
+                                state=tuple(_BMC_LUT[self.bank.code].tolist()),
+                                upset=tuple(upset.tolist()), temp_ok=tuple(map(int, temp_ok))))
         return out
 
     def _rf(self, tick: int, i: int, station_idx: int) -> list[tuple[object, str]]:

@@ -22,6 +22,7 @@ from flightsw.icd.messages import Envelope, HubStatus, Message
 __all__ = ["HUB", "Wire", "Registration", "HubCore", "HubStatistics"]
 
 HUB = "hub"
+STATUS_HEARTBEAT_TICKS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,8 @@ class HubCore:
     _subscribers: dict[int, tuple[str, ...]] = field(default_factory=dict)
     _digest: hashlib._Hash = field(default_factory=hashlib.sha256)
     _seq: int = 0
+    _last_status: HubStatus | None = None
+    _last_status_tick: int = -(10**9)
     _ticks: int = 0
     _routed: int = 0
     _dropped_dead: int = 0
@@ -157,11 +160,17 @@ class HubCore:
 
     def _emit_status(self, tick: int, t_ns: int) -> None:
         """The hub's liveness telemetry, routed before each tick's batches are cut, so
-        the supervisor sees who is alive at the start of the tick it runs in."""
+        the supervisor sees who is alive at the start of the tick it runs in. Sent when
+        liveness changes and at least every STATUS_HEARTBEAT_TICKS (subscribers keep the
+        last one)."""
         if not self._subscribers.get(HubStatus.KIND):
             return
         dead = tuple(sorted(set(self.registrations) - self.alive))
-        self.emit(tick, t_ns, HubStatus(alive=tuple(sorted(self.alive)), dead=dead))
+        status = HubStatus(alive=tuple(sorted(self.alive)), dead=dead)
+        if status == self._last_status and tick - self._last_status_tick < STATUS_HEARTBEAT_TICKS:
+            return
+        self._last_status, self._last_status_tick = status, tick
+        self.emit(tick, t_ns, status)
 
     def emit(self, tick: int, t_ns: int, body: object, dst: str = "") -> None:
         """Route a message the hub itself produces (its status, its events)."""

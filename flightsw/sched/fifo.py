@@ -28,8 +28,8 @@ def fifo(
     usable = [thermal_cap_w[b] >= model.min_power_w for b in range(model.n_boards)]
     assignments: dict[str, tuple[int, ...]] = {}
     busy: set[int] = set()
-    for j in ordered:  # keep what runs, oldest first
-        if j.boards and all(usable[b] for b in j.boards):
+    for j in filter(_running, ordered):  # keep what runs, oldest first
+        if all(usable[b] for b in j.boards):
             need = (len(busy) + len(j.boards)) * model.min_power_w
             if need <= budget_w:
                 assignments[j.job_id] = j.boards
@@ -45,6 +45,10 @@ def fifo(
         assignments[j.job_id] = boards
         busy.update(boards)
     return Plan(assignments, _caps(assignments, budget_w, thermal_cap_w, model))
+
+
+def _running(j: JobView) -> bool:
+    return bool(j.boards)
 
 
 def _caps(

@@ -41,12 +41,16 @@ class SupervisorCore:
     requested_at: dict[str, int] = field(default_factory=dict)
     escalated: bool = False
     capped: set[str] = field(default_factory=set)  # processes that reached the cap
+    status: HubStatus | None = None  # the last liveness report (the hub sends changes)
     last_safe_tick: int = -(10**9)
 
     def step(self, tick: int, status: HubStatus | None) -> tuple[list[tuple[object, str]], dict[str, int]]:
         """-> (outgoing (body, dst) pairs, restart counts changed this step to persist)."""
         out: list[tuple[object, str]] = []
         changed: dict[str, int] = {}
+        if status is not None:
+            self.status = status
+        status = self.status
         if status is not None:
             dead = set(status.dead)
             for name in self.table.watched:
