@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.constants import R_EARTH_EQ_M, R_SUN_M
+from sim.rootfind import bisect_crossings
 from sim.sun import sun_dir_eci, sun_distance_m
 from sim.timescale import julian_date_utc
 
@@ -161,25 +162,6 @@ def shadow_kind(r_eci_m: np.ndarray, sun_pos_eci_m: np.ndarray) -> np.ndarray:
     return np.where(c <= b - a, SHADOW_UMBRA, kind).astype(np.int8)
 
 
-def _bisect_crossings(f, lo_s: np.ndarray, hi_s: np.ndarray, tolerance_s: float) -> np.ndarray:
-    """Roots of f in the brackets [lo_s, hi_s] (f changes sign in each), by bisection.
-
-    f maps a time array to values of the same shape; the brackets are halved together until
-    shorter than ``tolerance_s``. Returns their midpoints (error < tolerance_s / 2).
-    """
-    lo = np.asarray(lo_s, dtype=float).copy()
-    hi = np.asarray(hi_s, dtype=float).copy()
-    if lo.size == 0:
-        return lo
-    lo_neg = f(lo) < 0.0
-    while np.max(hi - lo) >= tolerance_s:
-        mid = 0.5 * (lo + hi)
-        same = (f(mid) < 0.0) == lo_neg
-        lo = np.where(same, mid, lo)
-        hi = np.where(same, hi, mid)
-    return 0.5 * (lo + hi)
-
-
 def eclipse_events(
     orbit: Orbit,
     epoch_utc: datetime,
@@ -216,7 +198,7 @@ def eclipse_events(
     for which, g in enumerate((g_pen, g_umb)):
         inside = g < 0.0
         i = np.flatnonzero(inside[:-1] != inside[1:])
-        edges = _bisect_crossings(lambda x, w=which: contact(x)[w], t[i], t[i + 1],
+        edges = bisect_crossings(lambda x, w=which: contact(x)[w], t[i], t[i + 1],
                                   ECLIPSE_EDGE_TOLERANCE_S)
         transitions += [(float(e), which) for e in edges]
     transitions.sort()

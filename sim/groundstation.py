@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.constants import R_EARTH_EQ_M, WGS84_FLATTENING
+from sim.rootfind import bisect_crossings
 from sim.timescale import julian_date_utc
 
 if TYPE_CHECKING:
@@ -295,26 +296,6 @@ def find_passes(elev_deg: np.ndarray, t_s: np.ndarray, min_elevation_deg: float)
     return passes
 
 
-def _bisect_crossings(f, lo_s: np.ndarray, hi_s: np.ndarray, tolerance_s: float) -> np.ndarray:
-    """Roots of f in the brackets [lo_s, hi_s] (arrays, f changes sign in each), by bisection.
-
-    f maps a time array to values of the same shape. The brackets are halved together until
-    they are shorter than ``tolerance_s``; returns their midpoints (error < tolerance_s / 2).
-    """
-    lo = np.asarray(lo_s, dtype=float).copy()
-    hi = np.asarray(hi_s, dtype=float).copy()
-    if lo.size == 0:
-        return lo
-    lo_neg = f(lo) < 0.0
-    while np.max(hi - lo) >= tolerance_s:
-        mid = 0.5 * (lo + hi)
-        mid_neg = f(mid) < 0.0
-        same = mid_neg == lo_neg
-        lo = np.where(same, mid, lo)
-        hi = np.where(same, hi, mid)
-    return 0.5 * (lo + hi)
-
-
 def _golden_max(f, lo_s: np.ndarray, hi_s: np.ndarray, tolerance_s: float) -> np.ndarray:
     """Arguments of the maxima of f on [lo_s, hi_s] (arrays), by golden-section search.
 
@@ -383,8 +364,8 @@ def passes_refined(
     def below_mask(x: np.ndarray) -> np.ndarray:
         return elev_of(x) - mask_deg
 
-    aos = list(_bisect_crossings(below_mask, t[rise_i], t[rise_i + 1], PASS_EDGE_TOLERANCE_S))
-    los = list(_bisect_crossings(below_mask, t[set_i], t[set_i + 1], PASS_EDGE_TOLERANCE_S))
+    aos = list(bisect_crossings(below_mask, t[rise_i], t[rise_i + 1], PASS_EDGE_TOLERANCE_S))
+    los = list(bisect_crossings(below_mask, t[set_i], t[set_i + 1], PASS_EDGE_TOLERANCE_S))
     first = list(rise_i + 1)
     last = list(set_i)
     if above[0]:

@@ -305,8 +305,8 @@ class World:
         # A dead board channel is flagged in temp_ok (its value is then meaningless);
         # a dead radiator channel holds its last reading, as the acquisition unit does.
         temp_ok = oks[:n]
-        temp_c = tuple(min(max(t, -273.15), 2000.0) if ok else 0.0 for t, ok in zip(vals[:n], temp_ok))
-        power_w = tuple(max(p, 0.0) if ok else 0.0 for p, ok in zip(vals[n:2 * n], oks[n:2 * n]))
+        temp_c = tuple(min(max(t, -273.15), 2000.0) if ok else 0.0 for t, ok in zip(vals[:n], temp_ok, strict=True))
+        power_w = tuple(max(p, 0.0) if ok else 0.0 for p, ok in zip(vals[n:2 * n], oks[n:2 * n], strict=True))
         if rad_ok:
             self._last_rad_c = min(max(rad, -273.15), 2000.0)
         work_l = work.tolist()
