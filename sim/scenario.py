@@ -90,7 +90,7 @@ _SCHEMA: dict[str, dict[str, tuple]] = {
         "battery_heater_power_w": _num(0, 1e5, default=120.0),
     },
     "boards": {
-        "count": _num(1, 256, integer=True),
+        "count": _num(1, 1024, integer=True),
         "max_power_w": _num(1, 1e5),
         "min_power_w": _num(0.1, 1e5),
         "idle_power_w": _num(0, 1e5),

@@ -70,7 +70,7 @@ __all__ = [
     "ResultResync",
 ]
 
-MAX_BOARDS = 256
+MAX_BOARDS = 1024
 MAX_NAME = 32
 MAX_JOB_ID = 64
 MAX_RESULT_BYTES = 64 * 1024 * 1024
