@@ -172,6 +172,7 @@ class ThermalNetwork:
         self._battery_onehot = np.zeros(n_r)
         self._battery_onehot[p.battery_radiator] = 1.0
         self._space_k4 = p.space_temp_k**4
+        self._const_cache: dict[float, dict] = {}
 
     # ------------------------------------------------------------------ helpers
     def initial_state(self, temp_c: float) -> ThermalNetworkState:
@@ -201,6 +202,36 @@ class ThermalNetwork:
             + np.dot(self.radiator_heat_capacity_j_per_k, s.radiator_temp_c + KELVIN_OFFSET)
             + p.battery_heat_capacity_j_per_k * (s.battery_temp_c + KELVIN_OFFSET)
         )
+
+    def _constants(self, dt_s: float) -> dict:
+        """The parts of the backward-Euler system that depend only on dt (cached per dt)."""
+        cached = self._const_cache.get(dt_s)
+        if cached is not None:
+            return cached
+        p = self.params
+        n_r = p.n_radiators
+        g_b, g_pr, g_bat = (p.board_to_plate_w_per_k, p.plate_to_radiator_w_per_k,
+                            p.battery_to_radiator_w_per_k)
+        cb_h = p.board_heat_capacity_j_per_k / dt_s
+        den_b = cb_h + g_b
+        c_b = g_b / den_b
+        cp_h = p.plate_heat_capacity_j_per_k / dt_s
+        den_p = cp_h + self.boards_on_plate * (g_b * (1.0 - c_b)) + g_pr
+        gamma_p = g_pr / den_p
+        cbat_h = p.battery_heat_capacity_j_per_k / dt_s
+        den_bat = cbat_h + g_bat
+        gamma_bat = g_bat / den_bat
+        cr_h = self.radiator_heat_capacity_j_per_k / dt_s
+        lin_coef = (
+            cr_h
+            + np.bincount(self.radiator_of_plate, weights=g_pr * (1.0 - gamma_p), minlength=n_r)
+            + self._battery_onehot * (g_bat * (1.0 - gamma_bat))
+        )
+        cached = {"cb_h": cb_h, "den_b": den_b, "c_b": c_b, "cp_h": cp_h, "den_p": den_p,
+                  "gamma_p": gamma_p, "cbat_h": cbat_h, "den_bat": den_bat, "gamma_bat": gamma_bat,
+                  "cr_h": cr_h, "lin_coef": lin_coef}
+        self._const_cache[dt_s] = cached
+        return cached
 
     # --------------------------------------------------------------------- step
     def step(
@@ -238,38 +269,27 @@ class ThermalNetwork:
         t_rad_k = np.asarray(s.radiator_temp_c, dtype=float) + KELVIN_OFFSET
         t_bat_k = float(s.battery_temp_c) + KELVIN_OFFSET
 
+        k = self._constants(dt_s)
         # boards: T_b' = a_b + c_b T_p'
         g_b = p.board_to_plate_w_per_k
-        cb_h = p.board_heat_capacity_j_per_k / dt_s
-        den_b = cb_h + g_b
-        a_b = (cb_h * t_board_k + p_board_w) / den_b
-        c_b = g_b / den_b
+        a_b = (k["cb_h"] * t_board_k + p_board_w) / k["den_b"]
         # plates: T_p' = alpha_p + gamma_p T_r'
-        g_pr = p.plate_to_radiator_w_per_k
-        cp_h = p.plate_heat_capacity_j_per_k / dt_s
         from_boards_w = np.bincount(self.plate_of_board, weights=g_b * a_b, minlength=n_p)
-        den_p = cp_h + self.boards_on_plate * (g_b * (1.0 - c_b)) + g_pr
-        alpha_p = (cp_h * t_plate_k + h_w[:n_p] + from_boards_w) / den_p
-        gamma_p = g_pr / den_p
+        alpha_p = (k["cp_h"] * t_plate_k + h_w[:n_p] + from_boards_w) / k["den_p"]
+        gamma_p = k["gamma_p"]
         # battery: T_B' = alpha_B + gamma_B T_r(B)'
-        g_bat = p.battery_to_radiator_w_per_k
-        cbat_h = p.battery_heat_capacity_j_per_k / dt_s
-        den_bat = cbat_h + g_bat
-        alpha_bat = (cbat_h * t_bat_k + battery_heat_w + h_w[n_p]) / den_bat
-        gamma_bat = g_bat / den_bat
+        alpha_bat = (k["cbat_h"] * t_bat_k + battery_heat_w + h_w[n_p]) / k["den_bat"]
+        gamma_bat = k["gamma_bat"]
         # radiators: lin_coef T + k T^4 = lin_const
         k_rad = eps_r * SIGMA_W_M2_K4 * self.radiator_area_m2
-        cr_h = self.radiator_heat_capacity_j_per_k / dt_s
         lin_const = (
-            cr_h * t_rad_k + q_abs_w + k_rad * self._space_k4
-            + np.bincount(self.radiator_of_plate, weights=g_pr * alpha_p, minlength=n_r)
-            + self._battery_onehot * (g_bat * alpha_bat)
+            k["cr_h"] * t_rad_k + q_abs_w + k_rad * self._space_k4
+            + np.bincount(self.radiator_of_plate, weights=p.plate_to_radiator_w_per_k * alpha_p,
+                          minlength=n_r)
+            + self._battery_onehot * (p.battery_to_radiator_w_per_k * alpha_bat)
         )
-        lin_coef = (
-            cr_h
-            + np.bincount(self.radiator_of_plate, weights=g_pr * (1.0 - gamma_p), minlength=n_r)
-            + self._battery_onehot * (g_bat * (1.0 - gamma_bat))
-        )
+        lin_coef = k["lin_coef"]
+        c_b = k["c_b"]
         new_rad_k = _solve_quartic(lin_coef, k_rad, lin_const, t_rad_k)
         new_plate_k = alpha_p + gamma_p * new_rad_k[self.radiator_of_plate]
         new_board_k = a_b + c_b * new_plate_k[self.plate_of_board]

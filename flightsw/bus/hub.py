@@ -129,13 +129,13 @@ class HubCore:
         self._ticks += 1
 
     def _route(self, tick: int, produced: Iterable[Wire]) -> None:
-        h = self._digest
         tap = self.tap
+        parts = []
         for w in produced:
             if tap is not None:
                 tap(tick, w)
-            h.update(b"%d|%s|%d|" % (tick, w.src.encode(), w.seq))
-            h.update(w.data)
+            parts.append(b"%d|%s|%d|" % (tick, w.src.encode(), w.seq))
+            parts.append(w.data)
             self._routed += 1
             if w.dst:
                 if w.dst == HUB:
@@ -157,6 +157,7 @@ class HubCore:
                     self.pending[name].append(w)
                 else:
                     self._dropped_dead += 1
+        self._digest.update(b"".join(parts))  # the same bytes, in order, in one call
 
     def _emit_status(self, tick: int, t_ns: int) -> None:
         """The hub's liveness telemetry, routed before each tick's batches are cut, so

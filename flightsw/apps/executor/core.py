@@ -51,7 +51,10 @@ __all__ = [
 ]
 
 STATUS_EVERY_TICKS = 10
-MAX_RERUNS = 2  # a job whose result fails its check this often more ends FAILED
+MAX_RERUNS = 2
+PLAN_MARGIN_W = 10.0  # [W] plan this far below the budget, so noise does not re-plan
+REPLAN_RISE_W = 30.0  # [W] re-plan when the budget rose this much since the last plan
+REPLAN_EVERY_TICKS = 60  # and at least this often  # a job whose result fails its check this often more ends FAILED
 COMMAND_HEARTBEAT_TICKS = 10
 COMMS = "comms"
 
@@ -175,6 +178,10 @@ class ExecutorCore:
     _view_keys: int = -1
     _view_stale: bool = True
     _last_cmd: BoardCommand | None = None
+    _replan: bool = True
+    _planned_w: float = 0.0
+    _planned_tick: int = -(10**9)
+    tick: int = 0
     _last_cmd_tick: int = -(10**9)
 
     # -------------------------------------------------------------- restore
@@ -195,9 +202,12 @@ class ExecutorCore:
         """One control period -> (store ops, outgoing items). Apply ops, then send outs."""
         ops: list = []
         outs: list = []
+        self.tick = tick
         if inp.budget is not None:
             self.budget = inp.budget
         if inp.caps is not None and len(inp.caps.cap_w) == self.model.n_boards:
+            if inp.caps != self.caps:
+                self._replan = True
             self.caps = inp.caps
         self._credit_work(inp.boards)
         self._complete(t_ns, ops, outs)
@@ -331,8 +341,18 @@ class ExecutorCore:
         if self.budget is None or self.caps is None:
             return
         budget_w = self.budget.compute_budget_w if self.budget.mode != Mode.SAFE.value else 0.0
+        # Plan with a small margin below the budget, then re-plan only when something moved:
+        # the jobs, the thermal caps, the budget falling below what is commanded or rising
+        # well above what was planned for (sensor noise alone does not re-plan every tick).
+        commanded_w = sum(math.floor(c) for c in self.caps_w)
+        if not (self._replan or self._view_stale or budget_w < commanded_w
+                or budget_w > self._planned_w + REPLAN_RISE_W
+                or self.tick - self._planned_tick >= REPLAN_EVERY_TICKS):
+            return
+        self._replan = False
+        self._planned_w, self._planned_tick = budget_w, self.tick
         views = self._views()
-        plan = self.policy(views, budget_w, self.caps.cap_w, self.model)
+        plan = self.policy(views, max(0.0, budget_w - PLAN_MARGIN_W), self.caps.cap_w, self.model)
         self.caps_w = plan.cap_w
         preempted = {}
         for job in self._running():

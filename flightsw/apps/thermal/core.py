@@ -70,14 +70,17 @@ def step(
         ev = Event(int(Severity.WARNING_LO), "thermal.bad_reading",
                    f"expected {table.n_boards} board temperatures, got {len(sensors.temp_c)}")
         return state, None, [ev]
-    temp_c = np.asarray(sensors.temp_c, dtype=float)
-    events = []
+    # Plain lists: a few dozen boards, one pass, cheaper than a dozen numpy calls.
+    temps = list(sensors.temp_c)
     if len(sensors.temp_ok) == table.n_boards:  # a dead channel: hold the last good reading
-        ok = np.asarray(sensors.temp_ok, dtype=bool)
-        last = np.asarray(state.last_temp_c or (table.limit_c,) * table.n_boards, dtype=float)
-        temp_c = np.where(ok, temp_c, last)
+        last = state.last_temp_c or (table.limit_c,) * table.n_boards
+        temps = [t if ok else held for t, ok, held in zip(temps, sensors.temp_ok, last, strict=True)]
+    events = []
     shutdown = list(state.shutdown)
-    for b, t in enumerate(temp_c.tolist()):
+    lo, span = table.min_power_w, table.max_power_w - table.min_power_w
+    width = table.limit_c - table.cap_start_c
+    caps = []
+    for b, t in enumerate(temps):
         if not shutdown[b] and t >= table.limit_c:
             shutdown[b] = True
             events.append(Event(int(Severity.WARNING_HI), "thermal.board_shutdown",
@@ -86,7 +89,7 @@ def step(
             shutdown[b] = False
             events.append(Event(int(Severity.ACTIVITY_HI), "thermal.board_restored",
                                 f"board {b} cooled to {t:.1f} C"))
-    cap = caps_w(temp_c, table)
-    cap[np.asarray(shutdown, dtype=bool)] = 0.0
-    msg = ThermalCaps(cap_w=tuple(cap.tolist()), shutdown=tuple(int(s) for s in shutdown))
-    return ThermalState(shutdown=tuple(shutdown), last_temp_c=tuple(temp_c.tolist())), msg, events
+        frac = min(max((table.limit_c - t) / width, 0.0), 1.0)  # as caps_w()
+        caps.append(0.0 if shutdown[b] else lo + frac * span)
+    msg = ThermalCaps(cap_w=tuple(caps), shutdown=tuple(int(x) for x in shutdown))
+    return ThermalState(shutdown=tuple(shutdown), last_temp_c=tuple(temps)), msg, events
