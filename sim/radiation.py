@@ -187,7 +187,7 @@ class RadiationClock:
         self.total_per_s = per_board_h * count / 3600.0
         self.next_s = self._draw_gap()
         self.t_s = 0.0
-        self._none = no_radiation(count)
+        self.no_events = no_radiation(count)  # returned (the same object) by a quiet tick
 
     def _draw_gap(self) -> float:
         if self.total_per_s <= 0.0:
@@ -199,7 +199,7 @@ class RadiationClock:
         end_s = self.t_s + self.dt_s
         if self.next_s >= end_s:
             self.t_s = end_s
-            return self._none
+            return self.no_events
         sdc = np.zeros(self.count, bool)
         sefi = np.zeros(self.count, bool)
         fail = np.zeros(self.count, bool)

@@ -149,6 +149,8 @@ class World:
         self.cap_w = np.zeros(n)
         self.on = np.zeros(n, dtype=bool)
         self.job_ids: list[str] = [""] * n
+        self.busy = np.zeros(n, dtype=bool)
+        self._no_upset = np.zeros(n, dtype=np.int64)
         # ---- link and sensors
         self.link = RfLink(sc["link"]["loss_probability"], link_rng)
         self.last_contact: int | None = None
@@ -195,6 +197,7 @@ class World:
                 if len(body.cap_w) == self.n and len(body.job_id) == self.n:
                     self.cap_w = np.asarray(body.cap_w, dtype=float)
                     self.job_ids = list(body.job_id)
+                    self.busy = np.array([bool(j) for j in self.job_ids], dtype=bool)
                     self.on = (np.asarray(body.on, dtype=bool) if len(body.on) == self.n
                                else self.cap_w > 0)
             elif isinstance(body, UplinkFrame) and m.env.src == STATION:
@@ -208,30 +211,34 @@ class World:
         p, t = self.sc["power"], self.sc["thermal"]
         dt = self.dt_s
         # radiation, then the boards (which see the temperature at the start of the tick)
-        busy = np.fromiter((bool(j) for j in self.job_ids), dtype=bool, count=self.n)
         rad = self.radiation.tick(self.bank.active, self.bank.powered)
-        was_failed = self.bank.code == FAILED
-        was_shut = self.bank.thermal_shutdowns.copy()
-        self.bank, pw, work = step_boards(self.bank, self.boards, self.cap_w, self.on, busy,
+        old = self.bank
+        self.bank, pw, work = step_boards(old, self.boards, self.cap_w, self.on, self.busy,
                                           self.therm.board_temp_c, dt, rad)
-        upset = (rad.sdc & (work > 0)).astype(int)
-        self.events["sdc"] += int(upset.sum())
-        self.events["sefi"] += int(rad.sefi.sum())
-        self.events["board_failures"] += int(((self.bank.code == FAILED) & ~was_failed).sum())
-        self.violations["board_thermal_shutdown"] += int((self.bank.thermal_shutdowns - was_shut).sum())
+        if rad is self.radiation.no_events:  # the common tick: nothing to count
+            upset = self._no_upset
+        else:
+            upset = (rad.sdc & (work > 0)).astype(int)
+            self.events["sdc"] += int(upset.sum())
+            self.events["sefi"] += int(rad.sefi.sum())
+            self.events["board_failures"] += int(((self.bank.code == FAILED) & (old.code != FAILED)).sum())
+        if self.bank.thermal_shutdowns is not old.thermal_shutdowns:  # the general step ran
+            self.violations["board_thermal_shutdown"] += int(
+                (self.bank.thermal_shutdowns - old.thermal_shutdowns).sum())
         # heaters, then the electrical bus
         sensed = self.net.heater_sensed_temp_c(self.therm)
         self.heater_on = step_thermostats(self.heater_on, sensed, self.heaters)
         heater_w = heater_power_w(self.heater_on, self.heaters)
         solar_w = float(self.solar_w[i])
-        load_w = p["housekeeping_w"] + float(pw.sum()) + float(heater_w.sum())
+        heaters_total_w = float(heater_w.sum())
+        load_w = p["housekeeping_w"] + float(pw.sum()) + heaters_total_w
         bstep = step_battery_model(self.bat, solar_w - load_w, self.therm.battery_temp_c, dt, self.battery)
         if bstep.unmet_w > 1e-9:  # brownout: the boards lose power this tick
             self.violations["brownout"] += 1
             pw = np.zeros_like(pw)
             work = np.zeros_like(work)
-            upset[:] = 0
-            load_w = p["housekeeping_w"] + float(heater_w.sum())
+            upset = self._no_upset
+            load_w = p["housekeeping_w"] + heaters_total_w
             bstep = step_battery_model(self.bat, solar_w - load_w, self.therm.battery_temp_c, dt, self.battery)
         self.bat = bstep.state
         # thermal network: louvers set the main radiator's emissivity

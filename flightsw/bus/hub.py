@@ -68,6 +68,8 @@ class HubCore:
     _digest: hashlib._Hash = field(default_factory=hashlib.sha256)
     _seq: int = 0
     _last_status: HubStatus | None = None
+    _alive_key: frozenset | None = None
+    _alive_sorted: list = field(default_factory=list)
     _last_status_tick: int = -(10**9)
     _ticks: int = 0
     _routed: int = 0
@@ -104,11 +106,11 @@ class HubCore:
 
     def due(self, tick: int) -> list[str]:
         """Live participants that step at this tick, in name order."""
-        return [
-            n
-            for n in sorted(self.alive)
-            if tick % self.registrations[n].period_ticks == 0
-        ]
+        key = frozenset(self.alive)
+        if key != self._alive_key:  # liveness changes rarely: sort once per change
+            self._alive_key = key
+            self._alive_sorted = [(n, self.registrations[n].period_ticks) for n in sorted(key)]
+        return [n for n, period in self._alive_sorted if tick % period == 0]
 
     # ------------------------------------------------------------------- the tick
     def begin_tick(self, tick: int, t_ns: int) -> dict[str, list[bytes]]:
@@ -117,7 +119,8 @@ class HubCore:
         batches: dict[str, list[bytes]] = {}
         for name in self.due(tick):
             mail = self.pending[name]
-            mail.sort(key=_order)
+            if len(mail) > 1:
+                mail.sort(key=_order)
             batches[name] = [w.data for w in mail]
             self.pending[name] = []
         return batches

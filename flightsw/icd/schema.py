@@ -88,6 +88,9 @@ def f_params(maxlen: int = 32) -> Any:
 
 
 Checker = Callable[[Any], Any]
+_FLOAT_ONLY = {float}
+_INT_ONLY = {int}
+_STR_ONLY = {str}
 
 
 def _int_checker(lo: int, hi: int) -> Checker:
@@ -229,9 +232,8 @@ def _checker_for(meta: dict) -> Checker:
             which finds and names the bad item."""
             if not v:
                 return True
-            for x in v:
-                if type(x) is not float:
-                    return False
+            if set(map(type, v)) != _FLOAT_ONLY:  # C-level type scan
+                return False
             return math.isfinite(sum(v)) and lo <= min(v) and max(v) <= hi
 
         return _seq_checker(meta["maxlen"], _float_checker(lo, hi), "numbers", all_good_floats)
@@ -241,9 +243,8 @@ def _checker_for(meta: dict) -> Checker:
         def all_good_ints(v: Any) -> bool:
             if not v:
                 return True
-            for x in v:
-                if type(x) is not int:
-                    return False
+            if set(map(type, v)) != _INT_ONLY:
+                return False
             return ilo <= min(v) and max(v) <= ihi
 
         return _seq_checker(meta["maxlen"], _int_checker(ilo, ihi), "integers", all_good_ints)
@@ -251,10 +252,9 @@ def _checker_for(meta: dict) -> Checker:
         item_max = meta["item_maxlen"]
 
         def all_short_strs(v: Any) -> bool:
-            for x in v:
-                if type(x) is not str or len(x) > item_max:
-                    return False
-            return True
+            if not v:
+                return True
+            return set(map(type, v)) == _STR_ONLY and max(map(len, v)) <= item_max
 
         return _seq_checker(meta["maxlen"], _str_checker(item_max, 0, None), "strings", all_short_strs)
     if kind == "params":

@@ -13,11 +13,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 
 from flightsw.sched.power_split import water_fill
 from flightsw.sched.types import BoardModel, JobView, Plan
 
 __all__ = ["fifo"]
+
+_BOARDS = attrgetter("boards")  # truthy for a running job (a C-level filter)
 
 
 def fifo(
@@ -28,7 +31,7 @@ def fifo(
     usable = [thermal_cap_w[b] >= model.min_power_w for b in range(model.n_boards)]
     assignments: dict[str, tuple[int, ...]] = {}
     busy: set[int] = set()
-    for j in filter(_running, ordered):  # keep what runs, oldest first
+    for j in filter(_BOARDS, ordered):  # keep what runs, oldest first
         if all(usable[b] for b in j.boards):
             need = (len(busy) + len(j.boards)) * model.min_power_w
             if need <= budget_w:
@@ -45,10 +48,6 @@ def fifo(
         assignments[j.job_id] = boards
         busy.update(boards)
     return Plan(assignments, _caps(assignments, budget_w, thermal_cap_w, model))
-
-
-def _running(j: JobView) -> bool:
-    return bool(j.boards)
 
 
 def _caps(

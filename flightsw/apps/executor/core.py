@@ -179,6 +179,7 @@ class ExecutorCore:
     _view_stale: bool = True
     _last_cmd: BoardCommand | None = None
     _replan: bool = True
+    _cmd_dirty: bool = True
     _planned_w: float = 0.0
     _planned_tick: int = -(10**9)
     tick: int = 0
@@ -226,11 +227,15 @@ class ExecutorCore:
             if self.unacked:
                 r = inp.resync or ResultResync("executor start")
                 outs.append(OfferResults(r.max_bytes, frozenset(r.skip)))
-        cmd = self._board_command()
-        # The world holds the last command: send it when it changes, and as a heartbeat.
-        if cmd != self._last_cmd or tick - self._last_cmd_tick >= COMMAND_HEARTBEAT_TICKS:
-            self._last_cmd, self._last_cmd_tick = cmd, tick
-            outs.append(cmd)
+        # The world holds the last command: send it when the plan changed it, and as a
+        # heartbeat (every change of boards or caps goes through a new plan).
+        heartbeat = tick - self._last_cmd_tick >= COMMAND_HEARTBEAT_TICKS
+        if self._cmd_dirty or heartbeat:
+            self._cmd_dirty = False
+            cmd = self._board_command()
+            if cmd != self._last_cmd or heartbeat:
+                self._last_cmd, self._last_cmd_tick = cmd, tick
+                outs.append(cmd)
         if tick % STATUS_EVERY_TICKS == 0:
             outs.append(self._status())
         return ops, outs
@@ -354,6 +359,7 @@ class ExecutorCore:
         views = self._views()
         plan = self.policy(views, max(0.0, budget_w - PLAN_MARGIN_W), self.caps.cap_w, self.model)
         self.caps_w = plan.cap_w
+        self._cmd_dirty = True
         preempted = {}
         for job in self._running():
             if job.spec.job_id not in plan.assignments:
@@ -425,7 +431,7 @@ class ExecutorCore:
 
     # -------------------------------------------------------------- helpers
     def _running(self):
-        return sorted(self.running.values(), key=lambda j: j.order_no)
+        return list(self.running.values())  # in the order they started
 
     def _count(self, old: str, new: str) -> None:
         if old in ("COMPLETED", "FAILED", "EXPIRED", "DOWNLINKED", "REJECTED", "CANCELLED"):
