@@ -54,6 +54,8 @@ __all__ = [
     "LEO_TYPICAL",
     "NO_RADIATION",
     "SAA_MULTIPLIER",
+    "saa_multiplier",
+    "RadiationClock",
     "STORM_MULTIPLIER",
     "RadiationEvents",
     "RadiationRates",
@@ -177,14 +179,19 @@ class RadiationClock:
     Cost: one comparison per tick without an event.
     """
 
-    def __init__(self, rng: np.random.Generator, rates: RadiationRates, count: int, dt_s: float) -> None:
+    def __init__(self, rng: np.random.Generator, rates: RadiationRates, count: int, dt_s: float,
+                 multiplier: np.ndarray | None = None) -> None:
+        """``multiplier``: optional rate multiplier per tick (e.g. from :func:`saa_multiplier`);
+        candidates are drawn at the largest one and kept with probability m(tick) / max."""
         self.rng = rng
         self.rates = rates
         self.count = count
         self.dt_s = dt_s
+        self.multiplier = None if multiplier is None else np.asarray(multiplier, dtype=float)
+        self.m_max = 1.0 if self.multiplier is None else max(float(self.multiplier.max()), 1e-12)
         per_board_h = (rates.sdc_per_active_board_hour + rates.sefi_per_powered_board_hour
                        + rates.fail_per_board_hour)
-        self.total_per_s = per_board_h * count / 3600.0
+        self.total_per_s = per_board_h * count / 3600.0 * self.m_max
         self.next_s = self._draw_gap()
         self.t_s = 0.0
         self.no_events = no_radiation(count)  # returned (the same object) by a quiet tick
@@ -205,7 +212,14 @@ class RadiationClock:
         fail = np.zeros(self.count, bool)
         r = self.rates
         total_h = r.sdc_per_active_board_hour + r.sefi_per_powered_board_hour + r.fail_per_board_hour
+        tick = int(round(self.t_s / self.dt_s))
+        keep = 1.0
+        if self.multiplier is not None:
+            keep = float(self.multiplier[min(tick, len(self.multiplier) - 1)]) / self.m_max
         while self.next_s < end_s:
+            if keep < 1.0 and float(self.rng.random()) >= keep:  # thinning by the multiplier
+                self.next_s += self._draw_gap()
+                continue
             board = int(self.rng.integers(self.count))
             u = float(self.rng.random()) * total_h
             if u < r.sdc_per_active_board_hour:
@@ -217,3 +231,24 @@ class RadiationClock:
             self.next_s += self._draw_gap()
         self.t_s = end_s
         return RadiationEvents(sdc, sefi, fail)
+
+
+# The South Atlantic Anomaly as a coarse box of subsatellite positions (geocentric latitude
+# and longitude, degrees), where the inner belt's protons dip to LEO altitudes. The box
+# follows the AP-8 flux contours at ~500 km loosely (e.g. SPENVIS maps); it ignores the
+# altitude dependence and the anomaly's slow westward drift.
+SAA_LAT_DEG = (-50.0, 0.0)
+SAA_LON_DEG = (-90.0, 40.0)
+
+
+def saa_multiplier(r_ecef_m: np.ndarray, inside: float = SAA_MULTIPLIER) -> np.ndarray:
+    """Rate multiplier per sample: ``inside`` over the SAA box, 1 elsewhere.
+
+    r_ecef_m: Earth-fixed positions [m], shape (T, 3). Returns (T,).
+    """
+    r = np.asarray(r_ecef_m, dtype=float)
+    lat = np.degrees(np.arctan2(r[:, 2], np.hypot(r[:, 0], r[:, 1])))
+    lon = np.degrees(np.arctan2(r[:, 1], r[:, 0]))
+    box = ((SAA_LAT_DEG[0] <= lat) & (lat <= SAA_LAT_DEG[1])
+           & (SAA_LON_DEG[0] <= lon) & (lon <= SAA_LON_DEG[1]))
+    return np.where(box, inside, 1.0)

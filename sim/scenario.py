@@ -9,6 +9,7 @@ names the key, what was expected and what came.
 from __future__ import annotations
 
 import copy
+import math
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -52,7 +53,10 @@ _SCHEMA: dict[str, dict[str, tuple]] = {
         "panel_temp_coeff_per_k": _num(-0.05, 0.05, default=-0.0022),
         "panel_degradation_per_year": _num(0, 0.99, default=0.0275),
         "panel_age_years": _num(0, 50, default=0.0),
-        "panel_pointing": _str(("sun-tracking",), default="sun-tracking"),
+        "panel_pointing": _str(("sun-tracking", "body-fixed"), default="sun-tracking"),
+        # body-fixed panels: the cells' normal in the nadir-pointing body frame (sim/attitude.py:
+        # +x along track, +y anti orbit normal, +z nadir); [0, 0, -1] faces zenith
+        "panel_normal_body": ("vec3", None, None, [0.0, 0.0, -1.0]),
         "battery_charge_min_c": _num(-60, 100, default=0.0),
         "battery_charge_max_c": _num(-60, 100, default=45.0),
         "battery_discharge_min_c": _num(-60, 100, default=-20.0),
@@ -108,6 +112,7 @@ _SCHEMA: dict[str, dict[str, tuple]] = {
         "sdc_per_active_board_hour": _num(0, 1e3, default=1e-4),
         "sefi_per_powered_board_hour": _num(0, 1e3, default=1e-4),
         "fail_per_board_hour": _num(0, 1e3, default=5e-6),
+        "saa_multiplier": _num(1, 1e4, default=10.0),  # rates x this over the South Atlantic Anomaly
     },
     "sensors": {
         "board_temp_sigma_c": _num(0, 100, default=0.25),
@@ -186,6 +191,13 @@ def _merge(base: dict, over: dict) -> dict:
 
 def _check_value(where: str, value: Any, spec: tuple) -> float | int | str:
     kind, lo, hi, _default = spec
+    if kind == "vec3":
+        ok = (isinstance(value, list) and len(value) == 3
+              and all(type(x) in (int, float) and math.isfinite(x) for x in value)
+              and any(x != 0 for x in value))
+        if not ok:
+            raise ScenarioError(f"{where}: expected 3 finite numbers, not all zero, got {value!r}")
+        return value
     if kind == "str":
         if value not in lo:
             raise ScenarioError(f"{where}: expected one of {list(lo)}, got {value!r}")

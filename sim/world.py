@@ -39,6 +39,7 @@ from flightsw.icd.messages import (
     PowerSensors,
     UplinkFrame,
 )
+from sim.attitude import lvlh_axes_eci, sun_dir_body
 from sim.battery import BatteryModel, step_battery_model
 from sim.boards import (
     ACTIVE,
@@ -52,14 +53,16 @@ from sim.boards import (
 )
 from sim.environment import compute_environment
 from sim.environment_flux import incident_flux_w_m2
+from sim.groundstation import eci_to_ecef_m
 from sim.heaters import HeaterParams, heater_power_w, step_thermostats
 from sim.louvers import effective_emissivity
-from sim.panels import PanelParams, panel_equilibrium_temp_c, panel_output_w
-from sim.radiation import RadiationClock, RadiationRates
+from sim.panels import PanelParams, panel_cos_incidence, panel_equilibrium_temp_c, panel_output_w
+from sim.radiation import RadiationClock, RadiationRates, saa_multiplier
 from sim.rflink import RfLink, ber_at_elevation
 from sim.scenario import Scenario, scenario_from_dict
 from sim.sensors import SensorBank, parse_sensor_faults
 from sim.thermal_network import ThermalNetwork, ThermalNetworkParams
+from sim.timescale import julian_date_utc
 
 __all__ = ["World", "make", "RECORD_EVERY_TICKS", "SENSOR_CHANNELS"]
 
@@ -104,13 +107,24 @@ class World:
             shutdown_c=b["shutdown_c"], cold_limit_c=b["cold_limit_c"],
             slowdown_clock_frac=b["slowdown_clock_frac"])
         self.bank = BoardBankState.initial(n)
-        self.rates = RadiationRates.from_dict(dict(sc["radiation"]))
-        self.radiation = RadiationClock(rad_rng, self.rates, n, self.dt_s)
+        self.rates = RadiationRates.from_dict(
+            {k: v for k, v in sc["radiation"].items() if k != "saa_multiplier"})
+        saa = sc["radiation"]["saa_multiplier"]
+        jd = julian_date_utc(sc.epoch_utc, self.env.t_s)
+        multiplier = saa_multiplier(eci_to_ecef_m(self.env.r_eci_m, jd), saa) if saa != 1.0 else None
+        self.radiation = RadiationClock(rad_rng, self.rates, n, self.dt_s, multiplier)
         # ---- power
+        body_fixed = p["panel_pointing"] == "body-fixed"
         self.panels = PanelParams(area_m2=p["panel_area_m2"], efficiency_bol=p["panel_efficiency"],
                                   temp_coeff_per_k=p["panel_temp_coeff_per_k"],
-                                  degradation_per_year=p["panel_degradation_per_year"])
-        cos_in = np.ones_like(self.env.sunlit)
+                                  degradation_per_year=p["panel_degradation_per_year"],
+                                  pointing=p["panel_pointing"],
+                                  normal_body=tuple(p["panel_normal_body"]) if body_fixed else None)
+        if body_fixed and len(self.env.t_s) >= 2:  # nadir-pointing body: the Sun moves over it
+            axes = lvlh_axes_eci(self.env.r_eci_m, self.dt_s)
+            cos_in = np.asarray(panel_cos_incidence(self.panels, sun_dir_body(axes, self.env.sun_dir_eci)))
+        else:
+            cos_in = np.ones_like(self.env.sunlit)
         panel_temp_c = panel_equilibrium_temp_c(self.panels, self.env.sunlit, self.env.sun_distance_au,
                                                 cos_in, p["panel_age_years"])
         self.solar_w = np.asarray(panel_output_w(self.panels, self.env.sunlit, self.env.sun_distance_au,

@@ -143,3 +143,35 @@ def test_the_thinned_clock_spares_boards_that_are_not_exposed():
     for _ in range(3600):
         ev = clock.tick(off, off)
         assert not ev.sdc.any() and not ev.sefi.any(), "an idle, unpowered board got an upset"
+
+
+def test_the_saa_box_multiplies_rates_only_over_the_south_atlantic():
+    from sim.radiation import saa_multiplier
+
+    r = 6.9e6
+    def at(lat_deg, lon_deg):
+        lat, lon = np.radians(lat_deg), np.radians(lon_deg)
+        return [r * np.cos(lat) * np.cos(lon), r * np.cos(lat) * np.sin(lon), r * np.sin(lat)]
+    m = saa_multiplier(np.array([at(-25.0, -45.0), at(40.0, -4.0), at(-25.0, 120.0)]), 10.0)
+    assert m.tolist() == [10.0, 1.0, 1.0], f"multiplier over Brazil, Madrid, Australia: {m}"
+
+
+def test_the_thinned_clock_follows_a_time_varying_multiplier():
+    from sim.radiation import RadiationClock, RadiationRates
+
+    rates = RadiationRates(sdc_per_active_board_hour=0.0, sefi_per_powered_board_hour=0.0,
+                           fail_per_board_hour=1.0)
+    ticks = 72_000
+    mult = np.where(np.arange(ticks) < ticks // 2, 10.0, 1.0)
+    clock = RadiationClock(np.random.default_rng(5), rates, 4, 1.0, mult)
+    on = np.ones(4, bool)
+    first = second = 0
+    for t in range(ticks):
+        n = int(clock.tick(on, on).fail.sum())
+        if t < ticks // 2:
+            first += n
+        else:
+            second += n
+    exp_first, exp_second = 4 * 10.0 * 10.0, 4 * 1.0 * 10.0  # boards x rate x mult x hours
+    assert abs(first - exp_first) < 4 * np.sqrt(exp_first), f"{first} vs {exp_first}"
+    assert abs(second - exp_second) < 4 * np.sqrt(exp_second) + 1, f"{second} vs {exp_second}"
