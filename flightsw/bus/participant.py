@@ -19,8 +19,8 @@ from typing import Any, NamedTuple, Protocol
 import structlog
 
 from flightsw.bus.hub import Registration, Wire
-from flightsw.icd.codec import DecodeError, decode, encode
-from flightsw.icd.messages import Envelope, Event, Message, Severity
+from flightsw.icd.codec import DecodeError, decode, encode_fields
+from flightsw.icd.messages import Event, Message, Severity
 
 __all__ = ["Out", "Participant", "ParticipantSpec", "Endpoint", "build", "SEQ_PER_TICK"]
 
@@ -127,8 +127,8 @@ class Endpoint:
             if type(body) is Event:
                 _log_event(self.name, tick, body)
             self._seq += 1
-            env = Envelope(body.KIND, body.VERSION, self.name, self._seq, tick, t_ns, dst)
-            wires.append(Wire(self.name, self._seq, body.KIND, dst, encode(Message(env, body))))
+            data = encode_fields(body, self.name, self._seq, tick, t_ns, dst)
+            wires.append(Wire(self.name, self._seq, body.KIND, dst, data))
         return wires
 
     def final_report(self) -> dict:

@@ -315,3 +315,11 @@ def test_a_bad_envelope_is_rejected_naming_the_envelope_field(changes: dict, fie
 def test_something_that_is_not_an_eight_item_array_is_rejected(raw) -> None:
     text = _decode_error_text(msgpack.packb(raw, use_bin_type=True))
     assert "envelope" in text and "8 items" in text, f"shape error unclear: {text}"
+
+
+@given(any_message())
+def test_encode_fields_gives_the_same_bytes_as_encode(m) -> None:
+    from flightsw.icd.codec import encode_fields
+
+    e = m.env
+    assert encode_fields(m.body, e.src, e.seq, e.tick, e.t_ns, e.dst) == encode(m)
