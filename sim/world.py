@@ -274,12 +274,14 @@ class World:
         soc = self.bat.charge_wh / self.bat.capacity_wh
         self.harvested_wh += solar_w * dt_h
         self.curtailed_wh += bstep.curtailed_w * dt_h
-        self.to_compute_wh += float(pw.sum()) * dt_h
-        self.heater_wh += float(heater_w.sum()) * dt_h
+        compute_w = float(pw.sum())
+        self.to_compute_wh += compute_w * dt_h
+        heaters_w = float(heater_w.sum())
+        self.heater_wh += heaters_w * dt_h
         self.work_gpu_s += float(work.sum())
         self.soc_min = min(self.soc_min, soc)
-        temps = self.therm.board_temp_c
-        tmax = float(temps.max())
+        temps = self.therm.board_temp_c.tolist()  # a few dozen values: plain max/min
+        tmax = max(temps)
         self.board_temp_max_c = max(self.board_temp_max_c, tmax)
         tbat = float(self.therm.battery_temp_c)
         self.battery_temp_min_c = min(self.battery_temp_min_c, tbat)
@@ -287,7 +289,7 @@ class World:
         v = self.violations
         v["soc_floor"] += soc < p["battery_soc_floor"]
         v["board_overtemp"] += tmax > t["board_limit_c"]
-        v["board_undertemp"] += float(temps.min()) < t["board_min_c"]
+        v["board_undertemp"] += min(temps) < t["board_min_c"]
         v["battery_temp"] += not (p["battery_discharge_min_c"] <= tbat <= p["battery_discharge_max_c"])
         if i % RECORD_EVERY_TICKS == 0:
             s = self.series
@@ -296,11 +298,11 @@ class World:
             s["sunlit"].append(float(self.env.sunlit[i]))
             s["solar_power_w"].append(solar_w)
             s["load_w"].append(load_w)
-            s["compute_power_w"].append(float(pw.sum()))
-            s["board_temp_c"].append(temps.tolist())
+            s["compute_power_w"].append(compute_w)
+            s["board_temp_c"].append(temps)
             s["radiator_temp_c"].append(float(self.therm.radiator_temp_c[0]))
             s["battery_temp_c"].append(tbat)
-            s["heater_w"].append(float(heater_w.sum()))
+            s["heater_w"].append(heaters_w)
             s["in_contact"].append(int(self.env.contact[i] >= 0))
 
     def _readings(self, tick, solar_w, load_w, pw, work, upset) -> list:
