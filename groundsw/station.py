@@ -27,10 +27,11 @@ from flightsw.icd.messages import (
     Message,
     ResultAck,
     ResultData,
+    ResultNak,
     Severity,
     UplinkFrame,
 )
-from flightsw.icd.results import expected_synthetic, verify_result
+from flightsw.icd.results import expected_synthetic, sha256_digest, verify_result
 from flightsw.icd.value import job_value
 from groundsw.archive import Archive
 
@@ -40,6 +41,7 @@ LINK_SRC = "ground"
 SAT = "sat"
 WORLD = "world"
 _ORDER = ("RELEASED", "SENT", "ACCEPTED", "STARTED", "PREEMPTED", "COMPLETED", "DOWNLINKED", "ARCHIVED")
+_FINAL = frozenset({"ARCHIVED", "REJECTED", "FAILED", "EXPIRED", "CANCELLED"})
 
 
 @dataclass
@@ -66,6 +68,9 @@ class Station:
         self.resend_after_ticks = resend_after_ticks
         self.contact: ContactState | None = None
         self.acks_out: list[str] = []
+        self.naks_out: list[str] = []
+        self._nak_reason: dict[str, str] = {}
+        self.results_nakked = 0
         self.link_seq = 0
         self.frames_bad = 0
         self.results_corrupt = 0
@@ -124,6 +129,12 @@ class Station:
                         ok, why = False, "synthetic result differs from its regeneration (corrupted on board)"
             if not ok:
                 self.results_corrupt += 1
+                # Intact on the link (its SHA-256 matches) but wrong: corrupted on board, and
+                # resending cannot fix it: ask for a rerun. A digest mismatch is a link error:
+                # the spacecraft resends and the copy that arrives intact is checked again.
+                if sha256_digest(body.data) == body.sha256 and body.job_id not in self.naks_out:
+                    self.naks_out.append(body.job_id)
+                    self._nak_reason[body.job_id] = why[:256]
                 return [(Event(int(Severity.WARNING_HI), "station.result_corrupt",
                                f"{body.job_id}: {why}"[:512]), "")]
             gj.acked = True
@@ -136,7 +147,7 @@ class Station:
         return []
 
     def _stage(self, gj: _GroundJob, stage: str, t_ns: int, reason: str) -> None:
-        if gj.stage == "ARCHIVED":
+        if gj.stage in _FINAL:  # a late or repeated report never moves a final stage back
             return
         if stage in _ORDER and gj.stage in _ORDER and _ORDER.index(stage) < _ORDER.index(gj.stage):
             return  # a late report of an earlier stage: keep the latest
@@ -150,6 +161,12 @@ class Station:
         while budget > 0 and self.acks_out:
             frame = self._frame(ResultAck(self.acks_out.pop(0)), tick, t_ns)
             budget -= len(frame)
+            out.append((UplinkFrame(frame), WORLD))
+        while budget > 0 and self.naks_out:
+            job_id = self.naks_out.pop(0)
+            frame = self._frame(ResultNak(job_id, self._nak_reason.pop(job_id, "")), tick, t_ns)
+            budget -= len(frame)
+            self.results_nakked += 1
             out.append((UplinkFrame(frame), WORLD))
         for gj in self._released:
             if budget <= 0:
@@ -192,6 +209,7 @@ class Station:
             "frames_bad": self.frames_bad,
             "results_corrupt": self.results_corrupt,
             "results_duplicate": self.results_duplicate,
+            "results_nakked": self.results_nakked,
         }
 
     def close(self) -> None:

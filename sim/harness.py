@@ -118,7 +118,7 @@ def build_specs(cfg: RunConfig, store_dir: Path) -> list[ParticipantSpec]:
                             "min_power_w": b["min_power_w"]},
             "policy": cfg.policy,
         }),
-        ParticipantSpec("power", "flightsw.apps.power.shell:make", {"table": {
+        ParticipantSpec("power", "flightsw.apps.power.shell:make", {"store_dir": str(store_dir), "table": {
             "battery_soc_floor": p["battery_soc_floor"],
             # platform load the eclipse reserve must carry: housekeeping plus the battery
             # heater, which runs when the battery is coldest, in eclipse

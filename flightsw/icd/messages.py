@@ -68,6 +68,7 @@ __all__ = [
     "UplinkFrame",
     "DownlinkFrame",
     "ResultResync",
+    "ResultNak",
 ]
 
 MAX_BOARDS = 1024
@@ -449,6 +450,17 @@ class ResultResync:
     skip: tuple[str, ...] = f_strs(4096, MAX_JOB_ID, default=())
 
 
+@dataclass(frozen=True, slots=True)
+class ResultNak:
+    """Ground -> executor: the result of ``job_id`` arrived intact (its SHA-256 matches) but
+    is wrong (ABFT or regeneration failed): it was corrupted on board. Run the job again."""
+
+    KIND: ClassVar[int] = 408
+    VERSION: ClassVar[int] = 1
+    job_id: str = f_str(MAX_JOB_ID, minlen=1)
+    reason: str = f_str(256)
+
+
 BODY_TYPES: dict[int, type] = {
     cls.KIND: cls
     for cls in (
@@ -474,5 +486,6 @@ BODY_TYPES: dict[int, type] = {
         UplinkFrame,
         DownlinkFrame,
         ResultResync,
+        ResultNak,
     )
 }

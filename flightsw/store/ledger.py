@@ -165,6 +165,26 @@ class Ledger:
         rows = self.db.execute(q + " ORDER BY completed_t_ns, job_id").fetchall()
         return [ResultRow(r[0], r[1], bytes(r[2]), bytes(r[3]), r[4], bool(r[5])) for r in rows]
 
+    def unacked_sizes(self) -> list[tuple[str, int]]:
+        """(job_id, result size [bytes]) of every unacknowledged result, oldest first,
+        without reading the result bytes."""
+        return self.db.execute(
+            "SELECT job_id, length(data) FROM results WHERE acked = 0 ORDER BY completed_t_ns, job_id"
+        ).fetchall()
+
+    def discard_result(self, job_id: str, t_ns: int, reason: str) -> bool:
+        """Drop an unacknowledged result (the ground found it corrupt) and send the job back
+        to the queue with no progress, in one transaction; False if there was none."""
+        with self.db:
+            cur = self.db.execute("DELETE FROM results WHERE job_id = ? AND acked = 0", (job_id,))
+            if cur.rowcount == 0:
+                return False
+            self.db.execute(
+                "UPDATE jobs SET state = 'PREEMPTED', reason = ?, updated_t_ns = ?, checkpoint_gpu_s = 0.0 "
+                "WHERE job_id = ?", (reason, t_ns, job_id))
+            self.db.execute("INSERT INTO history VALUES (?, 'PREEMPTED', ?, ?)", (job_id, t_ns, reason))
+        return True
+
     def result(self, job_id: str) -> ResultRow | None:
         r = self.db.execute(
             "SELECT job_id, kind, data, sha256, completed_t_ns, acked FROM results WHERE job_id = ?",

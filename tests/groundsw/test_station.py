@@ -326,3 +326,35 @@ def test_value_delivered_counts_results_that_reach_the_ground_in_time(make_stati
         f"value_delivered {report['value_delivered']}, expected {expected}"
     )
     assert report["downlinked"] == 3, f"report {report}"
+
+
+def test_a_result_corrupted_on_board_is_naked_for_a_rerun(make_station) -> None:
+    from flightsw.icd.messages import ResultNak
+
+    job = spec("j1")
+    st = make_station([job])
+    step(st, 0, [contact()])
+    good = result(job, 5)
+    wrong = bytes([good.data[0] ^ 0x01]) + good.data[1:]  # wrong, but its own digest matches
+    bad = ResultData(good.job_id, good.kind, wrong, sha256_digest(wrong), good.completed_t_ns)
+    outs = step(st, 6, [downlink(bad, tick=5)]) + step(st, 7, [contact()])
+    naks = [m.body for m in uplinked(outs) if isinstance(m.body, ResultNak)]
+    assert [n.job_id for n in naks] == ["j1"], "a result wrong at the source must be NAKed"
+    assert "regeneration" in naks[0].reason, naks[0].reason
+    assert st.archive.result("j1") is None
+
+
+def test_a_result_damaged_on_the_link_is_not_naked(make_station) -> None:
+    from flightsw.icd.messages import ResultNak
+
+    job = spec("j1")
+    st = make_station([job])
+    step(st, 0, [contact()])
+    good = result(job, 5)
+    flipped = bytes([good.data[0] ^ 0xFF]) + good.data[1:]
+    outs = step(st, 6, [downlink(ResultData(good.job_id, good.kind, flipped, good.sha256,
+                                            good.completed_t_ns), tick=5)])
+    outs += step(st, 7, [contact()])
+    assert [m for m in uplinked(outs) if isinstance(m.body, ResultNak)] == [], (
+        "a digest mismatch is a link error: the resend fixes it, no rerun"
+    )

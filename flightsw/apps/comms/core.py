@@ -33,6 +33,7 @@ from flightsw.icd.messages import (
     Message,
     ResultAck,
     ResultData,
+    ResultNak,
     ResultResync,
     Severity,
     UplinkFrame,
@@ -44,6 +45,7 @@ STATUS_EVERY_TICKS = 10
 LINK_SRC = "sat"  # the spacecraft's name on the link
 GROUND = "ground"
 MAX_CONTROL_QUEUE = 10_000
+MAX_SKIP = 4096  # ResultResync.skip holds at most this many ids
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class CommsTable:
     tick_s: float = 1.0
     resend_after_ticks: int = 600
     max_queue_bytes: int = 32 * 1024 * 1024  # result bytes held in memory for the downlink
+    resync_every_ticks: int = 60  # ask the executor for results while there is room
 
 
 @dataclass
@@ -106,10 +109,16 @@ class CommsCore:
                 self.control_dropped += 1
         if self.contact is not None and self.contact.in_contact:
             out.extend(self._downlink(tick, t_ns))
-        if self.overflowed and self.queued_bytes < self.table.max_queue_bytes // 2:
+        # Flow control: comms holds a bounded window of results; the executor holds them all,
+        # durably. While there is room, ask periodically for results comms does not hold
+        # (the executor answers with what fits), so none is stranded by a refusal or a
+        # truncated offer; right away when the queue emptied after a refusal.
+        room = self.table.max_queue_bytes - self.queued_bytes
+        periodic = tick % self.table.resync_every_ticks == 0
+        drained = self.overflowed and not self.results
+        if room > 0 and (periodic or drained) and len(self.results) <= MAX_SKIP:
             self.overflowed = False
-            room = self.table.max_queue_bytes - self.queued_bytes
-            out.append((ResultResync("downlink queue drained", room, tuple(self.results)[:4096]), "executor"))
+            out.append((ResultResync("downlink queue has room", room, tuple(self.results)), "executor"))
         if tick % STATUS_EVERY_TICKS == 0:
             out.append((self.status(), ""))
         return out
@@ -117,8 +126,9 @@ class CommsCore:
     def _uplink(self, data: bytes) -> list[tuple[object, str]]:
         try:
             msg = decode_frame(data)
-            if not isinstance(msg.body, (JobSpec, ResultAck)):
-                raise DecodeError(f"uplink: expected JobSpec or ResultAck, got {type(msg.body).__name__}")
+            if not isinstance(msg.body, (JobSpec, ResultAck, ResultNak)):
+                raise DecodeError(
+                    f"uplink: expected JobSpec, ResultAck or ResultNak, got {type(msg.body).__name__}")
         except DecodeError as exc:
             self.frames_up_bad += 1
             if self.frames_up_bad % 100 == 1:
@@ -126,7 +136,7 @@ class CommsCore:
                                f"{self.frames_up_bad} bad frame(s); latest: {exc}"[:512]), "")]
             return []
         self.frames_up_ok += 1
-        if isinstance(msg.body, ResultAck):
+        if isinstance(msg.body, (ResultAck, ResultNak)):
             gone = self.results.pop(msg.body.job_id, None)
             if gone is not None:
                 self.queued_bytes -= len(gone.result.data)

@@ -29,6 +29,7 @@ from flightsw.icd.messages import (
     Mode,
     PowerBudget,
     ResultAck,
+    ResultNak,
     ResultResync,
     Severity,
     ThermalCaps,
@@ -46,6 +47,7 @@ __all__ = [
     "StoreResult",
     "MarkDownlinked",
     "OfferResult",
+    "DiscardResult",
     "OfferResults",
     "STATUS_EVERY_TICKS",
 ]
@@ -96,6 +98,15 @@ class StoreResult:
 class MarkDownlinked:
     job_id: str
     t_ns: int
+
+
+@dataclass(frozen=True)
+class DiscardResult:
+    """Store: drop the unacknowledged result; the job goes back to the queue, no progress."""
+
+    job_id: str
+    t_ns: int
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -153,6 +164,7 @@ class ExecInputs:
     boards: BoardSensors | None = None
     submits: Sequence[JobSpec] = ()
     acks: Sequence[ResultAck] = ()
+    naks: Sequence[ResultNak] = ()
     resync: ResultResync | None = None
 
 
@@ -219,6 +231,8 @@ class ExecutorCore:
                 self.unacked.discard(ack.job_id)
                 ops.append(MarkDownlinked(ack.job_id, t_ns))  # stores state and history
                 self._set(ack.job_id, "DOWNLINKED", t_ns, "", ops, outs, report=False, store=False)
+        for nak in inp.naks:
+            self._nak(nak, t_ns, ops, outs)
         self._expire(t_ns, ops, outs)
         self._plan(t_ns, ops, outs)
         self._checkpoint(t_ns, ops)
@@ -289,6 +303,26 @@ class ExecutorCore:
             self.unacked.add(spec.job_id)
             outs.append(JobState(spec.job_id, "COMPLETED", "", min(job.progress_gpu_s, 1e8)))
             outs.append(OfferResult(spec.job_id))
+
+    def _nak(self, nak: ResultNak, t_ns: int, ops: list, outs: list) -> None:
+        """The ground proved a stored result wrong: discard it and run the job again."""
+        job = self.jobs.get(nak.job_id)
+        if job is None or nak.job_id not in self.unacked:
+            return
+        self.unacked.discard(nak.job_id)
+        outs.append(Event(int(Severity.WARNING_HI), "executor.result_rejected_by_ground",
+                          f"{nak.job_id}: {nak.reason}"[:512]))
+        if job.reruns >= MAX_RERUNS:
+            ops.append(DiscardResult(nak.job_id, t_ns, f"ground: {nak.reason}"[:256]))
+            self._set(nak.job_id, "FAILED", t_ns, f"result rejected by the ground {job.reruns + 1} times",
+                      ops, outs)
+            return
+        job.reruns += 1
+        job.upsets = 0
+        job.progress_gpu_s = job.checkpoint_gpu_s = 0.0
+        ops.append(DiscardResult(nak.job_id, t_ns, f"ground: {nak.reason}"[:256]))
+        self._set(nak.job_id, "PREEMPTED", t_ns, "result rejected by the ground: rerun", ops, outs,
+                  store=False)
 
     def _submit(self, spec: JobSpec, t_ns: int, ops: list, outs: list) -> None:
         known = self.jobs.get(spec.job_id)

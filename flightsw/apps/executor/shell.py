@@ -10,6 +10,7 @@ from flightsw.apps.common import latest, of_type
 from flightsw.apps.executor.core import (
     AddJob,
     Checkpoint,
+    DiscardResult,
     ExecInputs,
     ExecutorCore,
     MarkDownlinked,
@@ -29,6 +30,7 @@ from flightsw.icd.messages import (
     PowerBudget,
     ResultAck,
     ResultData,
+    ResultNak,
     ResultResync,
     ThermalCaps,
 )
@@ -46,7 +48,7 @@ class ExecutorApp:
     period_ticks = 1
     subscriptions = frozenset(
         {PowerBudget.KIND, ThermalCaps.KIND, BoardSensors.KIND, JobSpec.KIND, ResultAck.KIND,
-         ResultResync.KIND}
+         ResultNak.KIND, ResultResync.KIND}
     )
 
     def __init__(self, store_dir: Path, model: BoardModel, policy: str) -> None:
@@ -63,6 +65,7 @@ class ExecutorApp:
             boards=latest(inbox, BoardSensors),
             submits=[m.body for m in of_type(inbox, JobSpec)],
             acks=[m.body for m in of_type(inbox, ResultAck)],
+            naks=[m.body for m in of_type(inbox, ResultNak)],
             resync=latest(inbox, ResultResync),
         )
         ops, items = self.core.step(tick, t_ns, inp)
@@ -94,6 +97,8 @@ class ExecutorApp:
             led.store_result(op.job_id, op.kind, op.data, op.sha256, op.t_ns, op.work_gpu_s)
         elif isinstance(op, MarkDownlinked):
             led.mark_downlinked(op.job_id, op.t_ns)
+        elif isinstance(op, DiscardResult):
+            led.discard_result(op.job_id, op.t_ns, op.reason)
         else:
             raise TypeError(f"unknown store operation {op!r}")
 
@@ -104,14 +109,23 @@ class ExecutorApp:
         return [Out(ResultData(row.job_id, row.kind, row.data, row.sha256, row.completed_t_ns), COMMS)]
 
     def _offer_many(self, max_bytes: int, skip: frozenset[str]) -> list[Out]:
-        outs, total = [], 0
-        for row in self.ledger.results(unacked_only=True):  # oldest first
-            if row.job_id in skip:
-                continue
-            if outs and total + len(row.data) > max_bytes:
-                break
-            total += len(row.data)
-            outs.append(Out(ResultData(row.job_id, row.kind, row.data, row.sha256, row.completed_t_ns), COMMS))
+        """Unacknowledged results, oldest first, that fit in ``max_bytes`` together (a result
+        that does not fit is passed over, so one large result blocks none behind it; when
+        nothing fits, the oldest alone is offered, so a result larger than the room still
+        goes once comms has drained)."""
+        chosen, total = [], 0
+        pending = [(j, size) for j, size in self.ledger.unacked_sizes() if j not in skip]
+        for job_id, size in pending:
+            if total + size <= max_bytes:
+                chosen.append(job_id)
+                total += size
+        if not chosen and pending:
+            chosen.append(pending[0][0])
+        outs = []
+        for job_id in chosen:
+            row = self.ledger.result(job_id)
+            if row is not None:
+                outs.append(Out(ResultData(row.job_id, row.kind, row.data, row.sha256, row.completed_t_ns), COMMS))
         return outs
 
     def final_report(self) -> dict:

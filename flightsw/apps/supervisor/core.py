@@ -22,7 +22,7 @@ from flightsw.icd.messages import (
 __all__ = ["SupervisorTable", "SupervisorCore"]
 
 STATUS_EVERY_TICKS = 10
-SAFE_REASSERT_TICKS = 60
+SAFE_REASSERT_TICKS = 10
 
 
 @dataclass(frozen=True)

@@ -175,3 +175,13 @@ def test_the_downlink_queue_is_bounded_and_asks_for_more_once_drained():
     asks = [b for b, dst in out if isinstance(b, ResultResync) and dst == "executor"]
     assert len(asks) == 1, "a drained queue asks the executor for what it refused"
     assert asks[0].max_bytes == 250 and asks[0].skip == (), asks[0]
+
+
+def test_while_there_is_room_comms_asks_periodically_for_results_it_does_not_hold():
+    from flightsw.icd.messages import ResultResync
+
+    core = started_core(max_queue_bytes=1000, resync_every_ticks=60)
+    core.step(2, 0, NO_CONTACT, [], [result("a", 100)])
+    out = core.step(60, 0, NO_CONTACT, [], [])
+    asks = [b for b, dst in out if isinstance(b, ResultResync) and dst == "executor"]
+    assert len(asks) == 1 and asks[0].max_bytes == 900 and asks[0].skip == ("a",), asks

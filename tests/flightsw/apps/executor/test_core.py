@@ -371,3 +371,26 @@ def test_a_matmul_result_hit_by_an_upset_is_caught_by_abft_and_the_job_reruns():
     assert any(isinstance(o, Event) and o.name == "executor.result_corrupted" for o in outs)
     assert core.jobs["m"].reruns == 1, "the job goes back to the queue to run again"
     assert core.jobs["m"].progress_gpu_s == 0.0, "its progress (and checkpoint) are discarded"
+
+
+def test_a_result_the_ground_rejects_is_discarded_and_the_job_runs_again():
+    from flightsw.apps.executor.core import DiscardResult
+    from flightsw.icd.messages import ResultNak
+
+    run = Run()
+    complete_a(run)
+    ops, outs = run.step(powered(naks=[ResultNak("a", "differs from its regeneration")]))
+    assert [type(o) for o in ops][:1] == [DiscardResult], f"ops {ops}"
+    assert run.core.jobs["a"].reruns == 1 and run.core.jobs["a"].progress_gpu_s == 0.0
+    assert "a" not in run.core.unacked
+    assert any(isinstance(o, Event) and o.name == "executor.result_rejected_by_ground" for o in outs)
+
+
+def test_a_job_whose_results_keep_failing_ends_failed_with_the_reason():
+    from flightsw.icd.messages import ResultNak
+
+    run = Run()
+    complete_a(run)
+    run.core.jobs["a"].reruns = 2  # the cap was reached by earlier reruns
+    run.step(powered(naks=[ResultNak("a", "bad")]))
+    assert run.core.jobs["a"].state == "FAILED"

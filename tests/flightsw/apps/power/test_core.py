@@ -316,3 +316,22 @@ def test_a_load_that_follows_the_budget_never_takes_the_battery_below_the_floor(
     floor = orbit["t"].battery_soc_floor
     assert lowest >= floor - SOC_TOL, \
         f"SOC fell to {lowest:.5f} below the floor {floor:.5f} while compute followed the budget"
+
+
+def test_a_restarted_power_manager_keeps_a_supervisor_safe_order(tmp_path):
+    from flightsw.apps.power.shell import PowerApp
+    from flightsw.icd.messages import Envelope, Message, SetMode
+
+    app = PowerApp(table(), tmp_path)
+    order = SetMode(SAFE, "restart cap")
+    app.step(1, 1_000_000_000, [Message(Envelope(order.KIND, order.VERSION, "supervisor", 1, 0, 0, "power"), order)])
+    assert app.state.forced_safe
+    app.close()
+    again = PowerApp(table(), tmp_path)  # a new process reading the same store
+    assert again.state.forced_safe, "the SAFE order was forgotten"
+    reading = at_soc(0.9, solar_w=5000.0)
+    outs = again.step(2, 2_000_000_000, [Message(Envelope(reading.KIND, reading.VERSION, "world", 1, 0, 0, ""),
+                                                 reading)])
+    (budget_msg,) = [b for b, _ in outs if b.KIND == 210]
+    assert budget_msg.mode == SAFE and budget_msg.compute_budget_w == 0.0, budget_msg
+    again.close()
