@@ -155,6 +155,7 @@ class ZmqTransport:
                 waiting.add(name)
             except zmq.ZMQError:  # ROUTER_MANDATORY: the peer is gone
                 dead.append(name)
+                self.kill(name)  # reap the process (it may be a zombie)
         replies: dict[str, list[Wire]] = {}
         started = time.monotonic()
         while waiting:

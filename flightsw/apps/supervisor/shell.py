@@ -22,14 +22,17 @@ class SupervisorApp:
     def __init__(self, store_dir: Path, table: SupervisorTable) -> None:
         self.store = CounterStore(Path(store_dir) / "supervisor.sqlite")
         counts = self.store.load()
-        self.core = SupervisorCore(table=table, restarts={k: v for k, v in counts.items() if k != "_escalated"})
+        self.core = SupervisorCore(table=table, restarts={k: v for k, v in counts.items()
+                                                          if not k.startswith("_")})
         self.core.escalated = bool(counts.get("_escalated", 0))
+        self.core.capped = {k[len("_capped:"):] for k, v in counts.items() if k.startswith("_capped:") and v}
         self._saved_escalated = self.core.escalated
 
     def step(self, tick: int, t_ns: int, inbox: Sequence[Message]) -> list[Out]:
         out, changed = self.core.step(tick, latest(inbox, HubStatus))
         if changed or self.core.escalated != self._saved_escalated:
-            self.store.save({**changed, "_escalated": int(self.core.escalated)})
+            capped = {f"_capped:{n}": 1 for n in self.core.capped}  # one FATAL per process, ever
+            self.store.save({**changed, **capped, "_escalated": int(self.core.escalated)})
             self._saved_escalated = self.core.escalated
         return [Out(b, d) for b, d in out]
 
