@@ -56,7 +56,10 @@ class ExecutorApp:
             raise ValueError(f"policy: expected one of {sorted(POLICIES)}, got {policy!r}")
         self.ledger = Ledger(Path(store_dir) / "executor.sqlite")
         self.core = ExecutorCore(model=model, policy=POLICIES[policy])
-        self.core.restore(self.ledger.jobs(), [r.job_id for r in self.ledger.results(unacked_only=True)])
+        # job_id -> result size [bytes] of unacknowledged results, oldest first (dicts keep
+        # insertion order): answers resyncs without scanning the result table every minute.
+        self.unacked_sizes: dict[str, int] = dict(self.ledger.unacked_sizes())
+        self.core.restore(self.ledger.jobs(), list(self.unacked_sizes))
 
     def step(self, tick: int, t_ns: int, inbox: Sequence[Message]) -> list[Out]:
         inp = ExecInputs(
@@ -95,10 +98,13 @@ class ExecutorApp:
             led.checkpoint(op.progress_gpu_s, op.t_ns)
         elif isinstance(op, StoreResult):
             led.store_result(op.job_id, op.kind, op.data, op.sha256, op.t_ns, op.work_gpu_s)
+            self.unacked_sizes[op.job_id] = len(op.data)
         elif isinstance(op, MarkDownlinked):
             led.mark_downlinked(op.job_id, op.t_ns)
+            self.unacked_sizes.pop(op.job_id, None)
         elif isinstance(op, DiscardResult):
             led.discard_result(op.job_id, op.t_ns, op.reason)
+            self.unacked_sizes.pop(op.job_id, None)
         else:
             raise TypeError(f"unknown store operation {op!r}")
 
@@ -114,7 +120,7 @@ class ExecutorApp:
         nothing fits, the oldest alone is offered, so a result larger than the room still
         goes once comms has drained)."""
         chosen, total = [], 0
-        pending = [(j, size) for j, size in self.ledger.unacked_sizes() if j not in skip]
+        pending = [(j, size) for j, size in self.unacked_sizes.items() if j not in skip]
         for job_id, size in pending:
             if total + size <= max_bytes:
                 chosen.append(job_id)

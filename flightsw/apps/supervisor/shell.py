@@ -27,10 +27,12 @@ class SupervisorApp:
         self.core.escalated = bool(counts.get("_escalated", 0))
         self.core.capped = {k[len("_capped:"):] for k, v in counts.items() if k.startswith("_capped:") and v}
         self._saved_escalated = self.core.escalated
+        self._saved_capped = len(self.core.capped)
 
     def step(self, tick: int, t_ns: int, inbox: Sequence[Message]) -> list[Out]:
         out, changed = self.core.step(tick, latest(inbox, HubStatus))
-        if changed or self.core.escalated != self._saved_escalated:
+        if changed or self.core.escalated != self._saved_escalated or len(self.core.capped) != self._saved_capped:
+            self._saved_capped = len(self.core.capped)
             capped = {f"_capped:{n}": 1 for n in self.core.capped}  # one FATAL per process, ever
             self.store.save({**changed, **capped, "_escalated": int(self.core.escalated)})
             self._saved_escalated = self.core.escalated

@@ -157,3 +157,26 @@ def test_a_process_dead_forever_gets_at_most_max_restarts_requests(max_restarts,
     assert asked <= max_restarts, f"{asked} restart requests, cap {max_restarts}"
     if dead_ticks > table.restart_delay_ticks + max_restarts * table.retry_ticks:
         assert asked == max_restarts, f"gave up after {asked} of {max_restarts} restarts"
+
+
+def test_a_restarted_supervisor_does_not_raise_the_cap_fatal_again(tmp_path):
+    from flightsw.apps.supervisor.shell import SupervisorApp
+    from flightsw.icd.messages import Envelope, Event, HubStatus, Message, Severity
+
+    table = SupervisorTable(watched=("executor",), restart_delay_ticks=0, retry_ticks=1, max_restarts=1)
+    dead = HubStatus(alive=("supervisor",), dead=("executor",))
+    msg = Message(Envelope(dead.KIND, dead.VERSION, "hub", 1, 0, 0, ""), dead)
+
+    def fatals(app, ticks):
+        out = []
+        for t in ticks:
+            out += [b for b, _ in app.step(t, t, [msg]) if isinstance(b, Event)
+                    and b.severity == int(Severity.FATAL)]
+        return out
+
+    app = SupervisorApp(tmp_path, table)
+    assert len(fatals(app, range(1, 6))) == 1, "the cap raises one FATAL"
+    app.close()
+    again = SupervisorApp(tmp_path, table)
+    assert fatals(again, range(6, 12)) == [], "a restarted supervisor repeated the FATAL"
+    again.close()
