@@ -157,16 +157,18 @@ class RfLink:
         downlink_bps: float,
         dt_s: float,
         bit_error_rate: float | None = None,
+        loss_probability: float | None = None,
     ):
         """-> (frames delivered to the spacecraft, frames delivered to the ground).
-        ``bit_error_rate``: this tick's BER on both directions (None: the link's own)."""
+        ``bit_error_rate``: this tick's BER on both directions (None: the link's own);
+        ``loss_probability``: this contact's frame loss (None: the link's own)."""
         if not in_contact:
             self.up.drop_all()
             self.down.drop_all()
             return [], []
         ber = self.bit_error_rate if bit_error_rate is None else bit_error_rate
         _check_ber("RfLink.step.bit_error_rate", ber)
-        p = self.loss_probability
+        p = self.loss_probability if loss_probability is None else loss_probability
         return (self.up.transmit(uplink_bps / 8 * dt_s, self.rng, p, ber),
                 self.down.transmit(downlink_bps / 8 * dt_s, self.rng, p, ber))
 

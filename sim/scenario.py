@@ -145,6 +145,8 @@ _STATION = {
     "min_elevation_deg": _num(-5, 90),
     "downlink_bps": _num(0, 1e12),
     "uplink_bps": _num(0, 1e12),
+    # optional: this station's frame loss; without it, link.loss_probability applies
+    "loss_probability": _num(0, 1, default=None),
 }
 
 
@@ -260,6 +262,8 @@ def _validate(data: dict) -> None:
                 raise ScenarioError(f"{where}.{key}: unknown key; expected one of {sorted(_STATION)}")
         for key, spec in _STATION.items():
             if key not in st:
+                if spec[3] is not _REQUIRED:
+                    continue
                 raise ScenarioError(f"{where}.{key}: missing")
             _check_value(f"{where}.{key}", st[key], spec)
     b, t, p, w = data["boards"], data["thermal"], data["power"], data["workload"]

@@ -351,7 +351,9 @@ class World:
             elev = float(self.env.elevation_deg[station_idx, i])
             alt_km = float(np.linalg.norm(self.env.r_eci_m[i])) / 1000.0 - 6378.137
             ber = ber_at_elevation(max(elev, 0.1), link["ebn0_zenith_db"], alt_km)
-        to_sat, to_ground = self.link.step(in_contact, up_bps, down_bps, self.dt_s, bit_error_rate=ber)
+        loss = st.get("loss_probability") if st else None
+        to_sat, to_ground = self.link.step(in_contact, up_bps, down_bps, self.dt_s, bit_error_rate=ber,
+                                           loss_probability=loss)
         outs: list[tuple[object, str]] = []
         if station_idx != self.last_contact or tick % CONTACT_REPEAT_TICKS == 0:
             self.last_contact = station_idx

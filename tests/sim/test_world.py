@@ -255,3 +255,14 @@ def test_frames_from_the_wrong_source_are_ignored(default_data) -> None:
     outs = w.step(tick, tick * S, [msg(UplinkFrame(b"u"), "comms"), msg(DownlinkFrame(b"d"), "station")])
     frames = [b for b, _ in outs if isinstance(b, UplinkFrame | DownlinkFrame)]
     assert frames == [], f"a frame from the wrong end was transmitted: {frames}"
+
+
+def test_a_station_with_its_own_loss_rate_loses_every_frame_when_it_is_one(default_data) -> None:
+    data = copy.deepcopy(default_data)
+    data["ground_stations"][0]["loss_probability"] = 1.0
+    w = World(scenario_from_dict(data), N_TICKS, SEED)
+    tick, _ = _contact_ticks(w)
+    outs = w.step(tick, tick * S, [msg(UplinkFrame(b"u" * 10), "station"), msg(DownlinkFrame(b"d" * 10), "comms")])
+    frames = [b for b, _ in outs if isinstance(b, UplinkFrame | DownlinkFrame)]
+    assert frames == [], "a station whose loss rate is 1 passed a frame"
+    assert w.link.statistics()["up_lost"] == 1 and w.link.statistics()["down_lost"] == 1
