@@ -182,6 +182,12 @@ def run(cfg: RunConfig, progress=None) -> dict:
     """Run the scenario; write report.json, events.jsonl and plots under cfg.out_dir."""
     out = cfg.out_dir
     if out.exists():
+        # Replace only an earlier run's folder (or an empty one): never delete anything else.
+        if not out.is_dir() or (any(out.iterdir()) and not (out / "report.json").exists()
+                                and not (out / "events.jsonl").exists()):
+            raise ScenarioError(
+                f"--out: expected a new folder or an earlier run's output, got {str(out)!r} "
+                "which holds other files")
         shutil.rmtree(out)
     store_dir = out / "onboard"
     (out / "ground").mkdir(parents=True)

@@ -138,3 +138,14 @@ def test_the_restart_cap_escalates_to_safe_mode_and_still_loses_nothing(tmp_path
     assert rep["events_by_severity"].get("FATAL", 0) >= 1, "the cap raises a FATAL event"
     assert rep["dead_at_end"] == ["executor"]
     assert rep["jobs"]["lost"] == 0, rep["jobs"]
+
+
+def test_sim_run_refuses_to_overwrite_a_folder_that_is_not_a_run(tmp_path):
+    precious = tmp_path / "notes"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("do not delete")
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "run", "--mode", "fast", "--hours", "0.01", "--no-plots",
+         "--out", str(precious)], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2 and "--out" in proc.stderr, proc.stderr
+    assert (precious / "thesis.txt").read_text() == "do not delete"
