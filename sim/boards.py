@@ -81,6 +81,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from sim.radiation import RadiationEvents
+from sim.tables import dataclass_from_table
 
 __all__ = [
     "ACTIVE",
@@ -269,16 +270,7 @@ class BoardBankParams:
     def from_dict(cls, d: dict, where: str = "boards") -> "BoardBankParams":
         """Build from a TOML table (missing keys take the defaults); unknown keys and bad
         values raise ValueError naming ``where.key``, what was expected and what came."""
-        if not isinstance(d, dict):
-            raise ValueError(f"{where}: expected a table, got {type(d).__name__}")
-        known = [f.name for f in fields(cls)]
-        extra = sorted(set(d) - set(known))
-        if extra:
-            raise ValueError(f"{where}: unknown key(s) {extra}; expected some of {known}")
-        try:
-            return cls(**d)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{where}: {exc}") from None
+        return dataclass_from_table(cls, d, where)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sim.tables import dataclass_from_table
+
 __all__ = [
     "LEO_TYPICAL",
     "NO_RADIATION",
@@ -91,16 +93,7 @@ class RadiationRates:
     def from_dict(cls, d: dict, where: str = "radiation") -> RadiationRates:
         """Build from a TOML table; unknown keys and bad values raise ValueError naming
         ``where.key``, what was expected and what came. Missing keys take the defaults."""
-        if not isinstance(d, dict):
-            raise ValueError(f"{where}: expected a table, got {type(d).__name__}")
-        known = [f.name for f in fields(cls)]
-        extra = sorted(set(d) - set(known))
-        if extra:
-            raise ValueError(f"{where}: unknown key(s) {extra}; expected some of {known}")
-        try:
-            return cls(**d)
-        except ValueError as exc:
-            raise ValueError(f"{where}: {exc}") from None
+        return dataclass_from_table(cls, d, where)
 
 
 LEO_TYPICAL = RadiationRates()
