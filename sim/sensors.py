@@ -189,8 +189,8 @@ class SensorBank:
                 f"got {truth.shape}"
             )
         reading = truth + self.noise_sigma * self._noise_rng.standard_normal(self.channels)
-        garbage = self._garbage_rng.uniform(self._low, self._high)  # one per fault, always
         if self._index.size:
+            garbage = self._garbage_rng.uniform(self._low, self._high)  # one per fault, always
             on = (self._start <= tick) & (tick < self._end)
             learn = on & (self._kind == _STUCK) & np.isnan(self._held)
             self._held[learn] = reading[self._index[learn]]

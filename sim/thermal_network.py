@@ -262,7 +262,7 @@ class ThermalNetwork:
         h_w = _vector("heater_w", heater_w, n_p + 1)
         q_abs_w = _vector("absorbed_w", absorbed_w, n_r)
         eps_r = _vector("eps", eps, n_r)
-        if np.any(eps_r < 0.0) or np.any(eps_r > 1.0):
+        if eps_r.min() < 0.0 or eps_r.max() > 1.0:
             raise ValueError(f"eps: expected values in [0, 1], got {eps!r}")
         t_board_k = np.asarray(s.board_temp_c, dtype=float) + KELVIN_OFFSET
         t_plate_k = np.asarray(s.plate_temp_c, dtype=float) + KELVIN_OFFSET
