@@ -328,8 +328,14 @@ class World:
         # A dead board channel is flagged in temp_ok (its value is then meaningless);
         # a dead radiator channel holds its last reading, as the acquisition unit does.
         temp_ok = oks[:n]
-        temp_c = tuple(min(max(t, -273.15), 2000.0) if ok else 0.0 for t, ok in zip(vals[:n], temp_ok, strict=True))
-        power_w = tuple(max(p, 0.0) if ok else 0.0 for p, ok in zip(vals[n:2 * n], oks[n:2 * n], strict=True))
+        temps = vals[:n]
+        if all(temp_ok) and -273.15 <= min(temps) and max(temps) <= 2000.0:  # the usual tick
+            temp_c = tuple(temps)
+        else:
+            temp_c = tuple(min(max(t, -273.15), 2000.0) if ok else 0.0
+                           for t, ok in zip(temps, temp_ok, strict=True))
+        powers = value[n:2 * n]
+        power_w = tuple(np.where(valid[n:2 * n], np.maximum(powers, 0.0), 0.0).tolist())
         if rad_ok:
             self._last_rad_c = min(max(rad, -273.15), 2000.0)
         work_l = work.tolist()
