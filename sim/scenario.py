@@ -120,6 +120,8 @@ _SCHEMA: dict[str, dict[str, tuple]] = {
         "solar_power_sigma_w": _num(0, 1e5, default=5.0),
         "battery_soc_sigma": _num(0, 0.5, default=0.002),
         "radiator_temp_sigma_c": _num(0, 100, default=0.25),
+        "load_sigma_w": _num(0, 1e5, default=5.0),
+        "sunlit_fraction_sigma": _num(0, 1, default=0.002),
     },
     "link": {
         "loss_probability": _num(0, 1),

@@ -78,7 +78,7 @@ _BMC_LUT = np.array([_BMC_STATE[c] for c in range(6)], dtype=np.int64)
 def sensor_channels(n_boards: int) -> dict[str, int]:
     """The sensors a fault plan may name, with their channel counts."""
     return {"board_temp_c": n_boards, "board_power_w": n_boards, "solar_power_w": 1,
-            "battery_soc": 1, "radiator_temp_c": 1}
+            "battery_soc": 1, "radiator_temp_c": 1, "load_w": 1, "sunlit_fraction": 1}
 
 
 SENSOR_CHANNELS = sensor_channels
@@ -174,7 +174,8 @@ class World:
         s = sc["sensors"]
         sigma = {"board_temp_c": s["board_temp_sigma_c"], "board_power_w": s["board_power_sigma_w"],
                  "solar_power_w": s["solar_power_sigma_w"], "battery_soc": s["battery_soc_sigma"],
-                 "radiator_temp_c": s["radiator_temp_sigma_c"]}
+                 "radiator_temp_c": s["radiator_temp_sigma_c"], "load_w": s["load_sigma_w"],
+                 "sunlit_fraction": s["sunlit_fraction_sigma"]}
         self._chan: dict[str, slice] = {}
         sigmas, offset = [], 0
         for name, count in sensor_channels(n).items():
@@ -308,21 +309,22 @@ class World:
     def _readings(self, tick, solar_w, load_w, pw, work, upset) -> list:
         n = self.n
         soc_true = self.bat.charge_wh / self.bat.capacity_wh
+        sunlit = float(self.env.sunlit[min(tick, len(self.env.sunlit) - 1)])
         truth = np.concatenate((self.therm.board_temp_c, pw,
-                                (solar_w, soc_true, float(self.therm.radiator_temp_c[0]))))
+                                (solar_w, soc_true, float(self.therm.radiator_temp_c[0]), load_w, sunlit)))
         value, valid = self.sensor_bank.read(truth, tick)
         # Channel layout: sensor_channels(); plain lists from here (a few dozen values).
         vals, oks = value.tolist(), valid.tolist()
-        solar, soc, rad = vals[2 * n:2 * n + 3]
-        solar_ok, soc_ok, rad_ok = oks[2 * n:2 * n + 3]
+        solar, soc, rad, load, lit = vals[2 * n:2 * n + 5]
+        solar_ok, soc_ok, rad_ok, load_ok, lit_ok = oks[2 * n:2 * n + 5]
         out = []
         # A dead channel sends nothing; the flight side keeps its last good reading.
-        if solar_ok and soc_ok:
+        if solar_ok and soc_ok and load_ok and lit_ok:
             soc_r = min(max(soc, 0.0), 1.0)
             out.append(PowerSensors(
                 solar_power_w=max(0.0, solar), battery_charge_wh=soc_r * self.bat.capacity_wh,
-                battery_capacity_wh=self.bat.capacity_wh, battery_soc=soc_r, load_w=load_w,
-                sunlit_fraction=float(self.env.sunlit[min(tick, len(self.env.sunlit) - 1)])))
+                battery_capacity_wh=self.bat.capacity_wh, battery_soc=soc_r, load_w=max(0.0, load),
+                sunlit_fraction=min(max(lit, 0.0), 1.0)))
         else:
             self.sensor_dropouts += 1
         # A dead board channel is flagged in temp_ok (its value is then meaningless);

@@ -67,7 +67,8 @@ def all_on(w: World, cap_w: float) -> Message:
 # ---------------------------------------------------------------------- energy
 
 QUIET = {"sensors": {"board_temp_sigma_c": 0.0, "board_power_sigma_w": 0.0, "solar_power_sigma_w": 0.0,
-                     "battery_soc_sigma": 0.0, "radiator_temp_sigma_c": 0.0},
+                     "battery_soc_sigma": 0.0, "radiator_temp_sigma_c": 0.0, "load_sigma_w": 0.0,
+                     "sunlit_fraction_sigma": 0.0},
          "radiation": {"sdc_per_active_board_hour": 0.0, "sefi_per_powered_board_hour": 0.0,
                        "fail_per_board_hour": 0.0},
          "link": {"bit_errors": "none"}}
