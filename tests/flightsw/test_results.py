@@ -62,7 +62,9 @@ def test_packed_result_has_header_and_exact_length():
 def test_unpacked_arrays_are_writable_copies():
     c, row, col = _product(4)
     c2, _, _ = unpack_matmul_result(pack_matmul_result(c, row, col))
-    c2[0, 0] = 0.0  # must not raise
+    assert c2.flags.writeable, "unpacked arrays must be writable"
+    c2[0, 0] = c[0, 0] + 1.0
+    assert c2[0, 0] != c[0, 0], "the unpacked array is a copy, not a view of the input"
 
 
 @pytest.mark.parametrize(

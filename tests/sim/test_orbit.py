@@ -141,7 +141,7 @@ def test_arg_lat_is_optional_and_defaults_to_zero() -> None:
 
 @pytest.mark.parametrize("table", [ELEMENTS, {"tle": [LINE1, LINE2]}, {"tle": (LINE1, LINE2)}])
 def test_valid_orbit_tables_pass(table: dict) -> None:
-    validate_orbit_table(table)
+    assert validate_orbit_table(table) is None, "a valid table must be accepted without error"
 
 
 def _bad_checksum(line: str) -> str:
