@@ -64,7 +64,7 @@ from sim.sensors import SensorBank, parse_sensor_faults
 from sim.thermal_network import ThermalNetwork, ThermalNetworkParams
 from sim.timescale import julian_date_utc
 
-__all__ = ["World", "make", "RECORD_EVERY_TICKS", "SENSOR_CHANNELS"]
+__all__ = ["World", "make", "RECORD_EVERY_TICKS", "sensor_channels"]
 
 RECORD_EVERY_TICKS = 60
 CONTACT_REPEAT_TICKS = 10
@@ -80,8 +80,6 @@ def sensor_channels(n_boards: int) -> dict[str, int]:
     return {"board_temp_c": n_boards, "board_power_w": n_boards, "solar_power_w": 1,
             "battery_soc": 1, "radiator_temp_c": 1, "load_w": 1, "sunlit_fraction": 1}
 
-
-SENSOR_CHANNELS = sensor_channels
 
 
 class World:

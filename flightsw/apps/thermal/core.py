@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from flightsw.apps.power.core import TableError
 from flightsw.icd.messages import BoardSensors, Event, Severity, ThermalCaps
 
@@ -54,10 +52,10 @@ def initial_state(table: ThermalTable) -> ThermalState:
                         last_temp_c=(table.limit_c,) * table.n_boards)
 
 
-def caps_w(temp_c: np.ndarray, table: ThermalTable) -> np.ndarray:
-    """The cap for each board from its temperature alone (no latch) [W]."""
-    frac = (table.limit_c - temp_c) / (table.limit_c - table.cap_start_c)
-    frac = np.clip(frac, 0.0, 1.0)
+def cap_w(temp_c: float, table: ThermalTable) -> float:
+    """The cap for a board from its temperature alone (no latch) [W]: full power below
+    cap_start_c, falling linearly to min_power_w at limit_c."""
+    frac = min(max((table.limit_c - temp_c) / (table.limit_c - table.cap_start_c), 0.0), 1.0)
     return table.min_power_w + frac * (table.max_power_w - table.min_power_w)
 
 
@@ -77,8 +75,6 @@ def step(
         temps = [t if ok else held for t, ok, held in zip(temps, sensors.temp_ok, last, strict=True)]
     events = []
     shutdown = list(state.shutdown)
-    lo, span = table.min_power_w, table.max_power_w - table.min_power_w
-    width = table.limit_c - table.cap_start_c
     caps = []
     for b, t in enumerate(temps):
         if not shutdown[b] and t >= table.limit_c:
@@ -89,7 +85,6 @@ def step(
             shutdown[b] = False
             events.append(Event(int(Severity.ACTIVITY_HI), "thermal.board_restored",
                                 f"board {b} cooled to {t:.1f} C"))
-        frac = min(max((table.limit_c - t) / width, 0.0), 1.0)  # as caps_w()
-        caps.append(0.0 if shutdown[b] else lo + frac * span)
+        caps.append(0.0 if shutdown[b] else cap_w(t, table))
     msg = ThermalCaps(cap_w=tuple(caps), shutdown=tuple(int(x) for x in shutdown))
     return ThermalState(shutdown=tuple(shutdown), last_temp_c=tuple(temps)), msg, events
