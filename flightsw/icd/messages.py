@@ -38,6 +38,9 @@ __all__ = [
     "Severity",
     "CmdStatus",
     "Mode",
+    "MODE_RANK",
+    "Opcode",
+    "JobFailure",
     "JobStateName",
     "Envelope",
     "Message",
@@ -69,6 +72,15 @@ __all__ = [
     "DownlinkFrame",
     "ResultResync",
     "ResultNak",
+    "AppCommand",
+    "HealthPing",
+    "HeaterCommand",
+    "TableLoad",
+    "HealthPong",
+    "AppHousekeeping",
+    "TableDump",
+    "MAX_TABLE_BYTES",
+    "TABLE_LOAD_OPCODE",
 ]
 
 MAX_BOARDS = 1024
@@ -77,6 +89,8 @@ MAX_JOB_ID = 64
 MAX_RESULT_BYTES = 64 * 1024 * 1024
 MAX_FRAME_BYTES = MAX_RESULT_BYTES + 4096
 MAX_POWER_W = 1.0e6
+MAX_TABLE_BYTES = 256 * 1024
+MAX_FORECAST = 256
 TEMP_LO_C = -273.15
 TEMP_HI_C = 2000.0
 
@@ -114,14 +128,66 @@ class CmdStatus(enum.StrEnum):
 
 
 class Mode(enum.StrEnum):
+    """Spacecraft modes, lowest first (a lower mode runs less compute).
+
+    SAFE: no compute; thermal control, the link and FDIR only (FDIR order, or the battery
+    below its guard). LOW_POWER: the battery is below the eclipse reserve: compute only
+    from the solar surplus left after recharging, high-priority work first (load shed).
+    NOMINAL: compute from the solar surplus and the battery above the reserve.
+    COMPUTE: the battery is near full and sunlight would otherwise be curtailed: compute
+    may take all the surplus and the battery down to the reserve."""
+
     SAFE = "SAFE"
+    LOW_POWER = "LOW_POWER"
     NOMINAL = "NOMINAL"
+    COMPUTE = "COMPUTE"
+
+
+MODE_RANK = {"SAFE": 0, "LOW_POWER": 1, "NOMINAL": 2, "COMPUTE": 3}
+
+
+class Opcode(enum.IntEnum):
+    """Command opcodes. 0-15 every app answers; then one range per app."""
+
+    NOOP = 0
+    RESET_COUNTERS = 1
+    TABLE_ACTIVATE = 2  # args {table}: activate the staged (loaded, validated) table
+    TABLE_DUMP = 3  # args {table}: answer with a TableDump of the active table
+    TABLE_ABORT = 4  # args {table}: drop the staged table
+    # power manager 16-31
+    POWER_SET_MODE_LIMIT = 16  # args {mode}: the highest mode the power manager may enter
+    # thermal guard 32-47
+    THERMAL_SET_HEATERS = 32  # args {enabled: bool}: enable or inhibit heater control
+    # executor 48-79
+    EXEC_CANCEL_JOB = 48  # args {job_id}
+    EXEC_BOARD_SERVICE = 49  # args {board, in_service: bool}
+    # supervisor 80-111
+    SUP_SET_MODE = 80  # args {mode, reason}: the mode manager's commanded mode
+    SUP_START_SEQUENCE = 81  # args {name}
+    SUP_CANCEL_SEQUENCE = 82  # args {name}
+    SUP_SET_ACTIONPOINT = 83  # args {id, state: ACTIVE|PASSIVE|DISABLED}
+    SUP_SET_WATCHPOINT = 84  # args {id, enabled: bool}
+    SUP_RESET_RESTARTS = 85  # args {process}: clear a process's restart cap
+
+
+class JobFailure(enum.IntEnum):
+    """Failure codes of verification reports (JobState.failure_code); 0: no failure."""
+
+    NONE = 0
+    INVALID_SPEC = 1  # rejected at acceptance: a field out of range for this satellite
+    PAYLOAD_ERROR = 2  # the payload refused its parameters
+    RESULT_CORRUPTED = 3  # the result failed its check too often
+    DEADLINE = 4  # can no longer finish before its deadline
+    CANCELLED = 5  # cancelled by command
+    NO_BOARDS = 6  # needs more boards than are in service
+    REJECTED_BY_GROUND = 7  # the ground proved the result wrong too often
 
 
 class JobStateName(enum.StrEnum):
     ACCEPTED = "ACCEPTED"
     REJECTED = "REJECTED"
     STARTED = "STARTED"
+    PROGRESS = "PROGRESS"  # a verification report only: the job stays STARTED
     PREEMPTED = "PREEMPTED"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
@@ -197,6 +263,61 @@ class RestartProcess:
     reason: str = f_str(256)
 
 
+@dataclass(frozen=True, slots=True)
+class AppCommand:
+    """A command to one app (ground, stored sequence or limit checker -> app).
+
+    target: the app; opcode: :class:`Opcode`; cmd_id: the sender's id, echoed in the
+    CommandResponse (idempotency: an app ignores a repeat of the last ids it executed);
+    source: who sent it ("ground", "seq:<name>", "lc:<actionpoint>"); args: scalars."""
+
+    KIND: ClassVar[int] = 103
+    VERSION: ClassVar[int] = 1
+    target: str = f_str(MAX_NAME, minlen=1)
+    opcode: int = f_int(0, 65535)
+    cmd_id: int = f_int(0, 2**62)
+    source: str = f_str(MAX_NAME)
+    args: dict = f_params(32, default_empty=True)
+
+
+@dataclass(frozen=True, slots=True)
+class HealthPing:
+    """Supervisor -> app: answer with a HealthPong carrying the same nonce (F Prime Health)."""
+
+    KIND: ClassVar[int] = 104
+    VERSION: ClassVar[int] = 1
+    nonce: int = f_int(0, 2**62)
+
+
+@dataclass(frozen=True, slots=True)
+class HeaterCommand:
+    """Thermal guard -> world: each heater on (1) or off (0), in the thermal table's heater
+    order (one per board cold plate, then the battery)."""
+
+    KIND: ClassVar[int] = 105
+    VERSION: ClassVar[int] = 1
+    on: tuple[int, ...] = f_ints(MAX_BOARDS + 8, 0, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class TableLoad:
+    """A parameter table for one app: ``data`` is a UTF-8 JSON object of the table's fields.
+    The app validates it whole; ``activate`` true loads and activates in one step, false
+    stages it for a later TABLE_ACTIVATE. Answered with a CommandResponse (opcode 65535)."""
+
+    KIND: ClassVar[int] = 107
+    VERSION: ClassVar[int] = 1
+    target: str = f_str(MAX_NAME, minlen=1)
+    table: str = f_str(MAX_NAME, minlen=1)
+    cmd_id: int = f_int(0, 2**62)
+    source: str = f_str(MAX_NAME)
+    data: bytes = f_bytes(MAX_TABLE_BYTES)
+    activate: bool = f_bool(default=True)
+
+
+TABLE_LOAD_OPCODE = 65535  # the opcode CommandResponse carries for a TableLoad
+
+
 # -------------------------------------------------------------------------- telemetry
 
 
@@ -253,12 +374,21 @@ class PowerBudget:
     """Power manager -> executor, supervisor: the compute power granted this tick."""
 
     KIND: ClassVar[int] = 210
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2
     mode: str = f_str(16, MODES)
     compute_budget_w: float = f_float(0.0, MAX_POWER_W)
     solar_power_w: float = f_float(0.0, MAX_POWER_W)
     battery_avail_w: float = f_float(0.0, MAX_POWER_W)
     battery_soc: float = f_float(0.0, 1.0)
+    # load shed: jobs below this priority may not run now (0: all may)
+    min_priority: int = f_int(0, 10, default=0)
+    # energy held back for the next eclipse plus margin [Wh], and when it comes
+    reserve_wh: float = f_float(0.0, 1.0e7, default=0.0)
+    next_eclipse_in_s: float = f_float(-1.0, 1.0e7, default=-1.0)  # -1: none forecast
+    next_eclipse_s: float = f_float(0.0, 1.0e6, default=0.0)  # its duration
+    # the budget forecast over the next orbit: forecast_budget_w[i] at now + i*forecast_step_s
+    forecast_step_s: float = f_float(0.0, 1.0e5, default=0.0)
+    forecast_budget_w: tuple[float, ...] = f_floats(MAX_FORECAST, 0.0, MAX_POWER_W, default=())
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,9 +396,14 @@ class ThermalCaps:
     """Thermal guard -> executor: the most power each board may draw [W] (0 = shut down)."""
 
     KIND: ClassVar[int] = 211
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2
     cap_w: tuple[float, ...] = f_floats(MAX_BOARDS, 0.0, MAX_POWER_W)
     shutdown: tuple[int, ...] = f_ints(MAX_BOARDS, 0, 1)
+    # limit level per board: 0 green, 1 yellow (caps stepped down), 2 red (shut down)
+    level: tuple[int, ...] = f_ints(MAX_BOARDS, 0, 2, default=())
+    heater_w: float = f_float(0.0, MAX_POWER_W, default=0.0)  # heater power drawn [W]
+    # forecast: the heat the radiator can reject at its limit now [W]; compute above it heats
+    radiator_capacity_w: float = f_float(0.0, MAX_POWER_W * 100, default=0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +411,7 @@ class ExecutorStatus:
     """Executor housekeeping: job counts by state and power in use."""
 
     KIND: ClassVar[int] = 212
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2
     jobs_queued: int = f_int(0, 10**9)
     jobs_running: int = f_int(0, 10**9)
     jobs_completed: int = f_int(0, 10**9)
@@ -286,6 +421,12 @@ class ExecutorStatus:
     boards_busy: int = f_int(0, MAX_BOARDS)
     power_alloc_w: float = f_float(0.0, MAX_POWER_W)
     work_done_gpu_s: float = f_float(0.0, 1.0e12)
+    jobs_cancelled: int = f_int(0, 10**9, default=0)
+    preemptions: int = f_int(0, 10**9, default=0)
+    checkpoints: int = f_int(0, 10**12, default=0)
+    sdc_detected: int = f_int(0, 10**9, default=0)
+    power_cycles: int = f_int(0, 10**9, default=0)
+    boards_out_of_service: tuple[int, ...] = f_ints(MAX_BOARDS, 0, MAX_BOARDS, default=())
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,10 +444,14 @@ class SupervisorStatus:
     """Supervisor housekeeping: restarts done per process, and whether safe mode was ordered."""
 
     KIND: ClassVar[int] = 214
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2
     processes: tuple[str, ...] = f_strs(64, MAX_NAME)
     restarts: tuple[int, ...] = f_ints(64, 0, 10**6)
     safe_mode_ordered: bool = f_bool()
+    mode: str = f_str(16, MODES, default="NOMINAL")  # the mode manager's commanded mode
+    pings_missed: tuple[int, ...] = f_ints(64, 0, 10**9, default=())  # per process, in a row
+    sequence: str = f_str(MAX_NAME, default="")  # the stored sequence running, "" none
+    actionpoints_failing: tuple[str, ...] = f_strs(64, MAX_NAME, default=())
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,10 +472,46 @@ class CommandResponse:
     """Any app: the outcome of a command it received (DESIGN.md §4)."""
 
     KIND: ClassVar[int] = 216
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2
     opcode: int = f_int(0, 65535)
     status: str = f_str(32, CMD_STATUSES)
     detail: str = f_str(256)
+    cmd_id: int = f_int(0, 2**62, default=0)
+    source: str = f_str(MAX_NAME, default="")  # the command's source, so it finds its way back
+
+
+@dataclass(frozen=True, slots=True)
+class HealthPong:
+    """App -> supervisor: the answer to a HealthPing."""
+
+    KIND: ClassVar[int] = 217
+    VERSION: ClassVar[int] = 1
+    nonce: int = f_int(0, 2**62)
+
+
+@dataclass(frozen=True, slots=True)
+class AppHousekeeping:
+    """Every app, every few ticks: command and event counters, active table versions."""
+
+    KIND: ClassVar[int] = 218
+    VERSION: ClassVar[int] = 1
+    cmds_accepted: int = f_int(0, 2**62)
+    cmds_rejected: int = f_int(0, 2**62)
+    events_sent: int = f_int(0, 2**62)
+    events_throttled: int = f_int(0, 2**62)
+    tables: tuple[str, ...] = f_strs(32, MAX_NAME, default=())
+    table_crc32: tuple[int, ...] = f_ints(32, 0, 2**32 - 1, default=())
+
+
+@dataclass(frozen=True, slots=True)
+class TableDump:
+    """App -> ground: a table's active contents as UTF-8 JSON, and its CRC-32."""
+
+    KIND: ClassVar[int] = 219
+    VERSION: ClassVar[int] = 1
+    table: str = f_str(MAX_NAME, minlen=1)
+    data: bytes = f_bytes(MAX_TABLE_BYTES)
+    crc32: int = f_int(0, 2**32 - 1)
 
 
 # ----------------------------------------------------------------------------- events
@@ -390,11 +571,12 @@ class JobState:
     """Executor -> ground: a job changed state (PUS service 1 style verification)."""
 
     KIND: ClassVar[int] = 402
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2
     job_id: str = f_str(MAX_JOB_ID, minlen=1)
     state: str = f_str(16, JOB_STATES)
     reason: str = f_str(256)
     work_done_gpu_s: float = f_float(0.0, 1.0e8)
+    failure_code: int = f_int(0, 255, default=0)  # JobFailure
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,5 +669,12 @@ BODY_TYPES: dict[int, type] = {
         DownlinkFrame,
         ResultResync,
         ResultNak,
+        AppCommand,
+        HealthPing,
+        HeaterCommand,
+        TableLoad,
+        HealthPong,
+        AppHousekeeping,
+        TableDump,
     )
 }

@@ -48,26 +48,28 @@ def f_int(lo: int = -(2**63), hi: int = 2**63 - 1, default: Any = dataclasses.MI
     return dataclasses.field(default=default, metadata={"type": "int", "lo": lo, "hi": hi})
 
 
-def f_float(lo: float = -math.inf, hi: float = math.inf) -> Any:
-    return dataclasses.field(metadata={"type": "float", "lo": lo, "hi": hi})
+def f_float(lo: float = -math.inf, hi: float = math.inf, default: Any = dataclasses.MISSING) -> Any:
+    return dataclasses.field(default=default, metadata={"type": "float", "lo": lo, "hi": hi})
 
 
-def f_bool() -> Any:
-    return dataclasses.field(metadata={"type": "bool"})
+def f_bool(default: Any = dataclasses.MISSING) -> Any:
+    return dataclasses.field(default=default, metadata={"type": "bool"})
 
 
-def f_str(maxlen: int = 256, choices: tuple[str, ...] | None = None, minlen: int = 0) -> Any:
+def f_str(maxlen: int = 256, choices: tuple[str, ...] | None = None, minlen: int = 0,
+          default: Any = dataclasses.MISSING) -> Any:
     return dataclasses.field(
-        metadata={"type": "str", "maxlen": maxlen, "minlen": minlen, "choices": choices}
+        default=default, metadata={"type": "str", "maxlen": maxlen, "minlen": minlen, "choices": choices}
     )
 
 
-def f_bytes(maxlen: int, exact: int | None = None) -> Any:
-    return dataclasses.field(metadata={"type": "bytes", "maxlen": maxlen, "exact": exact})
+def f_bytes(maxlen: int, exact: int | None = None, default: Any = dataclasses.MISSING) -> Any:
+    return dataclasses.field(default=default, metadata={"type": "bytes", "maxlen": maxlen, "exact": exact})
 
 
-def f_floats(maxlen: int = 256, lo: float = -math.inf, hi: float = math.inf) -> Any:
-    return dataclasses.field(metadata={"type": "floats", "maxlen": maxlen, "lo": lo, "hi": hi})
+def f_floats(maxlen: int = 256, lo: float = -math.inf, hi: float = math.inf,
+             default: Any = dataclasses.MISSING) -> Any:
+    return dataclasses.field(default=default, metadata={"type": "floats", "maxlen": maxlen, "lo": lo, "hi": hi})
 
 
 def f_ints(maxlen: int = 256, lo: int = -(2**63), hi: int = 2**63 - 1, default: Any = dataclasses.MISSING) -> Any:
@@ -82,8 +84,10 @@ def f_strs(maxlen: int = 256, item_maxlen: int = 64, default: Any = dataclasses.
     )
 
 
-def f_params(maxlen: int = 32) -> Any:
-    """A small map of str -> int | float | str | bool (job parameters)."""
+def f_params(maxlen: int = 32, default_empty: bool = False) -> Any:
+    """A small map of str -> int | float | str | bool (job parameters, command arguments)."""
+    if default_empty:
+        return dataclasses.field(default_factory=dict, metadata={"type": "params", "maxlen": maxlen})
     return dataclasses.field(metadata={"type": "params", "maxlen": maxlen})
 
 

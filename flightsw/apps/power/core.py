@@ -21,13 +21,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from flightsw.apps.framework import TableError
 from flightsw.icd.messages import Event, Mode, PowerBudget, PowerSensors, SetMode, Severity
 
 __all__ = ["PowerTable", "PowerState", "step", "TableError"]
-
-
-class TableError(ValueError):
-    """A parameter table was rejected whole; the text names the field."""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flightsw.apps.power.core import TableError
+from flightsw.apps.framework import TableError
 from flightsw.icd.messages import BoardSensors, Event, Severity, ThermalCaps
 
 __all__ = ["ThermalTable", "ThermalState", "step"]

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flightsw.apps.power.core import TableError
+from flightsw.apps.framework import TableError
 from flightsw.apps.thermal.core import ThermalState, ThermalTable, initial_state, step
 from flightsw.icd.messages import BoardSensors, Severity
 
