@@ -17,6 +17,8 @@ import msgpack
 from flightsw.icd.codec import DecodeError, encode_body
 from flightsw.icd.linkframe import decode_frame, encode_frame
 from flightsw.icd.messages import (
+    AppCommand,
+    CommandResponse,
     ContactState,
     DownlinkFrame,
     Envelope,
@@ -29,6 +31,7 @@ from flightsw.icd.messages import (
     ResultData,
     ResultNak,
     Severity,
+    TableDump,
     UplinkFrame,
 )
 from flightsw.icd.results import expected_synthetic, sha256_digest, verify_result
@@ -53,14 +56,31 @@ class _GroundJob:
     delivered_t_ns: int | None = None
 
 
+@dataclass
+class _GroundCommand:
+    """A command from the run's command plan: sent from ``tick`` on, during contacts, and
+    again until its response comes back (apps ignore a repeated id)."""
+
+    cmd: AppCommand
+    tick: int
+    last_sent_tick: int = -(10**12)
+    status: str = "QUEUED"
+    detail: str = ""
+
+
 class Station:
     name = "station"
     period_ticks = 1
     subscriptions = frozenset({ContactState.KIND, DownlinkFrame.KIND})
 
     def __init__(self, archive_path: Path, jobs: Sequence[JobSpec], resend_after_ticks: int = 600,
-                 tick_s: float = 1.0) -> None:
+                 tick_s: float = 1.0, commands: Sequence[dict] = ()) -> None:
         self.tick_s = tick_s
+        self.commands = [
+            _GroundCommand(AppCommand(c["target"], c["opcode"], i + 1, LINK_SRC, dict(c.get("args", {}))), c["tick"])
+            for i, c in enumerate(sorted(commands, key=lambda c: c["tick"]))
+        ]
+        self.table_dumps: list[TableDump] = []
         self.archive = Archive(archive_path)
         self.jobs = {j.job_id: _GroundJob(j) for j in sorted(jobs, key=lambda j: (j.release_t_ns, j.job_id))}
         self._to_release = list(self.jobs.values())
@@ -106,6 +126,14 @@ class Station:
             if self.frames_bad % 100 == 1:
                 return [(Event(int(Severity.WARNING_LO), "station.bad_frame",
                                f"{self.frames_bad} bad frame(s); latest: {exc}"[:512]), "")]
+            return []
+        if isinstance(body, CommandResponse):
+            for gc in self.commands:
+                if gc.cmd.cmd_id == body.cmd_id and body.source == LINK_SRC:
+                    gc.status, gc.detail = body.status, body.detail
+            return []
+        if isinstance(body, TableDump):
+            self.table_dumps.append(body)
             return []
         gj = self.jobs.get(getattr(body, "job_id", ""))
         if gj is None:
@@ -162,6 +190,15 @@ class Station:
             frame = self._frame(ResultAck(self.acks_out.pop(0)), tick, t_ns)
             budget -= len(frame)
             out.append((UplinkFrame(frame), WORLD))
+        for gc in self.commands:
+            if budget <= 0 or gc.tick > tick:
+                break
+            if gc.status not in ("QUEUED", "SENT") or tick - gc.last_sent_tick < self.resend_after_ticks:
+                continue
+            frame = self._frame(gc.cmd, tick, t_ns)
+            budget -= len(frame)
+            gc.last_sent_tick, gc.status = tick, "SENT"
+            out.append((UplinkFrame(frame), WORLD))
         while budget > 0 and self.naks_out:
             job_id = self.naks_out.pop(0)
             frame = self._frame(ResultNak(job_id, self._nak_reason.pop(job_id, "")), tick, t_ns)
@@ -210,6 +247,9 @@ class Station:
             "results_corrupt": self.results_corrupt,
             "results_duplicate": self.results_duplicate,
             "results_nakked": self.results_nakked,
+            "commands": [{"cmd_id": gc.cmd.cmd_id, "target": gc.cmd.target, "opcode": gc.cmd.opcode,
+                          "tick": gc.tick, "status": gc.status, "detail": gc.detail} for gc in self.commands],
+            "table_dumps": [{"table": d.table, "crc32": d.crc32} for d in self.table_dumps],
         }
 
     def close(self) -> None:
@@ -217,6 +257,8 @@ class Station:
 
 
 def make(start_tick: int, archive_path: str, jobs: list, resend_after_ticks: int = 600,
-         tick_s: float = 1.0) -> Station:
-    """``jobs``: JobSpec field lists (as encode_body gives), so the spec ships through spawn."""
-    return Station(Path(archive_path), [JobSpec(*fields) for fields in jobs], resend_after_ticks, tick_s)
+         tick_s: float = 1.0, commands: list | None = None) -> Station:
+    """``jobs``: JobSpec field lists (as encode_body gives), so the spec ships through spawn;
+    ``commands``: the command plan, {tick, target, opcode, args} each (validated by the harness)."""
+    return Station(Path(archive_path), [JobSpec(*fields) for fields in jobs], resend_after_ticks, tick_s,
+                   commands or ())

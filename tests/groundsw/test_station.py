@@ -358,3 +358,38 @@ def test_a_result_damaged_on_the_link_is_not_naked(make_station) -> None:
     assert [m for m in uplinked(outs) if isinstance(m.body, ResultNak)] == [], (
         "a digest mismatch is a link error: the resend fixes it, no rerun"
     )
+
+
+# --------------------------------------------------------------------- command plan
+
+
+def test_planned_commands_go_up_in_contact_from_their_tick_and_again_until_answered(tmp_path: Path) -> None:
+    from flightsw.icd.messages import AppCommand, CommandResponse
+
+    st = Station(tmp_path / "a.db", [], RESEND_TICKS,
+                 commands=[{"tick": 3, "target": "executor", "opcode": 0, "args": {}}])
+    try:
+        assert not uplinked(step(st, 1, [contact()])), "sent before its tick"
+        (first,) = uplinked(step(st, 3))
+        assert isinstance(first.body, AppCommand) and first.body.target == "executor" and first.body.cmd_id == 1
+        assert not uplinked(step(st, 4)), "resent before the resend time"
+        (again,) = uplinked(step(st, 3 + RESEND_TICKS))
+        assert again.body == first.body, "a resend must carry the same id (the app ignores repeats)"
+        step(st, 9, [downlink(CommandResponse(0, "OK", "executor alive", 1, "ground"))])
+        assert not uplinked(step(st, 3 + 3 * RESEND_TICKS)), "resent after its answer"
+        (rep,) = st.final_report()["commands"]
+        assert (rep["status"], rep["detail"]) == ("OK", "executor alive")
+    finally:
+        st.close()
+
+
+def test_a_response_for_another_source_does_not_close_a_ground_command(tmp_path: Path) -> None:
+    from flightsw.icd.messages import CommandResponse
+
+    st = Station(tmp_path / "a.db", [], RESEND_TICKS, commands=[{"tick": 0, "target": "power", "opcode": 0}])
+    try:
+        step(st, 0, [contact()])
+        step(st, 1, [downlink(CommandResponse(0, "OK", "", 1, "seq:other"))])
+        assert st.final_report()["commands"][0]["status"] == "SENT"
+    finally:
+        st.close()

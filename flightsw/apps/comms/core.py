@@ -1,9 +1,11 @@
 """Link manager core: uplink decoding, downlink queue, pacing to the contact's rate.
 
-Uplink: each UplinkFrame carries one ICD-encoded message from the ground (JobSpec or
-ResultAck) with a CRC-32 trailer (flightsw.icd.linkframe). It is checked, decoded and
-validated here; a bad frame is counted, reported as an
-event once per 100, and dropped — never acted on.
+Uplink: each UplinkFrame carries one ICD-encoded message from the ground (JobSpec,
+ResultAck, ResultNak, AppCommand or TableLoad) with a CRC-32 trailer
+(flightsw.icd.linkframe). It is checked, decoded and validated here; a bad frame is
+counted, reported as a (throttled) event, and dropped — never acted on. Commands and
+table loads go to their target app; their responses (CommandResponse with source
+"ground") and table dumps go down with the job reports.
 
 Downlink: job acknowledgements and state reports (small, first) and results (large)
 queue here. During a contact, each tick sends frames up to the contact's byte budget
@@ -19,14 +21,18 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from flightsw.apps.framework import EventLog, TableError
 from flightsw.icd.codec import DecodeError
 from flightsw.icd.linkframe import decode_frame, encode_frame
 from flightsw.icd.messages import (
+    TABLE_LOAD_OPCODE,
+    AppCommand,
+    CmdStatus,
+    CommandResponse,
     CommsStatus,
     ContactState,
     DownlinkFrame,
     Envelope,
-    Event,
     JobAck,
     JobSpec,
     JobState,
@@ -36,6 +42,8 @@ from flightsw.icd.messages import (
     ResultNak,
     ResultResync,
     Severity,
+    TableDump,
+    TableLoad,
     UplinkFrame,
 )
 
@@ -46,6 +54,8 @@ LINK_SRC = "sat"  # the spacecraft's name on the link
 GROUND = "ground"
 MAX_CONTROL_QUEUE = 10_000
 MAX_SKIP = 4096  # ResultResync.skip holds at most this many ids
+APPS = ("comms", "executor", "power", "supervisor", "thermal")  # command targets
+_UPLINK_TYPES = (JobSpec, ResultAck, ResultNak, AppCommand, TableLoad)
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,15 @@ class CommsTable:
     resend_after_ticks: int = 600
     max_queue_bytes: int = 32 * 1024 * 1024  # result bytes held in memory for the downlink
     resync_every_ticks: int = 60  # ask the executor for results while there is room
+
+    def __post_init__(self) -> None:
+        checks = (("tick_s", self.tick_s > 0.0, "> 0"),
+                  ("resend_after_ticks", self.resend_after_ticks >= 1, ">= 1"),
+                  ("max_queue_bytes", self.max_queue_bytes >= 1, ">= 1"),
+                  ("resync_every_ticks", self.resync_every_ticks >= 1, ">= 1"))
+        for name, ok, expected in checks:
+            if not ok:
+                raise TableError(f"comms table: {name} expected {expected}, got {getattr(self, name)}")
 
 
 @dataclass
@@ -79,6 +98,8 @@ class CommsCore:
     queued_bytes: int = 0
     overflowed: bool = False  # refused a result for lack of room: ask again when drained
     results_refused: int = 0
+    events: EventLog = field(default_factory=EventLog)
+    commands_routed: int = 0
 
     def step(self, tick: int, t_ns: int, contact: ContactState | None, uplink: list[bytes],
              from_executor: list) -> list[tuple[object, str]]:
@@ -92,7 +113,7 @@ class CommsCore:
                 self.debt_bytes = 0.0
             self.contact = contact
         for data in uplink:
-            out.extend(self._uplink(data))
+            out.extend(self._uplink(tick, data))
         for body in from_executor:
             if isinstance(body, ResultData):
                 if body.job_id in self.results:
@@ -103,6 +124,8 @@ class CommsCore:
                     continue
                 self.results[body.job_id] = _Pending(body)
                 self.queued_bytes += len(body.data)
+            elif isinstance(body, CommandResponse) and body.source != GROUND:
+                continue  # answers to onboard senders (sequences, limit checker) stay on board
             elif len(self.control) < MAX_CONTROL_QUEUE:
                 self.control.append(body)
             else:
@@ -123,24 +146,41 @@ class CommsCore:
             out.append((self.status(), ""))
         return out
 
-    def _uplink(self, data: bytes) -> list[tuple[object, str]]:
+    def enqueue_control(self, bodies: list) -> None:
+        """Queue small reports (responses, dumps) for the next downlink."""
+        for body in bodies:
+            if len(self.control) < MAX_CONTROL_QUEUE:
+                self.control.append(body)
+            else:
+                self.control_dropped += 1
+
+    def _uplink(self, tick: int, data: bytes) -> list[tuple[object, str]]:
         try:
             msg = decode_frame(data)
-            if not isinstance(msg.body, (JobSpec, ResultAck, ResultNak)):
-                raise DecodeError(
-                    f"uplink: expected JobSpec, ResultAck or ResultNak, got {type(msg.body).__name__}")
+            if not isinstance(msg.body, _UPLINK_TYPES):
+                names = ", ".join(t.__name__ for t in _UPLINK_TYPES)
+                raise DecodeError(f"uplink: expected one of {names}, got {type(msg.body).__name__}")
         except DecodeError as exc:
             self.frames_up_bad += 1
-            if self.frames_up_bad % 100 == 1:
-                return [(Event(int(Severity.WARNING_LO), "comms.bad_uplink_frame",
-                               f"{self.frames_up_bad} bad frame(s); latest: {exc}"[:512]), "")]
-            return []
+            ev = self.events.emit(tick, Severity.WARNING_LO, "comms.bad_uplink_frame",
+                                  f"{self.frames_up_bad} bad frame(s); latest: {exc}")
+            return [(ev, "")] if ev is not None else []
         self.frames_up_ok += 1
-        if isinstance(msg.body, (ResultAck, ResultNak)):
-            gone = self.results.pop(msg.body.job_id, None)
+        body = msg.body
+        if isinstance(body, (AppCommand, TableLoad)):
+            if body.target not in APPS:  # answered here: no app of that name to answer it
+                opcode = body.opcode if isinstance(body, AppCommand) else TABLE_LOAD_OPCODE
+                detail = f"target: expected one of {list(APPS)}, got {body.target!r}"
+                self.control.append(CommandResponse(opcode, CmdStatus.VALIDATION_ERROR.value, detail,
+                                                    body.cmd_id, body.source[:32]))
+                return []
+            self.commands_routed += 1
+            return [(body, body.target)]  # comms' own commands come back to its shell
+        if isinstance(body, (ResultAck, ResultNak)):
+            gone = self.results.pop(body.job_id, None)
             if gone is not None:
                 self.queued_bytes -= len(gone.result.data)
-        return [(msg.body, "executor")]
+        return [(body, "executor")]
 
     def _downlink(self, tick: int, t_ns: int) -> list[tuple[object, str]]:
         budget = self.contact.downlink_bps / 8.0 * self.table.tick_s - self.debt_bytes
@@ -183,6 +223,6 @@ def split_inbox(inbox) -> tuple[ContactState | None, list[bytes], list]:
             contact = b
         elif isinstance(b, UplinkFrame):
             uplink.append(b.data)
-        elif isinstance(b, (JobAck, JobState, ResultData)):
+        elif isinstance(b, (JobAck, JobState, ResultData, CommandResponse, TableDump)):
             from_exec.append(b)
     return contact, uplink, from_exec

@@ -1,29 +1,67 @@
-"""Link manager shell."""
+"""Link manager shell: the core, plus the common framework (commands, tables, health)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from flightsw.apps.comms.core import CommsCore, CommsTable, split_inbox
+from flightsw.apps.framework import FRAMEWORK_KINDS, AppFramework, TableService
 from flightsw.bus.participant import Out
-from flightsw.icd.messages import ContactState, JobAck, JobState, Message, ResultData, UplinkFrame
+from flightsw.icd.messages import (
+    AppCommand,
+    CommandResponse,
+    ContactState,
+    Envelope,
+    JobAck,
+    JobState,
+    Message,
+    ResultData,
+    TableDump,
+    TableLoad,
+    UplinkFrame,
+)
 
 __all__ = ["CommsApp", "make"]
+
+HOUSEKEEPING_EVERY_TICKS = 10
 
 
 class CommsApp:
     name = "comms"
     period_ticks = 1
     subscriptions = frozenset(
-        {ContactState.KIND, UplinkFrame.KIND, JobAck.KIND, JobState.KIND, ResultData.KIND}
+        {ContactState.KIND, UplinkFrame.KIND, JobAck.KIND, JobState.KIND, ResultData.KIND,
+         CommandResponse.KIND, TableDump.KIND} | FRAMEWORK_KINDS
     )
 
     def __init__(self, table: CommsTable) -> None:
         self.core = CommsCore(table=table)
+        self.fw = AppFramework("comms", tables=TableService({"comms": table}), events=self.core.events)
 
     def step(self, tick: int, t_ns: int, inbox: Sequence[Message]) -> list[Out]:
         contact, uplink, from_exec = split_inbox(inbox)
-        return [Out(b, d) for b, d in self.core.step(tick, t_ns, contact, uplink, from_exec)]
+        fw_out = self.fw.handle(tick, inbox)
+        # The framework's own answers (responses, dumps) go down like any app's.
+        from_exec += [b for b, _ in fw_out if isinstance(b, (CommandResponse, TableDump))]
+        outs = [Out(b, d) for b, d in fw_out if not isinstance(b, (CommandResponse, TableDump))]
+        for body, dst in self.core.step(tick, t_ns, contact, uplink, from_exec):
+            if dst == "comms" and isinstance(body, (AppCommand, TableLoad)):  # uplinked, for us
+                local = Message(Envelope(body.KIND, body.VERSION, "ground", 0, tick, t_ns), body)
+                answers = self.fw.handle(tick, [local])
+                self.core.enqueue_control([b for b, _ in answers if isinstance(b, (CommandResponse, TableDump))])
+                outs += [Out(b, d) for b, d in answers if not isinstance(b, (CommandResponse, TableDump))]
+            else:
+                outs.append(Out(body, dst))
+        if self.fw.tables.active["comms"] is not self.core.table:  # a new table is active
+            self.core.table = self.fw.tables.active["comms"]
+        if tick % HOUSEKEEPING_EVERY_TICKS == 0:
+            outs.append(Out(self.fw.housekeeping()))
+        return outs
+
+    def statistics(self) -> dict:
+        s = self.core.status()
+        return {**dataclasses.asdict(s), "commands_routed": self.core.commands_routed, **self.fw.statistics()}
 
     def final_report(self) -> dict:
         s = self.core.status()
@@ -33,6 +71,7 @@ class CommsApp:
             "frames_down": s.frames_down,
             "bytes_down": s.bytes_down,
             "results_pending": s.results_pending,
+            "commands_routed": self.core.commands_routed,
         }
 
     def close(self) -> None:

@@ -68,11 +68,16 @@ def test_a_bad_uplink_frame_is_counted_reported_and_never_forwarded(data):
     assert [e.name for e in events] == ["comms.bad_uplink_frame"]
 
 
-def test_repeated_bad_frames_are_all_counted_but_reported_once_per_hundred():
+def test_repeated_bad_frames_are_all_counted_but_their_events_throttled():
     core = started_core()
     out = core.step(3, 0, None, [b"junk"] * 150, [])
     assert core.frames_up_bad == 150
-    assert sum(isinstance(b, Event) for b, _ in out) == 2
+    limit = core.events.limit
+    assert sum(isinstance(b, Event) for b, _ in out) == limit
+    assert core.events.statistics().throttled == 150 - limit
+    later = core.step(3 + core.events.window_ticks, 0, None, [b"junk"], [])
+    (ev,) = [b for b, _ in later if isinstance(b, Event)]
+    assert f"{150 - limit} like it held back" in ev.text and "151 bad frame(s)" in ev.text
 
 
 def test_a_valid_job_spec_frame_is_forwarded_to_the_executor():
