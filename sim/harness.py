@@ -22,37 +22,55 @@ from flightsw.bus.logsetup import configure as configure_logging
 from flightsw.bus.participant import ParticipantSpec
 from flightsw.bus.runner import run_lockstep
 from flightsw.icd.codec import decode, encode_body
-from flightsw.icd.messages import Event, ExecutorStatus, PowerBudget, Severity
+from flightsw.icd.messages import Event, ExecutorStatus, JobSpec, JobState, PowerBudget, Severity
+from sim.faults import as_dicts, parse_board_faults, parse_commands, parse_radiation_bursts
 from sim.scenario import Scenario, ScenarioError
 from sim.sensors import parse_sensor_faults
 from sim.workload import generate_jobs
 from sim.world import sensor_channels
 
-__all__ = ["RunConfig", "FaultPlan", "load_fault_plan", "build_specs", "run", "ONBOARD",
-           "configure_logging"]
+__all__ = ["RunConfig", "FaultPlan", "parse_fault_plan", "load_fault_plan", "build_specs", "run",
+           "make_report", "ONBOARD", "configure_logging"]
 
 ONBOARD = ("comms", "executor", "power", "supervisor", "thermal")
+FAULT_KINDS = ("board", "command", "kill", "radiation", "sensor")
 SAMPLE_EVERY_TICKS = 60
 NS_PER_S = 1_000_000_000
+MODE_CHANGES_KEPT = 200
+# a job whose result the flight side must check (ABFT checksums, or computed twice)
+PROTECTED_KINDS = ("matmul",)
+FINISHED_STATES = ("COMPLETED", "DOWNLINKED")
 
 
 @dataclass(frozen=True)
 class FaultPlan:
+    """A parsed fault plan (``sim run --faults FILE``); see sim.faults for the syntax of
+    [[board]], [[radiation]] and [[command]], sim.sensors for [[sensor]]."""
+
     kills: dict[int, list[str]] = field(default_factory=dict)  # tick -> processes
     sensors: tuple[dict, ...] = ()  # [[sensor]] entries, checked by sim.sensors
+    boards: tuple[dict, ...] = ()  # [[board]]: {board, tick, fault}
+    radiation: tuple[dict, ...] = ()  # [[radiation]]: {start_tick, end_tick, multiplier}
+    # [[command]]: {tick, target, opcode, args}; parsed and checked, not yet sent
+    commands: tuple[dict, ...] = ()
 
 
 def parse_fault_plan(text: str, origin: str = "<string>") -> FaultPlan:
+    """A fault plan's TOML text -> FaultPlan; any problem raises ScenarioError naming
+    ``origin``, the entry and the field, what was expected and what came."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{origin}: not valid TOML: {exc}") from None
     for key in data:
-        if key not in ("kill", "sensor"):
-            raise ScenarioError(f"{origin}: {key}: unknown fault kind; expected one of ['kill', 'sensor']")
+        if key not in FAULT_KINDS:
+            raise ScenarioError(f"{origin}: {key}: unknown fault kind; expected one of {list(FAULT_KINDS)}")
     sensors = data.get("sensor", [])
     try:
         parse_sensor_faults(sensors, None, where=f"{origin}: sensor")
+        boards = as_dicts(parse_board_faults(data.get("board", []), None, where=f"{origin}: board"))
+        bursts = as_dicts(parse_radiation_bursts(data.get("radiation", []), where=f"{origin}: radiation"))
+        commands = parse_commands(data.get("command", []), ONBOARD, where=f"{origin}: command")
     except ValueError as exc:
         raise ScenarioError(str(exc)) from None
     kills: dict[int, list[str]] = {}
@@ -72,7 +90,7 @@ def parse_fault_plan(text: str, origin: str = "<string>") -> FaultPlan:
         if type(tick) is not int or tick < 1:
             raise ScenarioError(f"{where}.tick: expected an integer >= 1, got {tick!r}")
         kills.setdefault(tick, []).append(proc)
-    return FaultPlan(kills, tuple(sensors))
+    return FaultPlan(kills, tuple(sensors), tuple(boards), tuple(bursts), tuple(commands))
 
 
 def load_fault_plan(path: str | None) -> FaultPlan:
@@ -102,14 +120,18 @@ class RunConfig:
         return int(round(self.hours * 3600.0 / self.scenario.tick_s))
 
 
-def build_specs(cfg: RunConfig, store_dir: Path) -> list[ParticipantSpec]:
+def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = None) -> list[ParticipantSpec]:
+    """The participants of a run. ``jobs``: the workload (generate_jobs of the scenario
+    over the run, computed here when not given)."""
     sc = cfg.scenario
     b, p, t = sc["boards"], sc["power"], sc["thermal"]
     try:  # sensor names and channel indices against this scenario's boards
         parse_sensor_faults(list(cfg.faults.sensors), sensor_channels(b["count"]), where="faults: sensor")
+        parse_board_faults(list(cfg.faults.boards), b["count"], where="faults: board")
     except ValueError as exc:
         raise ScenarioError(str(exc)) from None
-    jobs = generate_jobs(sc, cfg.hours)
+    if jobs is None:
+        jobs = generate_jobs(sc, cfg.hours)
     return [
         ParticipantSpec("comms", "flightsw.apps.comms.shell:make", {"table": {"tick_s": sc.tick_s}}),
         ParticipantSpec("executor", "flightsw.apps.executor.shell:make", {
@@ -135,6 +157,8 @@ def build_specs(cfg: RunConfig, store_dir: Path) -> list[ParticipantSpec]:
         ParticipantSpec("world", "sim.world:make", {
             "scenario": sc.data, "n_ticks": cfg.n_ticks, "seed": cfg.seed,
             "sensor_faults": [dict(f) for f in cfg.faults.sensors],
+            "board_faults": [dict(f) for f in cfg.faults.boards],
+            "radiation_bursts": [dict(f) for f in cfg.faults.radiation],
         }, onboard=False),
         ParticipantSpec("station", "groundsw.station:make", {
             "archive_path": str(cfg.out_dir / "ground" / "archive.sqlite"),
@@ -145,12 +169,19 @@ def build_specs(cfg: RunConfig, store_dir: Path) -> list[ParticipantSpec]:
 
 
 class Recorder:
-    """Taps the hub: the event log (every Event) and flight telemetry samples."""
+    """Taps the hub: the event log (every Event), flight telemetry samples, the power
+    manager's mode (every PowerBudget) and the states each job reached (JobState)."""
 
     def __init__(self, events_path: Path, t_tick_s: float) -> None:
         self.events_file = events_path.open("w")
         self.by_severity: Counter = Counter()
         self.tick_s = t_tick_s
+        self.mode: str | None = None  # the power manager's last mode, from its tick
+        self.mode_tick = 0
+        self.mode_ticks: Counter = Counter()  # mode -> ticks in it (closed intervals)
+        self.mode_transitions = 0
+        self.mode_changes: list[dict] = []  # the first MODE_CHANGES_KEPT
+        self.job_states: dict[str, set[str]] = {}  # job id -> every state it reported
         self.samples: dict[str, list] = {"budget_t_s": [], "budget_w": [], "exec_t_s": [],
                                          "jobs_queued": [], "jobs_running": [], "jobs_completed": [],
                                          "jobs_downlinked": [], "jobs_failed": [], "jobs_expired": []}
@@ -163,16 +194,42 @@ class Recorder:
             self.events_file.write(json.dumps({
                 "tick": tick, "t_s": m.env.t_ns / NS_PER_S, "src": m.env.src, "seq": m.env.seq,
                 "severity": sev, "name": m.body.name, "text": m.body.text}) + "\n")
-        elif w.kind == PowerBudget.KIND and tick % SAMPLE_EVERY_TICKS == 0:
-            b = decode(w.data).body
-            self.samples["budget_t_s"].append(tick * self.tick_s)
-            self.samples["budget_w"].append(b.compute_budget_w)
+        elif w.kind == PowerBudget.KIND:
+            m = decode(w.data)  # every tick (~10 us): the mode stream
+            b = m.body
+            if w.src == "power":
+                self._mode(tick, m.env.t_ns, b.mode)
+            if tick % SAMPLE_EVERY_TICKS == 0:
+                self.samples["budget_t_s"].append(tick * self.tick_s)
+                self.samples["budget_w"].append(b.compute_budget_w)
+        elif w.kind == JobState.KIND and w.src == "executor":
+            js = decode(w.data).body
+            self.job_states.setdefault(js.job_id, set()).add(js.state)
         elif w.kind == ExecutorStatus.KIND and tick % SAMPLE_EVERY_TICKS == 0:
             s = decode(w.data).body
             self.samples["exec_t_s"].append(tick * self.tick_s)
             for k in ("jobs_queued", "jobs_running", "jobs_completed", "jobs_downlinked",
                       "jobs_failed", "jobs_expired"):
                 self.samples[k].append(getattr(s, k))
+
+    def _mode(self, tick: int, t_ns: int, mode: str) -> None:
+        if self.mode is not None:
+            self.mode_ticks[self.mode] += tick - self.mode_tick
+            if mode != self.mode:
+                self.mode_transitions += 1
+                if len(self.mode_changes) < MODE_CHANGES_KEPT:
+                    self.mode_changes.append({"t_s": t_ns / NS_PER_S, "from": self.mode, "to": mode})
+        self.mode, self.mode_tick = mode, tick
+
+    def modes(self, end_tick: int) -> dict:
+        """Time in each mode [s] from the first PowerBudget to ``end_tick`` (a mode holds
+        until the next budget says otherwise, also while the power manager is down), the
+        number of mode changes and the first MODE_CHANGES_KEPT of them."""
+        ticks = Counter(self.mode_ticks)
+        if self.mode is not None:
+            ticks[self.mode] += max(end_tick - self.mode_tick, 0)
+        return {"time_in_each_s": {m: n * self.tick_s for m, n in sorted(ticks.items())},
+                "transitions": self.mode_transitions, "changes": list(self.mode_changes)}
 
     def close(self) -> None:
         self.events_file.close()
@@ -192,7 +249,8 @@ def run(cfg: RunConfig, progress=None) -> dict:
     store_dir = out / "onboard"
     (out / "ground").mkdir(parents=True)
     store_dir.mkdir(parents=True)
-    specs = build_specs(cfg, store_dir)
+    jobs = generate_jobs(cfg.scenario, cfg.hours)
+    specs = build_specs(cfg, store_dir, jobs)
     recorder = Recorder(out / "events.jsonl", cfg.scenario.tick_s)
     try:
         res = run_lockstep(
@@ -201,7 +259,7 @@ def run(cfg: RunConfig, progress=None) -> dict:
         )
     finally:
         recorder.close()
-    report = make_report(cfg, res, recorder)
+    report = make_report(cfg, res, recorder, jobs)
     (out / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
     if cfg.plots:
         from sim.plots import write_plots
@@ -210,7 +268,39 @@ def run(cfg: RunConfig, progress=None) -> dict:
     return report
 
 
-def make_report(cfg: RunConfig, res, recorder: Recorder) -> dict:
+def is_protected(spec: JobSpec) -> bool:
+    """Whether the flight side must catch silent corruption of this job's result: a kind
+    with its own check (matmul's ABFT checksums) or a job asked to run twice (dual)."""
+    return spec.kind in PROTECTED_KINDS or (spec.params or {}).get("dual") is True
+
+
+def integrity_report(world: dict, executor: dict | None, station: dict, jobs: list[JobSpec],
+                     job_states: dict[str, set[str]]) -> dict:
+    """Silent data corruption: what the world injected, what the flight side detected,
+    and what slipped through. ``undetected_protected`` must be [] in a correct system."""
+    executor = executor or {}
+    protected = {j.job_id for j in jobs if is_protected(j)}
+    hits = world.get("sdc_hits_by_job", {})
+    hit_protected = sorted(j for j in hits if j in protected)
+    # sdc_detected, sdc_detected_jobs: from the executor's final_report
+    detected_jobs = set(executor.get("sdc_detected_jobs", []))
+    return {
+        "sdc_injected": world.get("hardware_events", {}).get("sdc", 0),
+        "sdc_injected_protected": sum(hits[j] for j in hit_protected),
+        "sdc_detected": int(executor.get("sdc_detected", 0)),
+        "protected_jobs_hit": hit_protected,
+        "undetected_protected": [j for j in hit_protected
+                                 if job_states.get(j, set()) & set(FINISHED_STATES)
+                                 and j not in detected_jobs],
+        "corrupt_results_delivered": station.get("results_corrupt", 0),
+    }
+
+
+def make_report(cfg: RunConfig, res, recorder: Recorder, jobs: list[JobSpec] | None = None) -> dict:
+    """The run's report (report.json). ``jobs``: the run's workload (generated again from
+    the scenario when not given)."""
+    if jobs is None:
+        jobs = generate_jobs(cfg.scenario, cfg.hours)
     world = res.reports.get("world", {})
     station = res.reports.get("station", {})
     executor = res.reports.get("executor")
@@ -248,6 +338,7 @@ def make_report(cfg: RunConfig, res, recorder: Recorder) -> dict:
         "violations": world.get("violations", {}),
         "events_by_severity": dict(sorted(recorder.by_severity.items())),
         "restarts": [{"tick": t, "process": p, "reason": r} for t, p, r in res.restarts],
+        "restarts_by_process": dict(sorted(Counter(p for _, p, _ in res.restarts).items())),
         "dead_at_end": list(res.dead_at_end),
         "kills": [{"tick": t, "process": p, "reason": r} for t, p, r in res.kills],
         "link": world.get("link", {}),
@@ -256,6 +347,10 @@ def make_report(cfg: RunConfig, res, recorder: Recorder) -> dict:
         "results_corrupt": station.get("results_corrupt", 0),
         "hardware_events": world.get("hardware_events", {}),
         "boards_failed": world.get("boards_failed", 0),
+        "injected": world.get("injected", {"hang": 0, "fail": 0}),
+        "integrity": integrity_report(world, executor, station, jobs, recorder.job_states),
+        "modes": recorder.modes(res.ticks),
+        "preemptions": int((executor or {}).get("preemptions", 0)),  # from the executor's final_report
     }
 
 

@@ -14,6 +14,9 @@ board and per tick as a Bernoulli trial with p = 1 - exp(-rate * multiplier * dt
 
 ``burst_multiplier`` (a scalar, or one value per board) scales every rate for a tick: a
 crossing of the South Atlantic Anomaly or a solar particle event.
+Over a run, :class:`RadiationClock` takes a multiplier per tick: :func:`saa_multiplier`
+(the anomaly along the orbit) composed by :func:`burst_multiplier` with a fault plan's
+planned bursts (``[[radiation]]``, see sim.faults).
 
 Default rates (:data:`LEO_TYPICAL`), order of magnitude only: a 500-600 km LEO at mid
 inclination behind a few mm of aluminium, for an unhardened H100-class board. Sources:
@@ -57,6 +60,7 @@ __all__ = [
     "NO_RADIATION",
     "SAA_MULTIPLIER",
     "saa_multiplier",
+    "burst_multiplier",
     "RadiationClock",
     "STORM_MULTIPLIER",
     "RadiationEvents",
@@ -245,3 +249,24 @@ def saa_multiplier(r_ecef_m: np.ndarray, inside: float = SAA_MULTIPLIER) -> np.n
     box = ((SAA_LAT_DEG[0] <= lat) & (lat <= SAA_LAT_DEG[1])
            & (SAA_LON_DEG[0] <= lon) & (lon <= SAA_LON_DEG[1]))
     return np.where(box, inside, 1.0)
+
+
+def burst_multiplier(n_ticks: int, bursts, base: np.ndarray | None = None) -> np.ndarray | None:
+    """Rate multiplier per tick (n_ticks,) with planned bursts composed onto ``base``.
+
+    bursts: (start_tick, end_tick, multiplier) triples (or records with those fields),
+    each multiplying ticks start_tick <= k < end_tick (clipped to the run); overlapping
+    bursts multiply. base: the multiplier without bursts, e.g. :func:`saa_multiplier`'s
+    (n_ticks,), or None for 1. Returns None when there is neither a base nor a burst
+    (the clock's cheapest path, and the draws of a run without bursts stay as they were).
+    """
+    bursts = [(int(b[0]), int(b[1]), float(b[2])) if isinstance(b, tuple)
+              else (b.start_tick, b.end_tick, b.multiplier) for b in bursts]
+    if not bursts:
+        return base
+    m = np.ones(n_ticks) if base is None else np.array(base, dtype=float)
+    if m.shape != (n_ticks,):
+        raise ValueError(f"burst_multiplier.base: expected shape ({n_ticks},), got {m.shape}")
+    for start, end, factor in bursts:
+        m[max(start, 0):max(min(end, n_ticks), 0)] *= factor
+    return m

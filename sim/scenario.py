@@ -138,6 +138,8 @@ _SCHEMA: dict[str, dict[str, tuple]] = {
         "matmul_fraction": _num(0, 1),
         "median_work_gpu_s": _num(1, 1e7),
         "checkpoint_interval_s": _num(0, 1e6),
+        # synthetic jobs protected by dual execution on two sets of boards (matmul has ABFT)
+        "dual_fraction": _num(0, 1, default=0.25),
     },
 }
 _STATION = {

@@ -1,7 +1,8 @@
 """The scenario's workload: jobs the ground releases over the run, drawn from a seed.
 
 ``backlog_jobs`` wait on the ground at the epoch; then arrivals are a Poisson process
-(``jobs_per_hour``). Each job: kind matmul or synthetic,
+(``jobs_per_hour``). Each job: kind matmul or synthetic (a ``dual_fraction`` of the
+synthetic ones run twice on two sets of boards and compared: dual execution),
 priority 0..3 (P = 0.4, 0.3, 0.2, 0.1), 1, 2 or 4 boards (P = 0.5, 0.3, 0.2), work =
 boards x lognormal(median ``median_work_gpu_s``, sigma 0.6) GPU-seconds, a deadline for
 a ``deadline_fraction`` of them, uniform in [deadline_min_h, deadline_max_h] after
@@ -56,6 +57,8 @@ def generate_jobs(scenario: Scenario, hours: float, seed: int | None = None) -> 
         else:
             kind, params = "synthetic", {}
             out_bytes = int(rng.integers(*SYNTHETIC_BYTES))
+            if rng.random() < w.get("dual_fraction", 0.0):
+                params = {"dual": True}
         jobs.append(
             JobSpec(
                 job_id=f"job-{i:05d}",

@@ -9,7 +9,8 @@ Per tick, in order (each model in its own module, all state in numpy arrays):
 
 1. environment tables, computed once per run (``sim.environment``): sunlit fraction of
    the conical shadow, Sun distance, contact, and the radiators' incident flux;
-2. radiation events drawn for the boards (``sim.radiation``);
+2. radiation events drawn for the boards (``sim.radiation``; planned bursts multiply the
+   rates), and planned board faults (``sim.faults``) injected into them;
 3. the board bank (``sim.boards``): boot, idle, active, hung, failed, thermal throttle;
 4. thermostatic heaters (``sim.heaters``) on the plates and the battery;
 5. panels (``sim.panels``) and the battery (``sim.battery``, with temperature windows
@@ -53,11 +54,18 @@ from sim.boards import (
 )
 from sim.environment import compute_environment
 from sim.environment_flux import incident_flux_w_m2
+from sim.faults import parse_board_faults, parse_radiation_bursts
 from sim.groundstation import eci_to_ecef_m
 from sim.heaters import HeaterParams, heater_power_w, step_thermostats
 from sim.louvers import effective_emissivity
 from sim.panels import PanelParams, panel_cos_incidence, panel_equilibrium_temp_c, panel_output_w
-from sim.radiation import RadiationClock, RadiationRates, saa_multiplier
+from sim.radiation import (
+    RadiationClock,
+    RadiationEvents,
+    RadiationRates,
+    burst_multiplier,
+    saa_multiplier,
+)
 from sim.rflink import RfLink, ber_at_elevation
 from sim.scenario import Scenario, scenario_from_dict
 from sim.sensors import SensorBank, parse_sensor_faults
@@ -87,7 +95,11 @@ class World:
     period_ticks = 1
     subscriptions = frozenset({BoardCommand.KIND, UplinkFrame.KIND, DownlinkFrame.KIND})
 
-    def __init__(self, sc: Scenario, n_ticks: int, seed: int, sensor_faults: Sequence[dict] = ()) -> None:
+    def __init__(self, sc: Scenario, n_ticks: int, seed: int, sensor_faults: Sequence[dict] = (),
+                 board_faults: Sequence[dict] = (), radiation_bursts: Sequence[dict] = ()) -> None:
+        """``sensor_faults``, ``board_faults``, ``radiation_bursts``: the fault plan's
+        [[sensor]], [[board]] and [[radiation]] tables (checked again here; ValueError
+        names the bad field)."""
         self.sc = sc
         self.dt_s = sc.tick_s
         p, t, b = sc["power"], sc["thermal"], sc["boards"]
@@ -110,7 +122,14 @@ class World:
         saa = sc["radiation"]["saa_multiplier"]
         jd = julian_date_utc(sc.epoch_utc, self.env.t_s)
         multiplier = saa_multiplier(eci_to_ecef_m(self.env.r_eci_m, jd), saa) if saa != 1.0 else None
+        bursts = parse_radiation_bursts(list(radiation_bursts), where="radiation")
+        multiplier = burst_multiplier(len(self.env.t_s), bursts, multiplier)
         self.radiation = RadiationClock(rad_rng, self.rates, n, self.dt_s, multiplier)
+        # planned board faults: tick -> [(board, fault)]; a hang waits for a powered board
+        self._planned: dict[int, list[tuple[int, str]]] = {}
+        for f in parse_board_faults(list(board_faults), n, where="board"):
+            self._planned.setdefault(f.tick, []).append((f.board, f.fault))
+        self._hang_pending: list[int] = []
         # ---- power
         body_fixed = p["panel_pointing"] == "body-fixed"
         self.panels = PanelParams(area_m2=p["panel_area_m2"], efficiency_bol=p["panel_efficiency"],
@@ -194,6 +213,8 @@ class World:
         self.violations = {"soc_floor": 0, "board_overtemp": 0, "board_undertemp": 0,
                            "battery_temp": 0, "brownout": 0, "board_thermal_shutdown": 0}
         self.events = {"sdc": 0, "sefi": 0, "board_failures": 0}
+        self.injected = {"hang": 0, "fail": 0}
+        self.sdc_hits_by_job: dict[str, int] = {}
         self.series: dict[str, list] = {k: [] for k in (
             "t_s", "battery_soc", "sunlit", "solar_power_w", "load_w", "compute_power_w",
             "board_temp_c", "radiator_temp_c", "battery_temp_c", "heater_w", "in_contact")}
@@ -225,6 +246,8 @@ class World:
         dt = self.dt_s
         # radiation, then the boards (which see the temperature at the start of the tick)
         rad = self.radiation.tick(self.bank.active, self.bank.powered)
+        if self._hang_pending or tick in self._planned:
+            rad = self._inject(tick, rad)
         old = self.bank
         self.bank, pw, work = step_boards(old, self.boards, self.cap_w, self.on, self.busy,
                                           self.therm.board_temp_c, dt, rad)
@@ -232,7 +255,6 @@ class World:
             upset = self._no_upset
         else:
             upset = (rad.sdc & (work > 0)).astype(int)
-            self.events["sdc"] += int(upset.sum())
             self.events["sefi"] += int(rad.sefi.sum())
             self.events["board_failures"] += int(((self.bank.code == FAILED) & (old.code != FAILED)).sum())
         if self.bank.thermal_shutdowns is not old.thermal_shutdowns:  # the general step ran
@@ -254,6 +276,8 @@ class World:
             load_w = p["housekeeping_w"] + heaters_total_w
             bstep = step_battery_model(self.bat, solar_w - load_w, self.therm.battery_temp_c, dt, self.battery)
         self.bat = bstep.state
+        if upset is not self._no_upset:  # counted after a brownout, which spares the results
+            self._count_upsets(upset)
         # thermal network: louvers set the main radiator's emissivity
         eps_main = effective_emissivity(float(self.therm.radiator_temp_c[0]), t["radiator_emissivity"],
                                         t["louver_closed_emissivity"], t["louver_closed_below_c"],
@@ -266,6 +290,42 @@ class World:
         self.therm = self.net.step(self.therm, pw, heater_w, absorbed, eps, dt, bstep.heat_w)
         self._account(i, solar_w, load_w, pw, work, heater_w, bstep)
         return self._readings(tick, solar_w, load_w, pw, work, upset)
+
+    def _inject(self, tick: int, rad: RadiationEvents) -> RadiationEvents:
+        """This tick's radiation events with the fault plan's board faults added.
+
+        A planned fail strikes at its tick whatever the board's state (it counts once, if
+        the board was not FAILED already). A planned hang is a SEFI: it strikes at its
+        tick, or, if the board is unpowered then, at the first later tick it is powered
+        (a failed board never); a switch-off in the tick it strikes clears it, as it
+        would clear a radiation SEFI. Both go through the board bank's fault path and
+        count in ``hardware_events`` (sefi, board_failures) as well as in ``injected``.
+        """
+        sefi, fail = rad.sefi.copy(), rad.fail.copy()  # never touch the clock's arrays
+        for board, fault in self._planned.get(tick, ()):
+            if fault == "fail":
+                if self.bank.code[board] != FAILED and not fail[board]:
+                    self.injected["fail"] += 1
+                fail[board] = True
+            elif board not in self._hang_pending:
+                self._hang_pending.append(board)
+        powered = self.bank.powered
+        for board in list(self._hang_pending):
+            if self.bank.code[board] == FAILED or fail[board]:
+                self._hang_pending.remove(board)
+            elif powered[board]:
+                sefi[board] = True
+                self.injected["hang"] += 1
+                self._hang_pending.remove(board)
+        return RadiationEvents(rad.sdc, sefi, fail)
+
+    def _count_upsets(self, upset: np.ndarray) -> None:
+        """SDC upsets that hit a working board, in total and by the job it ran."""
+        hits = upset.tolist()
+        self.events["sdc"] += sum(hits)
+        for job_id, n in zip(self.job_ids, hits, strict=True):
+            if n and job_id:
+                self.sdc_hits_by_job[job_id] = self.sdc_hits_by_job.get(job_id, 0) + n
 
     def _account(self, i, solar_w, load_w, pw, work, heater_w, bstep) -> None:
         p, t = self.sc["power"], self.sc["thermal"]
@@ -384,6 +444,8 @@ class World:
             "battery_capacity_wh": self.bat.capacity_wh,
             "violations": dict(self.violations),
             "hardware_events": dict(self.events),
+            "injected": dict(self.injected),
+            "sdc_hits_by_job": dict(sorted(self.sdc_hits_by_job.items())),
             "boards_failed": int((self.bank.code == FAILED).sum()),
             "sensor_dropouts": self.sensor_dropouts,
             "link": self.link.statistics(),
@@ -394,6 +456,9 @@ class World:
         pass
 
 
-def make(start_tick: int, scenario: dict, n_ticks: int, seed: int, sensor_faults: list | None = None) -> World:
-    """``scenario``: the merged scenario tree, as the harness ships it to the process."""
-    return World(scenario_from_dict(scenario), n_ticks, seed, sensor_faults or ())
+def make(start_tick: int, scenario: dict, n_ticks: int, seed: int, sensor_faults: list | None = None,
+         board_faults: list | None = None, radiation_bursts: list | None = None) -> World:
+    """``scenario``: the merged scenario tree, as the harness ships it to the process;
+    the fault lists: the fault plan's tables, as plain dicts."""
+    return World(scenario_from_dict(scenario), n_ticks, seed, sensor_faults or (),
+                 board_faults or (), radiation_bursts or ())

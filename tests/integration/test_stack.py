@@ -22,10 +22,10 @@ HOURS = 1200 / 3600  # 1200 ticks of 1 s
 KILLS = """
 [[kill]]
 process = "executor"
-tick = 700
+tick = 560
 [[kill]]
 process = "comms"
-tick = 760
+tick = 600
 [[kill]]
 process = "supervisor"
 tick = 900

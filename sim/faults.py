@@ -1,0 +1,148 @@
+"""Fault-plan entries beyond process kills and sensor faults: board faults, radiation
+bursts and planned commands. Pure validators over the TOML tables of a fault plan.
+
+    [[board]]                      # a fault injected into one GPU board at one tick
+    board = 3                      # 0 <= board < the scenario's board count
+    tick = 5000                    # >= 1
+    fault = "hang"                 # "hang" (a SEFI: hangs until power-cycled) | "fail" (for good)
+
+    [[radiation]]                  # a burst: every radiation rate x multiplier
+    start_tick = 20000             # >= 1, first tick of the burst
+    end_tick = 23600               # > start_tick, first tick after it
+    multiplier = 10.0              # finite, > 0
+
+    [[command]]                    # parsed and checked only: not sent (yet)
+    tick = 3000                    # >= 1
+    target = "executor"            # an onboard app
+    opcode = 0                     # 0..65535
+    args = {}                      # a table of scalars (optional)
+
+Each parser takes the entries (a list of tables) and returns frozen records, or raises
+ValueError naming the entry and field (``board[1].tick``), what was expected and what
+came. Unknown keys are refused. The board index is checked against a board count when
+one is given (the harness checks again against the scenario, as for sensor faults).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+__all__ = [
+    "BOARD_FAULTS",
+    "BoardFault",
+    "RadiationBurst",
+    "parse_board_faults",
+    "parse_radiation_bursts",
+    "parse_commands",
+    "as_dicts",
+]
+
+BOARD_FAULTS = ("hang", "fail")
+MAX_OPCODE = 65535
+_BOARD_KEYS = ("board", "tick", "fault")
+_BURST_KEYS = ("start_tick", "end_tick", "multiplier")
+_COMMAND_KEYS = ("tick", "target", "opcode", "args")
+
+
+@dataclass(frozen=True)
+class BoardFault:
+    """``fault`` ("hang" or "fail") strikes board ``board`` at tick ``tick``."""
+
+    board: int
+    tick: int
+    fault: str
+
+
+@dataclass(frozen=True)
+class RadiationBurst:
+    """Every radiation rate x ``multiplier`` for ticks start_tick <= k < end_tick."""
+
+    start_tick: int
+    end_tick: int
+    multiplier: float
+
+
+def as_dicts(records: Sequence) -> list[dict]:
+    """Records as plain dicts (what the harness ships to a participant's process)."""
+    return [asdict(r) for r in records]
+
+
+def _tables(entries: object, where: str, keys: Sequence[str]) -> list[tuple[str, dict]]:
+    if not isinstance(entries, (list, tuple)):
+        raise ValueError(f"{where}: expected an array of tables, got {type(entries).__name__}")
+    out = []
+    for i, e in enumerate(entries):
+        at = f"{where}[{i}]"
+        if not isinstance(e, dict):
+            raise ValueError(f"{at}: expected a table, got {type(e).__name__}")
+        extra = sorted(set(e) - set(keys))
+        if extra:
+            raise ValueError(f"{at}: unknown key(s) {extra}; expected {', '.join(keys)}")
+        out.append((at, e))
+    return out
+
+
+def _need_int(at: str, key: str, v: object, lo: int, hi: int | None = None) -> int:
+    if type(v) is not int or v < lo or (hi is not None and v > hi):
+        want = f"an integer >= {lo}" if hi is None else f"an integer in {lo}..{hi}"
+        raise ValueError(f"{at}.{key}: expected {want}, got {v!r}")
+    return v
+
+
+def parse_board_faults(entries: object, n_boards: int | None = None,
+                       where: str = "board") -> list[BoardFault]:
+    """``[[board]]`` tables -> BoardFault records (see the module docstring).
+    ``n_boards``: when given, ``board`` must be below it."""
+    out = []
+    for at, e in _tables(entries, where, _BOARD_KEYS):
+        board = e.get("board")
+        if n_boards is not None:
+            if type(board) is not int or not 0 <= board < n_boards:
+                raise ValueError(f"{at}.board: expected an integer in 0..{n_boards - 1} "
+                                 f"(the scenario has {n_boards} boards), got {board!r}")
+        else:
+            _need_int(at, "board", board, 0)
+        tick = _need_int(at, "tick", e.get("tick"), 1)
+        fault = e.get("fault")
+        if fault not in BOARD_FAULTS:
+            raise ValueError(f"{at}.fault: expected one of {list(BOARD_FAULTS)}, got {fault!r}")
+        out.append(BoardFault(board, tick, fault))
+    return out
+
+
+def parse_radiation_bursts(entries: object, where: str = "radiation") -> list[RadiationBurst]:
+    """``[[radiation]]`` tables -> RadiationBurst records (see the module docstring)."""
+    out = []
+    for at, e in _tables(entries, where, _BURST_KEYS):
+        start = _need_int(at, "start_tick", e.get("start_tick"), 1)
+        end = e.get("end_tick")
+        if type(end) is not int or end <= start:
+            raise ValueError(f"{at}.end_tick: expected an integer > start_tick ({start}), got {end!r}")
+        m = e.get("multiplier")
+        if isinstance(m, bool) or not isinstance(m, (int, float)) or not (math.isfinite(m) and m > 0):
+            raise ValueError(f"{at}.multiplier: expected a finite number > 0, got {m!r}")
+        out.append(RadiationBurst(start, end, float(m)))
+    return out
+
+
+def parse_commands(entries: object, targets: Sequence[str], where: str = "command") -> list[dict]:
+    """``[[command]]`` tables -> dicts {tick, target, opcode, args} (args defaults to {}).
+    ``targets``: the onboard apps a command may go to."""
+    out = []
+    for at, e in _tables(entries, where, _COMMAND_KEYS):
+        tick = _need_int(at, "tick", e.get("tick"), 1)
+        target = e.get("target")
+        if target not in targets:
+            raise ValueError(f"{at}.target: expected one of {list(targets)}, got {target!r}")
+        opcode = _need_int(at, "opcode", e.get("opcode"), 0, MAX_OPCODE)
+        args = e.get("args", {})
+        if not isinstance(args, dict):
+            raise ValueError(f"{at}.args: expected a table of scalars, got {type(args).__name__}")
+        for k, v in args.items():
+            if not isinstance(v, (str, int, float, bool)) or (isinstance(v, float) and not math.isfinite(v)):
+                raise ValueError(f"{at}.args.{k}: expected a string, integer, finite number or "
+                                 f"boolean, got {v!r}")
+        out.append({"tick": tick, "target": target, "opcode": opcode, "args": dict(args)})
+    return out
