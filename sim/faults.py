@@ -5,13 +5,14 @@ bursts and planned commands. Pure validators over the TOML tables of a fault pla
     board = 3                      # 0 <= board < the scenario's board count
     tick = 5000                    # >= 1
     fault = "hang"                 # "hang" (a SEFI: hangs until power-cycled) | "fail" (for good)
+                                   # | "sdc" (a bit flip in the working job's memory)
 
     [[radiation]]                  # a burst: every radiation rate x multiplier
     start_tick = 20000             # >= 1, first tick of the burst
     end_tick = 23600               # > start_tick, first tick after it
     multiplier = 10.0              # finite, > 0
 
-    [[command]]                    # parsed and checked only: not sent (yet)
+    [[command]]                    # sent by the ground station from its tick, in contact
     tick = 3000                    # >= 1
     target = "executor"            # an onboard app
     opcode = 0                     # 0..65535
@@ -39,7 +40,7 @@ __all__ = [
     "as_dicts",
 ]
 
-BOARD_FAULTS = ("hang", "fail")
+BOARD_FAULTS = ("hang", "fail", "sdc")
 MAX_OPCODE = 65535
 _BOARD_KEYS = ("board", "tick", "fault")
 _BURST_KEYS = ("start_tick", "end_tick", "multiplier")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from flightsw.bus.participant import ParticipantSpec
 from flightsw.bus.runner import run_lockstep
 from flightsw.icd.codec import decode, encode_body
 from flightsw.icd.messages import Event, ExecutorStatus, JobSpec, JobState, PowerBudget, Severity
+from flightsw.icd.results import expected_synthetic, verify_result
 from sim.faults import as_dicts, parse_board_faults, parse_commands, parse_radiation_bursts
 from sim.scenario import Scenario, ScenarioError
 from sim.sensors import parse_sensor_faults
@@ -164,6 +166,7 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
             "archive_path": str(cfg.out_dir / "ground" / "archive.sqlite"),
             "jobs": [encode_body(j) for j in jobs],
             "tick_s": sc.tick_s,
+            "commands": [dict(c) for c in cfg.faults.commands],
         }, onboard=False),
     ]
 
@@ -274,8 +277,34 @@ def is_protected(spec: JobSpec) -> bool:
     return spec.kind in PROTECTED_KINDS or (spec.params or {}).get("dual") is True
 
 
+def wrong_archived_results(archive_path: Path, jobs: list[JobSpec]) -> list[str]:
+    """Results in the ground archive that are not what the job should have produced,
+    judged by the simulator's truth (a synthetic result regenerated from its seed; a
+    matmul result by its ABFT checksums): corrupt results delivered to a user."""
+    if not archive_path.exists():
+        return []
+    specs = {j.job_id: j for j in jobs}
+    db = sqlite3.connect(archive_path)
+    try:
+        rows = db.execute("SELECT job_id, kind, data, sha256 FROM results ORDER BY job_id").fetchall()
+    finally:
+        db.close()
+    wrong = []
+    for job_id, kind, data, sha in rows:
+        spec = specs.get(job_id)
+        data = bytes(data)
+        if spec is None or kind != spec.kind:
+            wrong.append(job_id)
+        elif kind == "synthetic":
+            if data != expected_synthetic(job_id, spec.seed, spec.output_bytes):
+                wrong.append(job_id)
+        elif not verify_result(kind, data, bytes(sha))[0]:
+            wrong.append(job_id)
+    return wrong
+
+
 def integrity_report(world: dict, executor: dict | None, station: dict, jobs: list[JobSpec],
-                     job_states: dict[str, set[str]]) -> dict:
+                     job_states: dict[str, set[str]], archive_path: Path | None = None) -> dict:
     """Silent data corruption: what the world injected, what the flight side detected,
     and what slipped through. ``undetected_protected`` must be [] in a correct system."""
     executor = executor or {}
@@ -292,7 +321,10 @@ def integrity_report(world: dict, executor: dict | None, station: dict, jobs: li
         "undetected_protected": [j for j in hit_protected
                                  if job_states.get(j, set()) & set(FINISHED_STATES)
                                  and j not in detected_jobs],
-        "corrupt_results_delivered": station.get("results_corrupt", 0),
+        # reached the ground corrupt (not caught on board; the ground's check caught them)
+        "corrupt_results_downlinked": station.get("results_corrupt", 0),
+        # archived as good but wrong by the simulator's truth: must be 0
+        "corrupt_results_delivered": len(wrong_archived_results(archive_path, jobs)) if archive_path else None,
     }
 
 
@@ -348,7 +380,8 @@ def make_report(cfg: RunConfig, res, recorder: Recorder, jobs: list[JobSpec] | N
         "hardware_events": world.get("hardware_events", {}),
         "boards_failed": world.get("boards_failed", 0),
         "injected": world.get("injected", {"hang": 0, "fail": 0}),
-        "integrity": integrity_report(world, executor, station, jobs, recorder.job_states),
+        "integrity": integrity_report(world, executor, station, jobs, recorder.job_states,
+                                      cfg.out_dir / "ground" / "archive.sqlite"),
         "modes": recorder.modes(res.ticks),
         "preemptions": int((executor or {}).get("preemptions", 0)),  # from the executor's final_report
     }

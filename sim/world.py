@@ -130,6 +130,7 @@ class World:
         for f in parse_board_faults(list(board_faults), n, where="board"):
             self._planned.setdefault(f.tick, []).append((f.board, f.fault))
         self._hang_pending: list[int] = []
+        self._sdc_pending: list[int] = []
         # ---- power
         body_fixed = p["panel_pointing"] == "body-fixed"
         self.panels = PanelParams(area_m2=p["panel_area_m2"], efficiency_bol=p["panel_efficiency"],
@@ -213,7 +214,7 @@ class World:
         self.violations = {"soc_floor": 0, "board_overtemp": 0, "board_undertemp": 0,
                            "battery_temp": 0, "brownout": 0, "board_thermal_shutdown": 0}
         self.events = {"sdc": 0, "sefi": 0, "board_failures": 0}
-        self.injected = {"hang": 0, "fail": 0}
+        self.injected = {"hang": 0, "fail": 0, "sdc": 0}
         self.sdc_hits_by_job: dict[str, int] = {}
         self.series: dict[str, list] = {k: [] for k in (
             "t_s", "battery_soc", "sunlit", "solar_power_w", "load_w", "compute_power_w",
@@ -246,7 +247,7 @@ class World:
         dt = self.dt_s
         # radiation, then the boards (which see the temperature at the start of the tick)
         rad = self.radiation.tick(self.bank.active, self.bank.powered)
-        if self._hang_pending or tick in self._planned:
+        if self._hang_pending or self._sdc_pending or tick in self._planned:
             rad = self._inject(tick, rad)
         old = self.bank
         self.bank, pw, work = step_boards(old, self.boards, self.cap_w, self.on, self.busy,
@@ -298,17 +299,30 @@ class World:
         the board was not FAILED already). A planned hang is a SEFI: it strikes at its
         tick, or, if the board is unpowered then, at the first later tick it is powered
         (a failed board never); a switch-off in the tick it strikes clears it, as it
-        would clear a radiation SEFI. Both go through the board bank's fault path and
+        would clear a radiation SEFI. A planned sdc is an upset in the working memory of
+        the job on the board: it strikes at the first tick from its own on which the
+        board is active with a job. Both go through the board bank's fault path and
         count in ``hardware_events`` (sefi, board_failures) as well as in ``injected``.
         """
-        sefi, fail = rad.sefi.copy(), rad.fail.copy()  # never touch the clock's arrays
+        sdc, sefi, fail = rad.sdc.copy(), rad.sefi.copy(), rad.fail.copy()  # never touch the clock's
         for board, fault in self._planned.get(tick, ()):
             if fault == "fail":
                 if self.bank.code[board] != FAILED and not fail[board]:
                     self.injected["fail"] += 1
                 fail[board] = True
+            elif fault == "sdc":
+                if board not in self._sdc_pending:
+                    self._sdc_pending.append(board)
             elif board not in self._hang_pending:
                 self._hang_pending.append(board)
+        active = self.bank.active
+        for board in list(self._sdc_pending):  # an upset needs a board at work to corrupt
+            if self.bank.code[board] == FAILED or fail[board]:
+                self._sdc_pending.remove(board)
+            elif active[board] and self.busy[board]:
+                sdc[board] = True
+                self.injected["sdc"] += 1
+                self._sdc_pending.remove(board)
         powered = self.bank.powered
         for board in list(self._hang_pending):
             if self.bank.code[board] == FAILED or fail[board]:
@@ -317,7 +331,7 @@ class World:
                 sefi[board] = True
                 self.injected["hang"] += 1
                 self._hang_pending.remove(board)
-        return RadiationEvents(rad.sdc, sefi, fail)
+        return RadiationEvents(sdc, sefi, fail)
 
     def _count_upsets(self, upset: np.ndarray) -> None:
         """SDC upsets that hit a working board, in total and by the job it ran."""

@@ -45,7 +45,7 @@ def report(tmp_path_factory) -> dict:
 
 
 def test_the_planned_board_faults_strike_and_are_counted(report) -> None:
-    assert report["injected"] == {"hang": 1, "fail": 1}, f"injected {report['injected']}"
+    assert report["injected"] == {"hang": 1, "fail": 1, "sdc": 0}, f"injected {report['injected']}"
     hw = report["hardware_events"]
     assert hw["sefi"] >= 1 and hw["board_failures"] >= 1, f"hardware events {hw}"
     assert report["boards_failed"] >= 1
@@ -62,10 +62,11 @@ def test_the_report_has_the_integrity_section(report) -> None:
     integrity = report["integrity"]
     assert set(integrity) == {"sdc_injected", "sdc_injected_protected", "sdc_detected",
                               "protected_jobs_hit", "undetected_protected",
-                              "corrupt_results_delivered"}, sorted(integrity)
+                              "corrupt_results_downlinked", "corrupt_results_delivered"}, sorted(integrity)
     assert integrity["protected_jobs_hit"] == sorted(integrity["protected_jobs_hit"])
     assert set(integrity["undetected_protected"]) <= set(integrity["protected_jobs_hit"])
-    assert integrity["corrupt_results_delivered"] == report["results_corrupt"]
+    assert integrity["corrupt_results_downlinked"] == report["results_corrupt"]
+    assert integrity["corrupt_results_delivered"] == 0, "a wrong result reached the archive"
 
 
 def test_the_report_has_modes_restarts_by_process_and_preemptions(report) -> None:

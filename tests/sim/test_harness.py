@@ -150,8 +150,29 @@ def test_integrity_finds_protected_jobs_hit_and_finished_without_detection() -> 
         "sdc_detected": 1,
         "protected_jobs_hit": ["d1", "m1", "m2"],
         "undetected_protected": ["m1"],  # d1 never finished; m2 was detected
-        "corrupt_results_delivered": 1,
+        "corrupt_results_downlinked": 1,
+        "corrupt_results_delivered": None,  # no archive to judge
     }, got
+
+
+def test_wrong_archived_results_are_found_by_the_truth(tmp_path) -> None:
+    from flightsw.apps.executor.payloads import run_payload
+    from flightsw.icd.results import sha256_digest
+    from groundsw.archive import Archive
+    from sim.harness import wrong_archived_results
+
+    jobs = [_job("m1", "matmul", {"n": 8}), _job("s1", "synthetic"), _job("s2", "synthetic")]
+    arch = Archive(tmp_path / "a.sqlite")
+    try:
+        for j in jobs:
+            data = run_payload(j.kind, j.job_id, j.params, j.output_bytes, j.seed)
+            if j.job_id == "s2":  # one flipped bit, archived as if good
+                data = bytes([data[0] ^ 1]) + data[1:]
+            arch.store_result(j.job_id, j.kind, data, sha256_digest(data), 0)
+    finally:
+        arch.close()
+    assert wrong_archived_results(tmp_path / "a.sqlite", jobs) == ["s2"]
+    assert wrong_archived_results(tmp_path / "none.sqlite", jobs) == []
 
 
 def test_integrity_reads_an_executor_without_sdc_keys_as_zero() -> None:

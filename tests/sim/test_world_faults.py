@@ -76,7 +76,7 @@ def test_a_planned_hang_hangs_the_board_until_it_is_power_cycled(default_data) -
     assert w.bank.code[BOARD] == ACTIVE and after[-1].work_gpu_s[BOARD] > 0.0, (
         "a power cycle did not clear the hang")
     report = w.final_report()
-    assert report["injected"] == {"hang": 1, "fail": 0}, report["injected"]
+    assert report["injected"] == {"hang": 1, "fail": 0, "sdc": 0}, report["injected"]
     assert report["hardware_events"]["sefi"] == 1, report["hardware_events"]
 
 
@@ -105,7 +105,7 @@ def test_a_planned_failure_is_for_good(default_data) -> None:
         "a failed board drew power or did work")
     assert w.bank.code[BOARD] == FAILED, "a power cycle revived a failed board"
     report = w.final_report()
-    assert report["injected"] == {"hang": 0, "fail": 1}, report["injected"]
+    assert report["injected"] == {"hang": 0, "fail": 1, "sdc": 0}, report["injected"]
     assert report["hardware_events"]["board_failures"] == 1, report["hardware_events"]
     assert report["boards_failed"] == 1
 
@@ -160,3 +160,16 @@ def test_sdc_hits_are_counted_by_the_job_of_the_board_they_hit(default_data) -> 
     assert report["sdc_hits_by_job"] == dict(sorted(upsets.items())), (
         "hits by job differ from the upsets the board sensors reported")
     assert sum(report["sdc_hits_by_job"].values()) == report["hardware_events"]["sdc"]
+
+
+def test_a_planned_sdc_waits_for_a_board_at_work_and_hits_its_job_once(default_data) -> None:
+    w = world(default_data, board_faults=[{"board": BOARD, "tick": FAULT_TICK, "fault": "sdc"}])
+    idle = run_ticks(w, range(FAULT_TICK + 10))  # no job on the board: nothing to corrupt
+    assert all(not any(s.upset) for s in idle), "an upset struck an idle board"
+    t = FAULT_TICK + 10
+    working = run_ticks(w, range(t, t + 10), {t: [command(w.n, {BOARD: "j7"})]})
+    hits = [s.upset[BOARD] for s in working]
+    assert sum(hits) == 1 and sum(sum(s.upset) for s in working) == 1, hits
+    report = w.final_report()
+    assert report["injected"] == {"hang": 0, "fail": 0, "sdc": 1}, report["injected"]
+    assert report["sdc_hits_by_job"] == {"j7": 1}
