@@ -14,6 +14,7 @@ import sqlite3
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -95,13 +96,20 @@ def parse_fault_plan(text: str, origin: str = "<string>") -> FaultPlan:
     return FaultPlan(kills, tuple(sensors), tuple(boards), tuple(bursts), tuple(commands))
 
 
+def builtin_fault_plans() -> list[str]:
+    return sorted(p.name[:-5] for p in resources.files("sim.faultplans").iterdir() if p.name.endswith(".toml"))
+
+
 def load_fault_plan(path: str | None) -> FaultPlan:
+    """A fault plan from a TOML file, or a built-in one by name (sim/faultplans/)."""
     if not path:
         return FaultPlan()
     p = Path(path)
-    if not p.is_file():
-        raise ScenarioError(f"faults: expected a TOML file, got {path!r}")
-    return parse_fault_plan(p.read_text(), p.name)
+    if p.is_file():
+        return parse_fault_plan(p.read_text(), p.name)
+    if path in builtin_fault_plans():
+        return parse_fault_plan(resources.files("sim.faultplans").joinpath(f"{path}.toml").read_text(), path)
+    raise ScenarioError(f"faults: expected a TOML file or one of {builtin_fault_plans()}, got {path!r}")
 
 
 @dataclass(frozen=True)

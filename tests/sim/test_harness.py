@@ -178,3 +178,16 @@ def test_wrong_archived_results_are_found_by_the_truth(tmp_path) -> None:
 def test_integrity_reads_an_executor_without_sdc_keys_as_zero() -> None:
     got = integrity_report({}, {"jobs_by_state": {}}, {}, [], {})
     assert got["sdc_detected"] == 0 and got["undetected_protected"] == [] and got["sdc_injected"] == 0
+
+
+def test_built_in_fault_plans_load_by_name_and_an_unknown_name_is_named() -> None:
+    from sim.harness import builtin_fault_plans, load_fault_plan
+    from sim.scenario import ScenarioError
+
+    assert "day-of-faults" in builtin_fault_plans()
+    plan = load_fault_plan("day-of-faults")
+    assert sorted(p for ps in plan.kills.values() for p in ps) == ["comms", "executor", "power",
+                                                                  "supervisor", "thermal"]
+    assert {b["fault"] for b in plan.boards} == {"hang", "fail", "sdc"} and plan.radiation
+    with pytest.raises(ScenarioError, match="day-of-faults.*'nope'|'nope'"):
+        load_fault_plan("nope")
