@@ -2,4 +2,4 @@
 ICD, so tools outside flightsw can validate ``--policy`` without importing flightsw.sched;
 a test checks this list equals flightsw.sched.POLICIES)."""
 
-POLICY_NAMES = ("fifo",)
+POLICY_NAMES = ("fifo", "priority")

@@ -1,8 +1,9 @@
 """Scheduling policies: pure functions (jobs, budget, thermal caps, board model) -> Plan."""
 
 from flightsw.sched.fifo import fifo
+from flightsw.sched.priority import priority
 from flightsw.sched.types import BoardModel, JobView, Plan
 
-POLICIES = {"fifo": fifo}
+POLICIES = {"fifo": fifo, "priority": priority}
 
-__all__ = ["POLICIES", "BoardModel", "JobView", "Plan", "fifo"]
+__all__ = ["POLICIES", "BoardModel", "JobView", "Plan", "fifo", "priority"]

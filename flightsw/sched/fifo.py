@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from operator import attrgetter
 
-from flightsw.sched.power_split import water_fill
+from flightsw.sched.power_split import board_caps
 from flightsw.sched.types import BoardModel, JobView, Plan
 
 __all__ = ["fifo"]
@@ -47,18 +47,5 @@ def fifo(
         boards = tuple(free[: j.boards_needed])
         assignments[j.job_id] = boards
         busy.update(boards)
-    return Plan(assignments, _caps(assignments, budget_w, thermal_cap_w, model))
+    return Plan(assignments, board_caps(assignments, budget_w, thermal_cap_w, model))
 
-
-def _caps(
-    assignments: dict[str, tuple[int, ...]],
-    budget_w: float,
-    thermal_cap_w: Sequence[float],
-    model: BoardModel,
-) -> tuple[float, ...]:
-    boards = sorted(b for bs in assignments.values() for b in bs)
-    ceilings = [min(model.max_power_w, thermal_cap_w[b]) for b in boards]
-    caps = [0.0] * model.n_boards
-    for b, c in zip(boards, water_fill(budget_w, model.min_power_w, ceilings), strict=True):
-        caps[b] = c
-    return tuple(caps)

@@ -3,9 +3,11 @@ is water-filled equally up to each board's own ceiling (its max or its thermal c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-__all__ = ["water_fill"]
+from flightsw.sched.types import BoardModel
+
+__all__ = ["board_caps", "water_fill"]
 
 
 def water_fill(budget_w: float, floor_w: float, ceilings_w: Sequence[float]) -> list[float]:
@@ -30,3 +32,20 @@ def water_fill(budget_w: float, floor_w: float, ceilings_w: Sequence[float]) -> 
                 caps[j] += share
             left = 0.0
     return caps
+
+
+def board_caps(
+    assignments: Mapping[str, tuple[int, ...]],
+    budget_w: float,
+    thermal_cap_w: Sequence[float],
+    model: BoardModel,
+) -> tuple[float, ...]:
+    """Per-board caps [W] for a plan: ``budget_w`` water-filled over the assigned boards, each
+    up to min(max power, its thermal cap); idle boards get 0. The caller ensures the budget
+    covers every assigned board at the minimum power."""
+    boards = sorted(b for bs in assignments.values() for b in bs)
+    ceilings = [min(model.max_power_w, thermal_cap_w[b]) for b in boards]
+    caps = [0.0] * model.n_boards
+    for b, c in zip(boards, water_fill(budget_w, model.min_power_w, ceilings), strict=True):
+        caps[b] = c
+    return tuple(caps)
