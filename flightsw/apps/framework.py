@@ -157,10 +157,21 @@ def _field_value(where: str, hint: Any, value: Any) -> Any:
         if item is Any or (len(args) == 2 and args[1] is not Ellipsis):
             return tuple(value)
         return tuple(_field_value(f"{where}[{i}]", item, v) for i, v in enumerate(value))
+    if origin in (typing.Union, types.UnionType):  # ``X | None``: null, or an X
+        args = typing.get_args(hint)
+        if value is None and type(None) in args:
+            return None
+        others = [a for a in args if a is not type(None)]
+        if len(others) == 1:
+            return _field_value(where, others[0], value)
+        return value
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
         if not isinstance(value, Mapping):
             raise TableError(f"{where}: expected a table, got {type(value).__name__}")
-        return table_from_mapping(hint, value)
+        try:
+            return table_from_mapping(hint, value)
+        except TableError as exc:  # say where in the outer table the nested one failed
+            raise TableError(f"{where}: {exc}") from None
     return value  # a free-form field: the table's own validation checks it
 
 

@@ -2,7 +2,9 @@
 
 ``run_lockstep`` is the hub's outer loop. Per tick: scheduled kills, restarts the
 supervisor asked for (or the watchdog's, if the supervisor itself is down), then one
-barrier round through the transport. Sim time advances by ``tick_ns`` per round and
+barrier round through the transport. A restart asked for a process that is still alive
+(hung: it answers ticks but not health pings) kills it first: a real SIGKILL in hil
+mode, a dropped instance in fast mode. Sim time advances by ``tick_ns`` per round and
 never depends on how long a process takes to start or answer.
 
 Modes: ``fast`` (in-memory transport, one process), ``hil`` (one OS process per
@@ -103,7 +105,8 @@ def run_lockstep(
             for msg in core.take_hub_mail():
                 if isinstance(msg.body, RestartProcess) and msg.env.src == SUPERVISOR:
                     name = msg.body.process
-                    if name in by_name and by_name[name].onboard and name not in core.alive:
+                    # a live one is hung (it answers ticks but not pings): killed first
+                    if name in by_name and by_name[name].onboard and name != SUPERVISOR:
                         to_start.append((name, msg.body.reason or "supervisor request"))
             if (
                 SUPERVISOR in by_name
@@ -116,6 +119,12 @@ def run_lockstep(
                 if name in seen:
                     continue
                 seen.add(name)
+                if name in core.alive:  # SIGKILL in hil; in fast mode the instance is dropped
+                    transport.kill(name)
+                    core.mark_dead(name)
+                    killed.append((tick, name, "supervisor: hung"))
+                    core.emit(tick, t_ns, Event(int(Severity.WARNING_HI), "hub.process_killed",
+                                                f"{name} killed for a restart: {reason}"))
                 (reg,) = transport.start_many([by_name[name]], tick)
                 core.mark_restarted(name)
                 dead_since.pop(name, None)

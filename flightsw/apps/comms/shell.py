@@ -41,16 +41,14 @@ class CommsApp:
 
     def step(self, tick: int, t_ns: int, inbox: Sequence[Message]) -> list[Out]:
         contact, uplink, from_exec = split_inbox(inbox)
-        fw_out = self.fw.handle(tick, inbox)
-        # The framework's own answers (responses, dumps) go down like any app's.
-        from_exec += [b for b, _ in fw_out if isinstance(b, (CommandResponse, TableDump))]
-        outs = [Out(b, d) for b, d in fw_out if not isinstance(b, (CommandResponse, TableDump))]
+        down, outs = self._split(self.fw.handle(tick, inbox))
+        from_exec += down
         for body, dst in self.core.step(tick, t_ns, contact, uplink, from_exec):
             if dst == "comms" and isinstance(body, (AppCommand, TableLoad)):  # uplinked, for us
                 local = Message(Envelope(body.KIND, body.VERSION, "ground", 0, tick, t_ns), body)
-                answers = self.fw.handle(tick, [local])
-                self.core.enqueue_control([b for b, _ in answers if isinstance(b, (CommandResponse, TableDump))])
-                outs += [Out(b, d) for b, d in answers if not isinstance(b, (CommandResponse, TableDump))]
+                down, more = self._split(self.fw.handle(tick, [local]))
+                self.core.enqueue_control(down)
+                outs += more
             else:
                 outs.append(Out(body, dst))
         if self.fw.tables.active["comms"] is not self.core.table:  # a new table is active
@@ -58,6 +56,19 @@ class CommsApp:
         if tick % HOUSEKEEPING_EVERY_TICKS == 0:
             outs.append(Out(self.fw.housekeeping()))
         return outs
+
+    @staticmethod
+    def _split(answers) -> tuple[list, list[Out]]:
+        """Comms' own answers: those for the ground (responses to ground commands, table
+        dumps) go down the link; responses to onboard senders (a stored sequence, the limit
+        checker) go on the bus like any app's; pongs and events go on the bus."""
+        down, outs = [], []
+        for body, dst in answers:
+            if isinstance(body, TableDump) or (isinstance(body, CommandResponse) and body.source == "ground"):
+                down.append(body)
+            else:
+                outs.append(Out(body, dst))
+        return down, outs
 
     def statistics(self) -> dict:
         s = self.core.status()

@@ -201,3 +201,39 @@ def test_table_from_mapping_merges_over_the_active_table() -> None:
 def test_command_error_carries_status() -> None:
     e = CommandError(CmdStatus.BUSY, "later")
     assert e.status == CmdStatus.BUSY and str(e) == "later"
+
+
+@dataclass(frozen=True)
+class _Cmd:
+    target: str = "power"
+    opcode: int = 0
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str = "e"
+    limit: float | None = None
+    cmd: _Cmd | None = None
+
+
+@dataclass(frozen=True)
+class _Entries:
+    entries: tuple[_Entry, ...] = ()
+
+
+def test_a_json_list_of_objects_becomes_a_tuple_of_nested_tables_with_optional_fields() -> None:
+    got = table_from_mapping(_Entries, {"entries": [
+        {"name": "a", "limit": 3, "cmd": {"target": "thermal", "opcode": 32}},
+        {"name": "b", "limit": None, "cmd": None},
+    ]})
+    assert got == _Entries((_Entry("a", 3.0, _Cmd("thermal", 32)), _Entry("b", None, None)))
+    assert type(got.entries[0].limit) is float, "an optional number was not converted"
+    assert table_from_mapping(_Entries, json.loads(json.dumps({"entries": [{"name": "c"}]}))) == \
+        _Entries((_Entry("c"),))
+
+
+def test_an_error_inside_a_nested_table_names_the_entry_and_the_field() -> None:
+    with pytest.raises(TableError, match=r"_Entries\.entries\[1\]: .*_Cmd\.opcode: expected an integer"):
+        table_from_mapping(_Entries, {"entries": [{"name": "a"}, {"cmd": {"opcode": "x"}}]})
+    with pytest.raises(TableError, match=r"entries\[0\]: _Entry\.limit: expected a number"):
+        table_from_mapping(_Entries, {"entries": [{"limit": "high"}]})

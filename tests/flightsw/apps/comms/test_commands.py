@@ -97,3 +97,11 @@ def test_comms_answers_health_pings() -> None:
     app = _app()
     outs = app.step(2, 0, [_in(HealthPing(77), "supervisor")])
     assert [(o.body, o.dst) for o in outs if isinstance(o.body, HealthPong)] == [(HealthPong(77), "supervisor")]
+
+
+def test_answers_to_onboard_senders_go_on_the_bus_not_down_the_link() -> None:
+    app = _app()
+    outs = app.step(2, 0, [_in(AppCommand("comms", Opcode.NOOP, 3, "seq:check"), "supervisor")])
+    assert [o.body for o in outs if isinstance(o.body, CommandResponse)] == [
+        CommandResponse(0, "OK", "comms alive", 3, "seq:check")]
+    assert not [b for b in _down(outs + app.step(3, 0, [])) if isinstance(b, CommandResponse)]
