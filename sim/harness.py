@@ -158,7 +158,8 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
             "max_discharge_w": p["battery_max_discharge_w"],
             "max_charge_w": p["battery_max_charge_w"],
         }}),
-        ParticipantSpec("supervisor", "flightsw.apps.supervisor.shell:make", {"store_dir": str(store_dir)}),
+        ParticipantSpec("supervisor", "flightsw.apps.supervisor.shell:make", {
+            "store_dir": str(store_dir), "soc_floor": p["battery_soc_floor"]}),
         ParticipantSpec("thermal", "flightsw.apps.thermal.shell:make", {"table": {
             "n_boards": b["count"], "max_power_w": b["max_power_w"], "min_power_w": b["min_power_w"],
             "cap_start_c": t["board_cap_start_c"], "limit_c": t["board_limit_c"],
