@@ -9,6 +9,7 @@ inside their own process.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import sqlite3
 import tomllib
@@ -160,11 +161,7 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
         }}),
         ParticipantSpec("supervisor", "flightsw.apps.supervisor.shell:make", {
             "store_dir": str(store_dir), "soc_floor": p["battery_soc_floor"]}),
-        ParticipantSpec("thermal", "flightsw.apps.thermal.shell:make", {"table": {
-            "n_boards": b["count"], "max_power_w": b["max_power_w"], "min_power_w": b["min_power_w"],
-            "cap_start_c": t["board_cap_start_c"], "limit_c": t["board_limit_c"],
-            "restart_below_c": t["board_cap_start_c"] - 5.0,
-        }}),
+        ParticipantSpec("thermal", "flightsw.apps.thermal.shell:make", {"table": thermal_table(sc)}),
         ParticipantSpec("world", "sim.world:make", {
             "scenario": sc.data, "n_ticks": cfg.n_ticks, "seed": cfg.seed,
             "sensor_faults": [dict(f) for f in cfg.faults.sensors],
@@ -178,6 +175,27 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
             "commands": [dict(c) for c in cfg.faults.commands],
         }, onboard=False),
     ]
+
+
+def thermal_table(sc: Scenario) -> dict:
+    """The thermal guard's table for this satellite: limits from the hardware's, heaters and
+    radiator as built (what a flight team would load before launch)."""
+    b, p, t = sc["boards"], sc["power"], sc["thermal"]
+    plates = math.ceil(b["count"] / t["boards_per_plate"])
+    return {
+        "n_boards": b["count"], "max_power_w": b["max_power_w"], "min_power_w": b["min_power_w"],
+        "cap_start_c": t["board_cap_start_c"], "limit_c": t["board_limit_c"],
+        "restart_below_c": t["board_cap_start_c"] - 5.0,
+        "board": {"red_lo_c": b["cold_limit_c"], "yellow_lo_c": b["cold_limit_c"] + 5.0},
+        "battery": {"red_lo_c": p["battery_charge_min_c"], "yellow_lo_c": p["battery_charge_min_c"] + 10.0,
+                    "yellow_hi_c": p["battery_charge_max_c"] - 5.0, "red_hi_c": p["battery_charge_max_c"]},
+        "boards_per_plate": t["boards_per_plate"], "plate_heater_power_w": t["plate_heater_power_w"],
+        "battery_heater_power_w": t["battery_heater_power_w"], "radiator_area_m2": t["radiator_area_m2"],
+        "radiator_emissivity": t["radiator_emissivity"], "housekeeping_w": p["housekeeping_w"],
+        "sink_fit_above_c": t["louver_open_above_c"],
+        # the radiator and the cold plates (5 kJ/K each) warm together
+        "radiator_heat_capacity_j_per_k": t["radiator_heat_capacity_j_per_k"] + 5000.0 * plates,
+    }
 
 
 class Recorder:

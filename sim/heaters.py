@@ -14,15 +14,25 @@ the bus refusing power (the world decides what happens in a brownout).
 
 ``sim.thermal_network`` orders its heaters one per cold plate then one for the battery, and
 ``ThermalNetwork.heater_sensed_temp_c`` gives their temperatures in that order.
+
+Flight control and survival backup: each heater also has a switch the flight software
+commands (HeaterCommand, one 0/1 per heater in the order above), wired in parallel with
+its thermostat (:func:`applied_on`): the heater is on if either is closed. The flight
+software keeps its nodes above their cold yellow limits (the thermal guard's table); the
+thermostats' set points (scenario ``plate_heater_*`` and ``battery_heater_*``, by default
+-10/-5 degC on the plates and 5/10 degC on the battery) lie below those limits, so they act
+only when flight control is inhibited, lost, or blind: a survival backup. The world holds
+the last command it received (:func:`commanded_on`), and starts with every flight switch open.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["HeaterParams", "heater_power_w", "step_thermostats"]
+__all__ = ["HeaterParams", "applied_on", "commanded_on", "heater_power_w", "step_thermostats"]
 
 
 @dataclass(frozen=True)
@@ -80,3 +90,16 @@ def step_thermostats(on: np.ndarray, sensed_temp_c: np.ndarray, p: HeaterParams)
 def heater_power_w(on: np.ndarray, p: HeaterParams) -> np.ndarray:
     """Power [W] each heater draws from the bus and dissipates, float array of shape (H,)."""
     return np.where(np.asarray(on, dtype=bool), p.power_w, 0.0)
+
+
+def commanded_on(on: Sequence[int], n_heaters: int) -> np.ndarray | None:
+    """The flight switches a HeaterCommand's ``on`` sets, bool array of shape (H,), or None
+    when it names another number of heaters (the world then ignores it and holds the last)."""
+    if len(on) != n_heaters:
+        return None
+    return np.asarray(on, dtype=bool)
+
+
+def applied_on(thermostat_on: np.ndarray, flight_on: np.ndarray) -> np.ndarray:
+    """Heater states as wired, bool (H,): the flight switch in parallel with the thermostat."""
+    return np.asarray(thermostat_on, dtype=bool) | np.asarray(flight_on, dtype=bool)

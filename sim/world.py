@@ -12,7 +12,8 @@ Per tick, in order (each model in its own module, all state in numpy arrays):
 2. radiation events drawn for the boards (``sim.radiation``; planned bursts multiply the
    rates), and planned board faults (``sim.faults``) injected into them;
 3. the board bank (``sim.boards``): boot, idle, active, hung, failed, thermal throttle;
-4. thermostatic heaters (``sim.heaters``) on the plates and the battery;
+4. heaters (``sim.heaters``) on the plates and the battery: the last HeaterCommand's flight
+   switches in parallel with survival thermostats;
 5. panels (``sim.panels``) and the battery (``sim.battery``, with temperature windows
    and capacity fade); a battery that cannot carry the load browns the boards out;
 6. the thermal network (``sim.thermal_network``) with louvers (``sim.louvers``);
@@ -36,6 +37,7 @@ from flightsw.icd.messages import (
     BoardSensors,
     ContactState,
     DownlinkFrame,
+    HeaterCommand,
     Message,
     PowerSensors,
     UplinkFrame,
@@ -56,7 +58,7 @@ from sim.environment import compute_environment
 from sim.environment_flux import incident_flux_w_m2
 from sim.faults import parse_board_faults, parse_radiation_bursts
 from sim.groundstation import eci_to_ecef_m
-from sim.heaters import HeaterParams, heater_power_w, step_thermostats
+from sim.heaters import HeaterParams, applied_on, commanded_on, heater_power_w, step_thermostats
 from sim.louvers import effective_emissivity
 from sim.panels import PanelParams, panel_cos_incidence, panel_equilibrium_temp_c, panel_output_w
 from sim.radiation import (
@@ -176,7 +178,8 @@ class World:
             np.r_[np.full(self.n_plates, t["plate_heater_on_below_c"]), t["battery_heater_on_below_c"]],
             np.r_[np.full(self.n_plates, t["plate_heater_off_above_c"]), t["battery_heater_off_above_c"]],
             np.r_[np.full(self.n_plates, t["plate_heater_power_w"]), t["battery_heater_power_w"]])
-        self.heater_on = np.zeros(self.n_plates + 1, dtype=bool)
+        self.heater_on = np.zeros(self.n_plates + 1, dtype=bool)  # the thermostats
+        self.heater_flight_on = np.zeros(self.n_plates + 1, dtype=bool)  # last HeaterCommand
         # ---- commands in force
         self.cap_w = np.zeros(n)
         self.on = np.zeros(n, dtype=bool)
@@ -235,6 +238,10 @@ class World:
                     self.busy = np.array([bool(j) for j in self.job_ids], dtype=bool)
                     self.on = (np.asarray(body.on, dtype=bool) if len(body.on) == self.n
                                else self.cap_w > 0)
+            elif isinstance(body, HeaterCommand):  # hold-last; another heater count is ignored
+                flight_on = commanded_on(body.on, self.n_plates + 1)
+                if flight_on is not None:
+                    self.heater_flight_on = flight_on
             elif isinstance(body, UplinkFrame) and m.env.src == STATION:
                 self.link.offer_up(body.data, in_contact)
             elif isinstance(body, DownlinkFrame) and m.env.src == COMMS:
@@ -264,7 +271,7 @@ class World:
         # heaters, then the electrical bus
         sensed = self.net.heater_sensed_temp_c(self.therm)
         self.heater_on = step_thermostats(self.heater_on, sensed, self.heaters)
-        heater_w = heater_power_w(self.heater_on, self.heaters)
+        heater_w = heater_power_w(applied_on(self.heater_on, self.heater_flight_on), self.heaters)
         solar_w = float(self.solar_w[i])
         heaters_total_w = float(heater_w.sum())
         load_w = p["housekeeping_w"] + float(pw.sum()) + heaters_total_w
@@ -396,7 +403,8 @@ class World:
             out.append(PowerSensors(
                 solar_power_w=max(0.0, solar), battery_charge_wh=soc_r * self.bat.capacity_wh,
                 battery_capacity_wh=self.bat.capacity_wh, battery_soc=soc_r, load_w=max(0.0, load),
-                sunlit_fraction=min(max(lit, 0.0), 1.0)))
+                sunlit_fraction=min(max(lit, 0.0), 1.0),
+                battery_temp_c=float(self.therm.battery_temp_c)))  # no sensor channel yet: truth
         else:
             self.sensor_dropouts += 1
         # A dead board channel is flagged in temp_ok (its value is then meaningless);

@@ -323,16 +323,17 @@ TABLE_LOAD_OPCODE = 65535  # the opcode CommandResponse carries for a TableLoad
 
 @dataclass(frozen=True, slots=True)
 class PowerSensors:
-    """World -> power manager: electrical power system readings."""
+    """World -> power manager and thermal guard: electrical power system readings."""
 
     KIND: ClassVar[int] = 200
-    VERSION: ClassVar[int] = 1
+    VERSION: ClassVar[int] = 2
     solar_power_w: float = f_float(0.0, MAX_POWER_W)
     battery_charge_wh: float = f_float(0.0, 1.0e7)
     battery_capacity_wh: float = f_float(0.0, 1.0e7)
     battery_soc: float = f_float(0.0, 1.0)
     load_w: float = f_float(0.0, MAX_POWER_W)
     sunlit_fraction: float = f_float(0.0, 1.0)
+    battery_temp_c: float = f_float(TEMP_LO_C, TEMP_HI_C, default=20.0)  # the pack's temperature
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,90 +1,279 @@
-"""Thermal guard core: per-board power caps from board temperatures.
+"""Thermal guard core: limits, power caps, heaters and the radiator's capacity (pure).
 
-Below ``cap_start_c`` a board may draw its full ``max_power_w``. Between ``cap_start_c``
-and ``limit_c`` the cap falls linearly to ``min_power_w`` (less heat, the board cools).
-At ``limit_c`` the board is shut down (cap 0) and stays down, latched, until it has
-cooled below ``restart_below_c`` (hysteresis).
+Each tick, from the last readings (BoardSensors: board and radiator temperatures, board
+power; PowerSensors: the battery temperature):
+
+1. levels (``limits.py``): every board, the radiator and the battery is green, yellow or
+   red, with persistence and hysteresis. A dead board channel (``temp_ok`` 0) holds its
+   last good reading; a board never read is assumed at its red limit.
+2. caps, per board, the least of:
+   - the limit-derived cap: full ``max_power_w`` up to the board's yellow_hi_c
+     (``cap_start_c``), falling linearly to ``min_power_w`` at its red_hi_c (``limit_c``);
+   - the stepped cap: while a board is yellow-hot and not cooling, it is stepped down by
+     ``cap_step_w`` (from the cap in force) at once and then every ``cap_step_ticks``;
+     while the radiator is yellow-hot and not cooling, every board's is; the radiator red
+     drops them all to ``min_power_w``; back to green they are given back by
+     ``cap_restore_w`` every ``cap_restore_ticks`` (never below ``min_power_w``, never
+     above ``max_power_w``);
+   - the board's share of the radiator's capacity (``radiator.py``): the capacity split
+     evenly over the boards not shut down, floored at ``min_power_w`` (below it a share
+     would switch a board off: the limits, not the forecast, decide shutdowns).
+   A red board (hot or cold) is shut down: cap 0. Hot, it stays down, latched, until it
+   has cooled below ``restart_below_c``; cold, until it is ``hysteresis_c`` above red_lo_c.
+   A board coming back starts from ``min_power_w`` and is given its power back slowly.
+3. heaters (``heaters.py``): one per cold plate, then the battery's, on below the node's
+   cold yellow limit, off above it plus ``heater_deadband_c``; all off while flight heater
+   control is inhibited. Their power is reported in ThermalCaps.heater_w (the power
+   manager takes it out of the compute budget).
+
+Events come back as :class:`Note` (severity, name, text); the shell sends them through
+the framework's throttled event log. Level changes: into yellow WARNING_LO, into red
+WARNING_HI, back down ACTIVITY_HI (out of red) or ACTIVITY_LO (to green).
+
+Left out: per-board thermal models (a board's heat is not predicted, only measured), the
+battery's heat (the battery's hot limits only raise events), and board-to-board sharing
+of the radiator beyond an even split.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 
-from flightsw.apps.framework import TableError
-from flightsw.icd.messages import BoardSensors, Event, Severity, ThermalCaps
+from flightsw.apps.thermal import heaters as heat
+from flightsw.apps.thermal import radiator as rad
+from flightsw.apps.thermal.limits import (
+    COLD,
+    HOT,
+    RED,
+    YELLOW,
+    LevelState,
+    Limits,
+    step_level,
+)
+from flightsw.apps.thermal.table import ThermalTable, thermal_table
+from flightsw.icd.messages import BoardSensors, PowerSensors, Severity, ThermalCaps
 
-__all__ = ["ThermalTable", "ThermalState", "step"]
+__all__ = ["ThermalTable", "thermal_table", "ThermalState", "Note", "StepOut", "initial_state",
+           "retable", "cap_w", "step"]
+
+MAX_CAPACITY_W = 1.0e8  # ThermalCaps.radiator_capacity_w's wire range
+NOT_STEPPING = -math.inf  # a step reference while a channel is not yellow-hot
+_SIDE = {HOT: "hot", COLD: "cold", 0: ""}
 
 
 @dataclass(frozen=True)
-class ThermalTable:
-    n_boards: int
-    max_power_w: float  # [W]
-    min_power_w: float  # [W]
-    cap_start_c: float = 75.0  # [degC] start reducing the cap
-    limit_c: float = 85.0  # [degC] shut down at this temperature
-    restart_below_c: float = 70.0  # [degC] a shut-down board may run again below this
+class Note:
+    """An event for the shell to emit."""
 
-    def __post_init__(self) -> None:
-        if self.n_boards < 1:
-            raise TableError(f"thermal table: n_boards expected >= 1, got {self.n_boards}")
-        if not 0.0 < self.min_power_w <= self.max_power_w:
-            raise TableError(
-                "thermal table: expected 0 < min_power_w <= max_power_w, "
-                f"got {self.min_power_w}, {self.max_power_w}"
-            )
-        if not self.restart_below_c < self.cap_start_c < self.limit_c:
-            raise TableError(
-                "thermal table: expected restart_below_c < cap_start_c < limit_c, got "
-                f"{self.restart_below_c}, {self.cap_start_c}, {self.limit_c}"
-            )
+    severity: Severity
+    name: str
+    text: str
 
 
 @dataclass(frozen=True)
 class ThermalState:
-    shutdown: tuple[bool, ...]
-    # last good reading per board [degC]; a board never read is assumed at its limit
-    last_temp_c: tuple[float, ...] = ()
+    temp_c: tuple[float, ...]  # last good reading per board [degC]
+    board_level: tuple[LevelState, ...]
+    stepped_w: tuple[float, ...]  # the stepped cap per board [W]
+    step_ref_c: tuple[float, ...]  # a board's temperature at its last step decision [degC]
+    step_age: tuple[int, ...]  # readings since a board's last step decision or restore
+    heaters_on: tuple[int, ...]  # flight heater switches: plates, then the battery
+    radiator_level: LevelState = LevelState()
+    radiator_ref_c: float = NOT_STEPPING  # [degC] at the radiator's last step decision
+    radiator_age: int = 0
+    battery_level: LevelState = LevelState()
+    battery_temp_c: float | None = None  # last battery reading [degC]; None: none yet
+    sink: rad.SinkFit = rad.SinkFit(0.0)  # estimate of the environment's heat on the radiator
+    capacity_w: float = 0.0  # the radiator's capacity forecast at the last reading [W]
+    heaters_enabled: bool = True
+
+    @property
+    def shutdown(self) -> tuple[bool, ...]:
+        return tuple(s.level == RED for s in self.board_level)
 
 
-def initial_state(table: ThermalTable) -> ThermalState:
-    return ThermalState(shutdown=(False,) * table.n_boards,
-                        last_temp_c=(table.limit_c,) * table.n_boards)
+@dataclass(frozen=True)
+class StepOut:
+    state: ThermalState
+    caps: ThermalCaps | None  # None: no (usable) board readings this tick
+    heaters_on: tuple[int, ...]
+    notes: tuple[Note, ...]
+
+
+def initial_state(table: ThermalTable, heaters_enabled: bool = True) -> ThermalState:
+    n = table.n_boards
+    return ThermalState(
+        temp_c=(table.limit_c,) * n, board_level=(LevelState(),) * n,
+        stepped_w=(table.max_power_w,) * n, step_ref_c=(NOT_STEPPING,) * n, step_age=(0,) * n,
+        heaters_on=(0,) * table.n_heaters, sink=rad.SinkFit(table.sink_w), heaters_enabled=heaters_enabled,
+        capacity_w=_capacity_w(table, table.sink_w))
+
+
+def retable(state: ThermalState, old: ThermalTable, new: ThermalTable) -> ThermalState:
+    """The state carried over to a newly activated table: the same if the board bank and
+    the heaters keep their shape (stepped caps clamped to the new power range), else fresh."""
+    if (new.n_boards, new.n_heaters) != (old.n_boards, old.n_heaters):
+        return initial_state(new, state.heaters_enabled)
+    stepped = tuple(min(max(w, new.min_power_w), new.max_power_w) for w in state.stepped_w)
+    return dataclasses.replace(state, stepped_w=stepped)
 
 
 def cap_w(temp_c: float, table: ThermalTable) -> float:
-    """The cap for a board from its temperature alone (no latch) [W]: full power below
+    """The limit-derived cap for a board from its temperature alone [W]: full power below
     cap_start_c, falling linearly to min_power_w at limit_c."""
     frac = min(max((table.limit_c - temp_c) / (table.limit_c - table.cap_start_c), 0.0), 1.0)
     return table.min_power_w + frac * (table.max_power_w - table.min_power_w)
 
 
-def step(
-    state: ThermalState, table: ThermalTable, sensors: BoardSensors | None
-) -> tuple[ThermalState, ThermalCaps | None, list[Event]]:
-    if sensors is None:
-        return state, None, []
-    if len(sensors.temp_c) != table.n_boards:
-        ev = Event(int(Severity.WARNING_LO), "thermal.bad_reading",
-                   f"expected {table.n_boards} board temperatures, got {len(sensors.temp_c)}")
-        return state, None, [ev]
-    # Plain lists: a few dozen boards, one pass, cheaper than a dozen numpy calls.
-    temps = list(sensors.temp_c)
-    if len(sensors.temp_ok) == table.n_boards:  # a dead channel: hold the last good reading
-        last = state.last_temp_c or (table.limit_c,) * table.n_boards
-        temps = [t if ok else held for t, ok, held in zip(temps, sensors.temp_ok, last, strict=True)]
-    events = []
-    shutdown = list(state.shutdown)
-    caps = []
-    for b, t in enumerate(temps):
-        if not shutdown[b] and t >= table.limit_c:
-            shutdown[b] = True
-            events.append(Event(int(Severity.WARNING_HI), "thermal.board_shutdown",
-                                f"board {b} at {t:.1f} C >= limit {table.limit_c} C"))
-        elif shutdown[b] and t < table.restart_below_c:
-            shutdown[b] = False
-            events.append(Event(int(Severity.ACTIVITY_HI), "thermal.board_restored",
-                                f"board {b} cooled to {t:.1f} C"))
-        caps.append(0.0 if shutdown[b] else cap_w(t, table))
-    msg = ThermalCaps(cap_w=tuple(caps), shutdown=tuple(int(x) for x in shutdown))
-    return ThermalState(shutdown=tuple(shutdown), last_temp_c=tuple(temps)), msg, events
+def step(state: ThermalState, table: ThermalTable, boards: BoardSensors | None,
+         power: PowerSensors | None, t_ns: int | None = None) -> StepOut:
+    """One tick. ``t_ns``: the readings' time [ns] (the sink fit needs the time between
+    readings; None: no sample is taken, the sink estimate keeps its prior)."""
+    notes: list[Note] = []
+    if power is not None:
+        level = step_level(power.battery_temp_c, table.battery, state.battery_level)
+        _note_level(notes, "battery", "battery", state.battery_level, level, power.battery_temp_c,
+                    table.battery)
+        state = dataclasses.replace(state, battery_level=level, battery_temp_c=power.battery_temp_c)
+    caps = None
+    if boards is not None and len(boards.temp_c) != table.n_boards:
+        notes.append(Note(Severity.WARNING_LO, "thermal.bad_reading",
+                          f"expected {table.n_boards} board temperatures, got {len(boards.temp_c)}"))
+        boards = None
+    if boards is not None:
+        state = _read_boards(state, table, boards, notes, t_ns)
+    heaters_on = _switch_heaters(state, table)
+    state = dataclasses.replace(state, heaters_on=heaters_on)
+    if boards is not None:
+        state, caps = _caps(state, table, boards)
+    return StepOut(state, caps, heaters_on, tuple(notes))
+
+
+# ------------------------------------------------------------------------ readings
+def _read_boards(state: ThermalState, table: ThermalTable, boards: BoardSensors,
+                 notes: list[Note], t_ns: int | None) -> ThermalState:
+    """Held temperatures, board and radiator levels, and the sink estimate."""
+    temps = list(boards.temp_c)
+    if len(boards.temp_ok) == table.n_boards:  # a dead channel: hold the last good reading
+        temps = [t if ok else held for t, ok, held in zip(temps, boards.temp_ok, state.temp_c, strict=True)]
+    levels = []
+    for b, (t_c, was) in enumerate(zip(temps, state.board_level, strict=True)):
+        now = step_level(t_c, table.board, was, red_hot_exit_c=table.restart_below_c)
+        _note_level(notes, "board", f"board {b}", was, now, t_c, table.board)
+        levels.append(now)
+    t_r = boards.radiator_temp_c
+    rad_level = step_level(t_r, table.radiator, state.radiator_level)
+    _note_level(notes, "radiator", "radiator", state.radiator_level, rad_level, t_r, table.radiator)
+    plate_heaters_w = table.plate_heater_power_w * sum(state.heaters_on[:table.n_plates])
+    inside_w = sum(boards.power_w) + plate_heaters_w + table.housekeeping_w
+    sink = rad.fit_sink(state.sink, t_ns, t_r, temps, inside_w, area_m2=table.radiator_area_m2,
+                        emissivity=table.radiator_emissivity,
+                        radiator_j_per_k=table.radiator_heat_capacity_j_per_k,
+                        board_j_per_k=table.board_heat_capacity_j_per_k,
+                        rate_filter_ticks=table.rate_filter_ticks,
+                        sink_filter_ticks=table.sink_filter_ticks, fit_above_c=table.sink_fit_above_c)
+    return dataclasses.replace(state, temp_c=tuple(temps), board_level=tuple(levels),
+                               radiator_level=rad_level, sink=sink,
+                               capacity_w=_capacity_w(table, sink.sink_w))
+
+
+def _capacity_w(table: ThermalTable, sink_w: float) -> float:
+    capacity = rad.capacity_w(table.radiator.yellow_hi_c, table.radiator_area_m2,
+                              table.radiator_emissivity, sink_w, table.housekeeping_w)
+    return min(capacity, MAX_CAPACITY_W)
+
+
+def _note_level(notes: list[Note], cls: str, who: str, was: LevelState, now: LevelState,
+                temp_c: float, lim: Limits) -> None:
+    if (now.level, now.side) == (was.level, was.side):
+        return
+    side = _SIDE[now.side]
+    if now.level == RED:
+        limit = lim.red_hi_c if now.side == HOT else lim.red_lo_c
+        action = ": shut down" if cls == "board" else ""
+        notes.append(Note(Severity.WARNING_HI, f"thermal.{cls}_red",
+                          f"{who} red ({side}) at {temp_c:.1f} C (limit {limit} C){action}"))
+    elif now.level == YELLOW and (now.side != was.side or was.level < YELLOW):
+        limit = lim.yellow_hi_c if now.side == HOT else lim.yellow_lo_c
+        action = ": cap stepped down" if cls == "board" and now.side == HOT else ""
+        notes.append(Note(Severity.WARNING_LO, f"thermal.{cls}_yellow",
+                          f"{who} yellow ({side}) at {temp_c:.1f} C (limit {limit} C){action}"))
+    elif was.level == RED:
+        back = "restored" if cls == "board" else "out of red"
+        notes.append(Note(Severity.ACTIVITY_HI, f"thermal.{cls}_restored",
+                          f"{who} {back} at {temp_c:.1f} C"))
+    else:
+        notes.append(Note(Severity.ACTIVITY_LO, f"thermal.{cls}_green", f"{who} green at {temp_c:.1f} C"))
+
+
+# ------------------------------------------------------------------------- heaters
+def _switch_heaters(state: ThermalState, table: ThermalTable) -> tuple[int, ...]:
+    if not state.heaters_enabled:
+        return (0,) * table.n_heaters
+    nodes: list[float | None] = list(heat.plate_temps_c(state.temp_c, table.boards_per_plate))
+    nodes.append(state.battery_temp_c)
+    on_below = [table.board.yellow_lo_c] * table.n_plates + [table.battery.yellow_lo_c]
+    return heat.switch_heaters(state.heaters_on, nodes, on_below, table.heater_deadband_c)
+
+
+def heater_powers_w(table: ThermalTable) -> list[float]:
+    """Each heater's power [W], in HeaterCommand order."""
+    return [table.plate_heater_power_w] * table.n_plates + [table.battery_heater_power_w]
+
+
+# ---------------------------------------------------------------------------- caps
+def _step_due(hot: bool, age: int, ref_c: float, table: ThermalTable) -> bool:
+    """A step decision is due: at once on turning yellow-hot (ref_c -inf), then every
+    cap_step_ticks readings while it stays so."""
+    return hot and (age >= table.cap_step_ticks or ref_c == NOT_STEPPING)
+
+
+def _caps(state: ThermalState, table: ThermalTable, boards: BoardSensors) -> tuple[ThermalState, ThermalCaps]:
+    lo_w, hi_w = table.min_power_w, table.max_power_w
+    shutdown = state.shutdown
+    alive = shutdown.count(False)
+    share_w = max(state.capacity_w / alive, lo_w) if alive else 0.0
+    # the radiator yellow-hot and not cooling steps every board down; red drops them all
+    rad, t_r = state.radiator_level, boards.radiator_temp_c
+    rad_hot = rad.side == HOT and rad.level >= YELLOW
+    rad_red = rad.side == HOT and rad.level == RED
+    rad_age, rad_ref, rad_step = state.radiator_age + 1, state.radiator_ref_c, False
+    if not rad_hot:
+        rad_ref = NOT_STEPPING
+    elif not rad_red and _step_due(rad_hot, rad_age, rad_ref, table):
+        rad_step, rad_ref, rad_age = t_r >= rad_ref, t_r, 0
+    caps, stepped, refs, ages = [], [], [], []
+    for b, t_c in enumerate(state.temp_c):
+        if shutdown[b]:  # and when it comes back: start low, be given power back slowly
+            caps.append(0.0)
+            stepped.append(lo_w)
+            refs.append(NOT_STEPPING)
+            ages.append(0)
+            continue
+        level, w, ref, age = state.board_level[b], state.stepped_w[b], state.step_ref_c[b], state.step_age[b] + 1
+        hot = level.level == YELLOW and level.side == HOT
+        board_step = False
+        if not hot:
+            ref = NOT_STEPPING
+        elif _step_due(hot, age, ref, table):
+            board_step, ref, age = t_c >= ref, t_c, 0  # step only if it is not cooling
+        limit_w = cap_w(t_c, table)
+        if rad_red:
+            w = lo_w
+        elif board_step or rad_step:
+            w, age = max(lo_w, min(limit_w, w, share_w) - table.cap_step_w), 0
+        elif not hot and not rad_hot and age >= table.cap_restore_ticks:
+            w, age = min(hi_w, w + table.cap_restore_w), 0
+        stepped.append(w)
+        refs.append(ref)
+        ages.append(age)
+        caps.append(min(limit_w, w, share_w))
+    heater_w = heat.heater_power_w(state.heaters_on, heater_powers_w(table))
+    msg = ThermalCaps(cap_w=tuple(caps), shutdown=tuple(int(x) for x in shutdown),
+                      level=tuple(s.level for s in state.board_level), heater_w=heater_w,
+                      radiator_capacity_w=state.capacity_w)
+    state = dataclasses.replace(state, stepped_w=tuple(stepped), step_ref_c=tuple(refs),
+                                step_age=tuple(ages), radiator_ref_c=rad_ref, radiator_age=rad_age)
+    return state, msg
