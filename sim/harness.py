@@ -30,6 +30,7 @@ from flightsw.icd.results import expected_synthetic, verify_result
 from sim.faults import as_dicts, parse_board_faults, parse_commands, parse_radiation_bursts
 from sim.scenario import Scenario, ScenarioError
 from sim.sensors import parse_sensor_faults
+from sim.tle import tle_from_circular
 from sim.workload import generate_jobs
 from sim.world import sensor_channels
 
@@ -153,12 +154,13 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
         }),
         ParticipantSpec("power", "flightsw.apps.power.shell:make", {"store_dir": str(store_dir), "table": {
             "battery_soc_floor": p["battery_soc_floor"],
-            # platform load the eclipse reserve must carry: housekeeping plus the battery
-            # heater, which runs when the battery is coldest, in eclipse
-            "housekeeping_w": p["housekeeping_w"] + t["battery_heater_power_w"],
+            "housekeeping_w": p["housekeeping_w"],
+            # the eclipse reserve holds the battery heater too: it runs when the battery is
+            # coldest, in eclipse (the heater power in use comes from the thermal guard)
+            "battery_heater_w": t["battery_heater_power_w"],
             "max_discharge_w": p["battery_max_discharge_w"],
             "max_charge_w": p["battery_max_charge_w"],
-        }}),
+        }, "orbit": uplinked_orbit(sc)}),
         ParticipantSpec("supervisor", "flightsw.apps.supervisor.shell:make", {
             "store_dir": str(store_dir), "soc_floor": p["battery_soc_floor"]}),
         ParticipantSpec("thermal", "flightsw.apps.thermal.shell:make", {"table": thermal_table(sc)}),
@@ -175,6 +177,19 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
             "commands": [dict(c) for c in cfg.faults.commands],
         }, onboard=False),
     ]
+
+
+def uplinked_orbit(sc: Scenario) -> dict:
+    """The TLE the ground uplinks for the power manager's eclipse forecast: the scenario's
+    own lines, or its circular elements written as a TLE at the epoch (what a flight team
+    would get from the launch provider's state vector)."""
+    o = sc["orbit"]
+    if "tle" in o:
+        line1, line2 = o["tle"]
+    else:
+        line1, line2 = tle_from_circular(float(o["altitude_km"]), float(o["inclination_deg"]),
+                                         float(o["raan_deg"]), float(o.get("arg_lat_deg", 0.0)), sc.epoch_utc)
+    return {"tle_line1": line1, "tle_line2": line2, "epoch_utc": sc.epoch_utc.isoformat()}
 
 
 def thermal_table(sc: Scenario) -> dict:

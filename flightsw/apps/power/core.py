@@ -1,131 +1,162 @@
-"""Power manager core: the compute power budget, the battery floor, safe mode.
+"""Power manager core: modes, the eclipse reserve, the compute budget and its forecast.
 
-Budget each tick = what the panels give beyond housekeeping
-               + the battery term: what the battery may give above its guard level,
-                 or (negative) what it must take to get back to it.
+One control period is ``step(state, table, inputs) -> (state, budget, notes)``, pure: the
+shell hands in the readings (PowerSensors), the supervisor's SetMode, the heater power
+the thermal guard reports (ThermalCaps.heater_w) and the eclipse outlook it got from the
+onboard forecaster (``outlook``); the core answers a PowerBudget and the events to emit
+(``notes``: severity, name, text), which the shell passes through the framework's
+throttled event log.
 
-Guard level [Wh] = (floor + guard margin) x capacity
-                 + the energy housekeeping needs to cross the longest eclipse
-                   (``eclipse_reserve_s``), so compute never spends the energy that
-                   keeps the platform alive until the sun returns.
+- Reserve, battery term, budget and forecast: ``flightsw.apps.power.energy``.
+- Modes, thresholds, dwell: ``flightsw.apps.power.modes``; the load-shed order (the
+  lowest job priority allowed to run per mode) goes out as ``PowerBudget.min_priority``.
+- Learned: the mean solar power in sunlight (an exponential average over
+  ``solar_average_readings`` readings taken in predicted sunlight), which the forecast
+  uses for the sunlit points ahead.
 
-Battery term [W] = (charge - guard level) x 3600 / reserve_horizon_s, clipped to the
-battery's discharge and charge limits: a proportional controller, so the charge
-approaches the guard asymptotically and a one- or two-tick command latency can never
-carry it below the floor. Below the guard the power manager enters SAFE mode (no compute) and
-leaves it only above ``safe_exit_soc`` (hysteresis: it never flaps). The supervisor can
-also force SAFE mode (restart cap reached) with SetMode.
+Left out: a tick without a PowerSensors reading yields no budget (what the executor does
+then is its own rule); the core does not judge the readings themselves (a stuck sensor
+is the supervisor's limit checker's business).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
-from flightsw.apps.framework import TableError
-from flightsw.icd.messages import Event, Mode, PowerBudget, PowerSensors, SetMode, Severity
+from flightsw.apps.power.energy import budget_terms, forecast_budget_w, reserve_wh
+from flightsw.apps.power.modes import Conditions, decide
+from flightsw.apps.power.outlook import EclipseAhead, EclipseOutlook
+from flightsw.apps.power.table import PowerTable, TableError
+from flightsw.icd.messages import MODE_RANK, Mode, PowerBudget, PowerSensors, SetMode, Severity
 
-__all__ = ["PowerTable", "PowerState", "step", "TableError"]
+__all__ = [
+    "EclipseOutlook",
+    "Note",
+    "PowerInputs",
+    "PowerState",
+    "PowerTable",
+    "TableError",
+    "set_mode_limit",
+    "step",
+]
+
+MAX_POWER_W = 1.0e6  # PowerBudget's range for powers
+MAX_ENERGY_WH = 1.0e7
+MAX_ECLIPSE_IN_S = 1.0e7
+MAX_ECLIPSE_S = 1.0e6
+
+
+class Note(NamedTuple):
+    """An event for the shell to emit: severity, stable name, text."""
+
+    severity: Severity
+    name: str
+    text: str
 
 
 @dataclass(frozen=True)
-class PowerTable:
-    battery_soc_floor: float  # [-] never go below
-    housekeeping_w: float  # [W] platform load, always on
-    max_discharge_w: float  # [W] battery discharge limit
-    max_charge_w: float = 1.0e9  # [W] battery charge limit
-    eclipse_reserve_s: float = 2400.0  # [s] housekeeping energy held for an eclipse this long
-    discharge_efficiency: float = 0.95  # [-]
-    guard_soc: float = 0.02  # [-] margin above the floor where compute stops
-    safe_exit_margin_soc: float = 0.05  # [-] above the guard, to leave SAFE mode
-    reserve_horizon_s: float = 900.0  # [s] drain the usable charge no faster than this
-    safe_entry_ticks: int = 5  # [ticks] SOC below the guard this long before SAFE (debounce)
+class PowerInputs:
+    """One tick's inputs. heater_w: ThermalCaps.heater_w when one came this tick."""
 
-    def __post_init__(self) -> None:
-        checks = (
-            ("battery_soc_floor", 0.0 <= self.battery_soc_floor < 1.0, "in [0, 1)"),
-            ("housekeeping_w", self.housekeeping_w >= 0.0, ">= 0"),
-            ("max_discharge_w", self.max_discharge_w >= 0.0, ">= 0"),
-            ("guard_soc", 0.0 <= self.guard_soc < 0.5, "in [0, 0.5)"),
-            ("safe_exit_margin_soc", 0.0 < self.safe_exit_margin_soc < 0.5, "in (0, 0.5)"),
-            ("reserve_horizon_s", self.reserve_horizon_s > 0.0, "> 0"),
-            ("safe_entry_ticks", self.safe_entry_ticks >= 1, ">= 1"),
-            ("max_charge_w", self.max_charge_w >= 0.0, ">= 0"),
-            ("eclipse_reserve_s", self.eclipse_reserve_s >= 0.0, ">= 0"),
-            ("discharge_efficiency", 0.0 < self.discharge_efficiency <= 1.0, "in (0, 1]"),
-        )
-        for name, ok, expected in checks:
-            if not ok:
-                raise TableError(f"power table: {name} expected {expected}, got {getattr(self, name)}")
-
-    @property
-    def guard_level_soc(self) -> float:
-        return self.battery_soc_floor + self.guard_soc
+    sensors: PowerSensors | None
+    outlook: EclipseOutlook
+    set_mode: SetMode | None = None
+    heater_w: float | None = None
 
 
 @dataclass(frozen=True)
 class PowerState:
     mode: str = Mode.NOMINAL.value
-    forced_safe: bool = False
-    budget_w: float = 0.0
-    low_ticks: int = 0  # consecutive readings below the guard (persistence filter)
+    held_ticks: int = 0  # readings since the mode was entered
+    forced_safe: bool = False  # the supervisor ordered SAFE
+    mode_limit: str = Mode.COMPUTE.value  # the highest mode allowed (POWER_SET_MODE_LIMIT)
+    below_guard: int = 0  # readings in a row below the guard
+    below_reserve: int = 0  # readings in a row below the reserve level
+    transitions: int = 0  # mode changes since boot (restored across restarts)
+    heater_w: float | None = None  # last reported heater power [W]; None: none yet
+    solar_mean_w: float | None = None  # learned mean solar power in sunlight [W]
+    solar_readings: int = 0  # readings in the average (capped at solar_average_readings)
+    forecast_source: str = ""  # the outlook's source last reported
+    budget_w: float = 0.0  # last budget granted [W]
 
 
-def guard_level_wh(capacity_wh: float, t: PowerTable) -> float:
-    """Charge [Wh] below which compute gets nothing from the battery."""
-    reserve_wh = t.housekeeping_w * t.eclipse_reserve_s / 3600.0 / t.discharge_efficiency
-    return t.guard_level_soc * capacity_wh + reserve_wh
+def set_mode_limit(state: PowerState, mode: str) -> PowerState:
+    """The mode limit command: ``mode`` becomes the highest mode allowed (from the next step)."""
+    if mode not in MODE_RANK:
+        raise ValueError(f"mode: expected one of {sorted(MODE_RANK)}, got {mode!r}")
+    return replace(state, mode_limit=mode)
 
 
-def battery_term_w(s: PowerSensors, t: PowerTable) -> float:
-    """> 0: power the battery may give this tick; < 0: power it must take [W]."""
-    error_wh = s.battery_charge_wh - guard_level_wh(s.battery_capacity_wh, t)
-    return min(t.max_discharge_w, max(-t.max_charge_w, error_wh * 3600.0 / t.reserve_horizon_s))
+def _learn_solar(state: PowerState, t: PowerTable, s: PowerSensors, ahead: EclipseAhead) -> tuple[float | None, int]:
+    """The mean solar power in sunlight after this reading -> (mean [W] or None, readings)."""
+    if s.solar_power_w <= t.sunlit_min_w or ahead.in_eclipse:
+        return state.solar_mean_w, state.solar_readings
+    n = min(state.solar_readings + 1, t.solar_average_readings)
+    if state.solar_mean_w is None or state.solar_readings == 0:
+        return s.solar_power_w, n  # the first reading replaces the guess
+    return state.solar_mean_w + (s.solar_power_w - state.solar_mean_w) / n, n
 
 
-def step(
-    state: PowerState, table: PowerTable, sensors: PowerSensors | None, cmd: SetMode | None
-) -> tuple[PowerState, PowerBudget | None, list[Event]]:
-    """One control period. Returns the new state, the budget (None without sensors), events."""
-    events: list[Event] = []
-    forced = state.forced_safe
-    if cmd is not None:
-        forced = cmd.mode == Mode.SAFE.value
-        events.append(Event(int(Severity.COMMAND), "power.set_mode", f"{cmd.mode}: {cmd.reason}"))
-    if sensors is None:
-        return replace(state, forced_safe=forced), None, events
-    mode = state.mode
-    soc = sensors.battery_soc
-    if forced:
-        new_mode = Mode.SAFE.value
-        reason = "ordered by the supervisor"
-    elif mode == Mode.SAFE.value:
-        exit_soc = table.guard_level_soc + table.safe_exit_margin_soc
-        new_mode = Mode.NOMINAL.value if soc >= exit_soc else Mode.SAFE.value
-        reason = f"battery SOC {soc:.3f} >= {exit_soc:.3f}"
-    else:
-        # a persistence filter (as cFS LC watchpoints): sensor noise alone does not trip it
-        low = state.low_ticks + 1 if soc < table.guard_level_soc else 0
-        new_mode = Mode.SAFE.value if low >= table.safe_entry_ticks else Mode.NOMINAL.value
-        reason = (f"battery SOC {soc:.3f} < guard {table.guard_level_soc:.3f} "
-                  f"for {table.safe_entry_ticks} readings")
-    if new_mode != mode:
-        sev = Severity.WARNING_HI if new_mode == Mode.SAFE.value else Severity.ACTIVITY_HI
-        events.append(Event(int(sev), "power.mode_changed", f"{mode} -> {new_mode}: {reason}"))
-    battery_w = battery_term_w(sensors, table)
-    solar_net_w = sensors.solar_power_w - table.housekeeping_w
-    if new_mode == Mode.SAFE.value:
-        budget_w = 0.0
-    else:
-        # The sun can vanish within a tick (eclipse entry) while the budget in force still
-        # stands for a tick or two: the battery alone must be able to carry the load.
-        budget_w = min(max(0.0, solar_net_w + battery_w), table.max_discharge_w - table.housekeeping_w)
-        budget_w = max(0.0, budget_w)
+def step(state: PowerState, t: PowerTable, inputs: PowerInputs) -> tuple[PowerState, PowerBudget | None, list[Note]]:
+    """One control period. Returns the new state, the budget (None without readings), notes."""
+    notes: list[Note] = []
+    if inputs.set_mode is not None:
+        cmd = inputs.set_mode
+        state = replace(state, forced_safe=cmd.mode == Mode.SAFE.value)
+        what = "SAFE ordered" if state.forced_safe else "SAFE order released"
+        notes.append(Note(Severity.COMMAND, "power.set_mode", f"{cmd.mode}: {what}: {cmd.reason}"))
+    outlook = inputs.outlook
+    if outlook.source != state.forecast_source:
+        sev = Severity.ACTIVITY_HI if outlook.valid else Severity.WARNING_LO
+        notes.append(Note(sev, "power.forecast_source", outlook.source))
+        state = replace(state, forecast_source=outlook.source)
+    if inputs.heater_w is not None:
+        state = replace(state, heater_w=inputs.heater_w)
+    s = inputs.sensors
+    if s is None:
+        if state.forced_safe and state.mode != Mode.SAFE.value:  # an order needs no reading
+            notes.append(Note(Severity.WARNING_HI, "power.mode_changed",
+                              f"{state.mode} -> SAFE: ordered by the supervisor (SetMode SAFE)"))
+            state = replace(state, mode=Mode.SAFE.value, held_ticks=0, transitions=state.transitions + 1)
+        return state, None, notes
+
+    cap_wh, charge_wh = s.battery_capacity_wh, s.battery_charge_wh
+    heater_w = t.battery_heater_w if state.heater_w is None else state.heater_w
+    ahead = outlook.at(0.0)
+    guard_wh = (t.battery_soc_floor + t.guard_soc) * cap_wh
+    reserve_level_wh = t.battery_soc_floor * cap_wh + reserve_wh(t, cap_wh, ahead)
+    below_guard = state.below_guard + 1 if charge_wh < guard_wh else 0
+    below_reserve = state.below_reserve + 1 if charge_wh < reserve_level_wh else 0
+    cond = Conditions(charge_wh, cap_wh, guard_wh, reserve_level_wh, below_guard, below_reserve,
+                      solar_surplus=s.solar_power_w > t.housekeeping_w + heater_w)
+    held = state.held_ticks + 1
+    mode, reason = decide(t, state.mode, held, state.forced_safe, state.mode_limit, cond)
+    transitions = state.transitions
+    if mode != state.mode:
+        sev = Severity.WARNING_HI if mode == Mode.SAFE.value else Severity.ACTIVITY_HI
+        notes.append(Note(sev, "power.mode_changed", f"{state.mode} -> {mode}: {reason}"))
+        held, transitions = 0, transitions + 1
+    solar_mean_w, solar_readings = _learn_solar(state, t, s, ahead)
+    terms = budget_terms(t, mode, charge_wh, cap_wh, s.solar_power_w, heater_w, ahead)
+    forecast = forecast_budget_w(t, mode, charge_wh, cap_wh, s.solar_power_w,
+                                 t.solar_initial_w if solar_mean_w is None else solar_mean_w, heater_w, outlook)
+    if t.max_discharge_w > MAX_POWER_W:  # budgets never exceed max_discharge_w: clip only then
+        forecast = tuple(min(MAX_POWER_W, b) for b in forecast)
+    state = replace(state, mode=mode, held_ticks=held, below_guard=below_guard, below_reserve=below_reserve,
+                    transitions=transitions, solar_mean_w=solar_mean_w, solar_readings=solar_readings,
+                    budget_w=terms.budget_w)
     budget = PowerBudget(
-        mode=new_mode,
-        compute_budget_w=budget_w,
-        solar_power_w=sensors.solar_power_w,
-        battery_avail_w=max(0.0, battery_w),
-        battery_soc=soc,
+        mode=mode,
+        compute_budget_w=min(MAX_POWER_W, terms.budget_w),
+        solar_power_w=s.solar_power_w,
+        battery_avail_w=min(MAX_POWER_W, max(0.0, terms.battery_w)),
+        battery_soc=s.battery_soc,
+        min_priority=t.min_priority(mode),
+        reserve_wh=min(MAX_ENERGY_WH, terms.reserve_wh),
+        next_eclipse_in_s=min(MAX_ECLIPSE_IN_S, ahead.starts_in_s),
+        next_eclipse_s=min(MAX_ECLIPSE_S, ahead.duration_s),
+        forecast_step_s=t.forecast_step_s,
+        forecast_budget_w=forecast,
     )
-    low_ticks = state.low_ticks + 1 if soc < table.guard_level_soc else 0
-    return PowerState(mode=new_mode, forced_safe=forced, budget_w=budget_w, low_ticks=low_ticks), budget, events
+    return state, budget, notes
