@@ -1,5 +1,7 @@
-"""Tests for flightsw.store.ledger against real sqlite files: idempotent adds, history,
-atomic results, one-time downlink marking, durability across a new Ledger object."""
+"""Tests for flightsw.store.ledger against real sqlite files: idempotent adds, history
+with failure codes, atomic results, one-time downlink marking, checkpoints with replicas
+and upsets, reruns, boards and counters, durability across a new Ledger object, and the
+upgrade of a first-schema file."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import pytest
 
 from flightsw.icd.messages import JobSpec
 from flightsw.icd.results import sha256_digest
-from flightsw.store.ledger import Ledger
+from flightsw.store.ledger import Ledger, StageRow, _pack_spec
 
 S = 1_000_000_000  # [ns]
 DATA = b"result bytes" * 8
@@ -207,3 +209,100 @@ def test_the_ledger_creates_its_folder(tmp_path):
     led = Ledger(tmp_path / "a" / "b" / "ledger.sqlite")
     led.close()
     assert (tmp_path / "a" / "b" / "ledger.sqlite").exists()
+
+
+# ------------------------------------------------------------- failure codes, stages
+
+def test_a_stage_is_stored_with_its_failure_code(ledger):
+    ledger.add_job(spec("a"), "ACCEPTED", "", 1 * S)
+    ledger.set_state("a", "EXPIRED", 2 * S, "cannot finish by its deadline", failure_code=4)
+    assert ledger.stages("a") == [StageRow("ACCEPTED", S, "", 0),
+                                  StageRow("EXPIRED", 2 * S, "cannot finish by its deadline", 4)]
+    assert ledger.jobs()[0].failure_code == 4
+
+
+def test_a_rejected_job_keeps_its_failure_code(ledger):
+    ledger.add_job(spec("a"), "REJECTED", "kind: expected ...", S, failure_code=1)
+    assert ledger.stages("a")[0].failure_code == 1 and ledger.jobs()[0].failure_code == 1
+
+
+def test_a_progress_report_is_history_only(ledger):
+    ledger.add_job(spec("a"), "ACCEPTED", "", S)
+    ledger.set_state("a", "STARTED", 2 * S)
+    ledger.record_stage("a", "PROGRESS", 3 * S, "25% done")
+    assert ledger.state_of("a") == "STARTED", "a PROGRESS report changed the job's state"
+    assert ledger.history("a")[-1] == ("PROGRESS", 3 * S, "25% done")
+
+
+# ------------------------------------------------------------ checkpoints and reruns
+
+def test_a_checkpoint_keeps_replica_progress_and_the_upsets_inside_it(ledger):
+    ledger.add_job(spec("a"), "ACCEPTED", "", S)
+    ledger.add_job(spec("b"), "ACCEPTED", "", S)
+    ledger.checkpoint({"a": 3.0, "b": 1.0}, 5 * S, replica_gpu_s={"a": (3.0, 3.5)}, upsets={"a": (0, 2)})
+    rows = {r.spec.job_id: r for r in ledger.jobs()}
+    assert (rows["a"].checkpoint_replica_gpu_s, rows["a"].checkpoint_upsets) == ((3.0, 3.5), (0, 2))
+    assert (rows["b"].checkpoint_replica_gpu_s, rows["b"].checkpoint_upsets) == ((), ())
+
+
+def test_a_rerun_clears_the_checkpoint_and_counts_the_detection(ledger):
+    ledger.add_job(spec("a"), "STARTED", "", S)
+    ledger.checkpoint({"a": 3.0}, 2 * S, upsets={"a": (1,)})
+    ledger.rerun("a", 1, 3 * S, "result failed its check", sdc_detected=True)
+    (row,) = ledger.jobs()
+    assert (row.state, row.checkpoint_gpu_s, row.checkpoint_upsets, row.reruns, row.sdc_detected) == \
+        ("PREEMPTED", 0.0, (), 1, 1)
+    assert ledger.history("a")[-1] == ("PREEMPTED", 3 * S, "result failed its check")
+    ledger.count_sdc("a")
+    assert ledger.jobs()[0].sdc_detected == 2
+
+
+def test_a_discarded_result_stores_the_rerun_count(ledger):
+    ledger.add_job(spec("a"), "STARTED", "", S)
+    ledger.store_result("a", "matmul", DATA, sha256_digest(DATA), 9 * S, 12.5)
+    assert ledger.discard_result("a", 10 * S, "ground: bad", reruns=1) is True
+    (row,) = ledger.jobs()
+    assert (row.state, row.reruns, row.checkpoint_gpu_s) == ("PREEMPTED", 1, 0.0)
+    assert ledger.result("a") is None
+
+
+# ----------------------------------------------------------- boards and counters
+
+def test_boards_out_of_service_and_counters_survive_reopening(path):
+    first = Ledger(path)
+    first.set_board_service(3, False, S, "board 3: no response")
+    first.set_board_service(5, False, S, "by command")
+    first.set_board_service(5, True, 2 * S, "back")
+    first.save_counters({"preemptions": 4, "power_cycles": 1})
+    first.save_counters({"preemptions": 6})
+    first.close()
+    second = Ledger(path)
+    try:
+        assert second.boards_out_of_service() == {3: "board 3: no response"}
+        assert second.counters() == {"power_cycles": 1, "preemptions": 6}
+    finally:
+        second.close()
+
+
+def test_a_ledger_of_the_first_schema_is_upgraded_in_place(path):
+    path.parent.mkdir(parents=True)
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE jobs (job_id TEXT PRIMARY KEY, order_no INTEGER NOT NULL, spec BLOB NOT NULL,
+            state TEXT NOT NULL, reason TEXT NOT NULL, accepted_t_ns INTEGER NOT NULL,
+            updated_t_ns INTEGER NOT NULL, checkpoint_gpu_s REAL NOT NULL DEFAULT 0.0);
+        CREATE TABLE history (job_id TEXT NOT NULL, state TEXT NOT NULL, t_ns INTEGER NOT NULL,
+            reason TEXT NOT NULL);
+    """)
+    old.execute("INSERT INTO jobs VALUES ('a', 1, ?, 'STARTED', '', 1, 1, 2.5)", (_pack_spec(spec("a")),))
+    old.execute("INSERT INTO history VALUES ('a', 'STARTED', 1, '')")
+    old.commit()
+    old.close()
+    led = Ledger(path)
+    try:
+        (row,) = led.jobs()
+        assert (row.state, row.checkpoint_gpu_s, row.reruns, row.checkpoint_upsets) == ("STARTED", 2.5, 0, ())
+        led.set_state("a", "FAILED", 2, "x", failure_code=6)
+        assert led.stages("a") == [StageRow("STARTED", 1, "", 0), StageRow("FAILED", 2, "x", 6)]
+    finally:
+        led.close()

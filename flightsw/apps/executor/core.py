@@ -1,29 +1,109 @@
-"""Job executor core: the job ledger's state machine, board assignment, payloads.
+"""Job executor core: the job state machine, board assignment, checkpoints, board
+health, result integrity (DESIGN.md §6).
 
-Pure in the sense of DESIGN.md §5: no sockets, files or clocks. Durable effects are
-returned as store operations (``StoreOp``) that the shell applies to the sqlite ledger
-BEFORE it sends the messages of the same step, so nothing is acknowledged before it is
-stored. Result bytes live in the ledger, not here: the core asks for them with
-:class:`OfferResult` items that the shell fills in from the store.
+Pure in the sense of DESIGN.md §5: no sockets, files or clocks. The API:
+
+    core = ExecutorCore(model, policy, table)
+    core.restore(rows, unacked_ids, boards_out_of_service, counters)   # after a (re)start
+    ops, outs = core.step(tick, t_ns, ExecInputs(...))                  # once per tick
+    core.cancel(job_id, t_ns) / core.set_board_service(board, on, t_ns)  # commands
+
+``ops`` are store operations (flightsw.apps.executor.ops) that the shell applies to the
+sqlite ledger, in order, BEFORE it sends any of ``outs``: nothing is acknowledged or
+reported before it is stored. A command's effects (its ops and reports) come out of the
+next ``step`` call; the shell calls the command handlers first in the same tick and
+sends the command's response after applying that step's ops. ``outs`` are ICD bodies
+(JobAck and JobState for comms, BoardCommand for the world, Event, ExecutorStatus) and
+OfferResult/OfferResults, which the shell fills in from the store.
+
+Lifecycle (flight half, PUS service 1 style; each stage stored with time, reason and a
+JobFailure code, and reported to the ground as JobState): ACCEPTED / REJECTED ->
+STARTED -> PROGRESS (a report at each ``progress_report_pct`` of the work, at most one
+per job per ``progress_min_ticks``) / PREEMPTED -> COMPLETED / FAILED / EXPIRED /
+CANCELLED; then DOWNLINKED when the ground acknowledges the result.
 
 Work accounting: the world reports, per board, the work done in the last tick and the
-job it was working on; the core credits that job if it is still running. So commands
-in flight (one tick of latency each way) never misattribute work.
+job it was working on; the core credits that job if it is still running, to the replica
+that board belongs to. So commands in flight (one tick of latency each way) never
+misattribute work.
+
+Checkpoints: a running job saves its progress every ``checkpoint_interval_s``, and when
+it is preempted (so a preemption loses nothing). Saving one, and loading one to resume,
+costs ``checkpoint_cost_s`` of the job's board time: the work its boards report in
+that time is not credited (time and energy spent, no progress). A crash (restart from
+the ledger), a hung board and a board that dies lose the work since the last
+checkpoint; the upsets already inside that checkpoint come back with it.
+
+Deadlines: a job ends EXPIRED (code DEADLINE) as soon as its remaining work could not
+finish before the deadline even at full power on its boards (remaining GPU-s /
+boards_needed > seconds left), not only when the deadline passes.
+
+Load shed: jobs below PowerBudget.min_priority are not given to the policy (running ones
+are preempted, with a checkpoint); in SAFE mode every job is preempted.
+
+Planning: the policy (flightsw.sched, pure) is called again only when something moved
+(jobs, caps, boards, the budget falling below what is commanded or rising by
+``replan_rise_w``, or ``replan_every_ticks``), never because of its own starts and
+preemptions; its plan is checked before it is used. After the budget pushes a job out,
+no job starts for ``resume_holdoff_ticks`` (no thrash on a noisy, falling budget).
+
+Boards: see boards.py (hangs are power-cycled, dead boards taken out of service). A job
+that needs more boards than remain in service cannot ever run: it ends FAILED (code
+NO_BOARDS), and such a job is refused at acceptance, rather than wait (under a FIFO
+policy it would block every job behind it) for an operator who may never put a board back.
+
+Integrity: see integrity.py. A corruption caught on board (ABFT, or two replicas that
+differ) sends the job back to the queue from nothing, up to ``max_reruns`` times, then it
+ends FAILED (RESULT_CORRUPTED); a corrupted result is never stored or delivered.
+
+Invariants (what a stateful test may check after every step):
+- every JobState in ``outs`` has its stage among the same step's ops (AddJob for
+  ACCEPTED/REJECTED, StoreResult for COMPLETED, RecordStage for PROGRESS, Rerun or
+  DiscardResult for a rerun's PREEMPTED, SetState otherwise);
+- running jobs hold disjoint boards, boards_needed x replicas of them, none out of
+  service; a BoardCommand never switches on a board without a job;
+- a job's progress never exceeds what its boards reported, and never falls except by
+  a rollback (hang, dead board, restart) to its checkpoint or a rerun to zero;
+- no StoreResult for a matmul or dual job whose replicas carry upsets;
+- every accepted job is live (ACCEPTED, STARTED, PREEMPTED) or ends in a final state
+  with a reason.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import types
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from flightsw.apps.executor.payloads import PAYLOADS, PayloadCorrupted, run_payload
+from flightsw.apps.executor.boards import BoardAction, BoardHealth
+from flightsw.apps.executor.integrity import compute_result, dual_param_error, replicas_of
+from flightsw.apps.executor.job import NEVER, Job
+from flightsw.apps.executor.ops import (
+    AddJob,
+    Checkpoint,
+    CountSdc,
+    DiscardResult,
+    MarkDownlinked,
+    OfferResult,
+    OfferResults,
+    RecordStage,
+    Rerun,
+    SaveCounters,
+    SetBoardService,
+    SetState,
+    StoreResult,
+)
+from flightsw.apps.executor.payloads import PAYLOADS
+from flightsw.apps.executor.table import ExecutorTable
+from flightsw.apps.framework import CommandError, EventLog
 from flightsw.icd.messages import (
     BoardCommand,
     BoardSensors,
-    Event,
+    CmdStatus,
     ExecutorStatus,
     JobAck,
+    JobFailure,
     JobSpec,
     JobState,
     Mode,
@@ -39,126 +119,37 @@ from flightsw.sched.types import BoardModel, JobView, Plan
 
 __all__ = [
     "ExecutorCore",
+    "ExecutorStats",
     "ExecInputs",
     "Job",
     "AddJob",
     "SetState",
+    "RecordStage",
     "Checkpoint",
+    "Rerun",
+    "CountSdc",
     "StoreResult",
     "MarkDownlinked",
-    "OfferResult",
     "DiscardResult",
+    "SetBoardService",
+    "SaveCounters",
+    "OfferResult",
     "OfferResults",
-    "STATUS_EVERY_TICKS",
+    "COUNTERS",
 ]
 
-STATUS_EVERY_TICKS = 10
-MAX_RERUNS = 2
-PLAN_MARGIN_W = 10.0  # [W] plan this far below the budget, so noise does not re-plan
-REPLAN_RISE_W = 30.0  # [W] re-plan when the budget rose this much since the last plan
-REPLAN_EVERY_TICKS = 60  # and at least this often  # a job whose result fails its check this often more ends FAILED
-COMMAND_HEARTBEAT_TICKS = 10
-COMMS = "comms"
-
-
-# ---------------------------------------------------------------- store operations
-@dataclass(frozen=True)
-class AddJob:
-    spec: JobSpec
-    state: str
-    reason: str
-    t_ns: int
-
-
-@dataclass(frozen=True)
-class SetState:
-    job_id: str
-    state: str
-    t_ns: int
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    progress_gpu_s: dict[str, float]
-    t_ns: int
-
-
-@dataclass(frozen=True)
-class StoreResult:
-    job_id: str
-    kind: str
-    data: bytes
-    sha256: bytes
-    t_ns: int
-    work_gpu_s: float
-
-
-@dataclass(frozen=True)
-class MarkDownlinked:
-    job_id: str
-    t_ns: int
-
-
-@dataclass(frozen=True)
-class DiscardResult:
-    """Store: drop the unacknowledged result; the job goes back to the queue, no progress."""
-
-    job_id: str
-    t_ns: int
-    reason: str
-
-
-@dataclass(frozen=True)
-class OfferResult:
-    """Shell: send the stored result of ``job_id`` to comms."""
-
-    job_id: str
-
-
-@dataclass(frozen=True)
-class OfferResults:
-    """Shell: send unacknowledged results, oldest first, up to ``max_bytes``, skipping ``skip``."""
-
-    max_bytes: int
-    skip: frozenset[str] = frozenset()
+COUNTERS = ("preemptions", "checkpoints", "sdc_detected", "power_cycles")  # kept across restarts
+FINAL_STATES = ("COMPLETED", "FAILED", "EXPIRED", "DOWNLINKED", "REJECTED", "CANCELLED")
+_NS = 1_000_000_000
+_NEVER = NEVER
+_GPU_S_TOL = 1e-9  # [GPU-s] float round-off when comparing work
 
 
 # ------------------------------------------------------------------------ state
-@dataclass
-class Job:
-    spec: JobSpec
-    order_no: int
-    state: str  # ACCEPTED, STARTED, PREEMPTED, or a terminal state
-    progress_gpu_s: float = 0.0
-    checkpoint_gpu_s: float = 0.0
-    checkpoint_t_ns: int = 0
-    boards: tuple[int, ...] = ()
-    upsets: int = 0  # bit flips the boards reported in this run of the job
-    reruns: int = 0  # times a corrupted result sent it back to the queue
-    _view: JobView | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.state in ("ACCEPTED", "STARTED", "PREEMPTED")
-
-    def set_boards(self, boards: tuple[int, ...]) -> None:
-        if boards != self.boards:
-            self.boards = boards
-            self._view = None
-
-    def view(self) -> JobView:
-        """What the policy sees; cached while the job waits (nothing about it changes)."""
-        if self._view is not None and not self.boards:
-            return self._view
-        s = self.spec
-        self._view = JobView(s.job_id, self.order_no, s.priority, s.deadline_t_ns, s.boards_needed,
-                             max(0.0, s.work_gpu_s - self.progress_gpu_s), self.boards)
-        return self._view
-
-
 @dataclass(frozen=True)
 class ExecInputs:
+    """One tick's inputs: the latest telemetry (None: none came) and the data messages."""
+
     budget: PowerBudget | None = None
     caps: ThermalCaps | None = None
     boards: BoardSensors | None = None
@@ -168,11 +159,32 @@ class ExecInputs:
     resync: ResultResync | None = None
 
 
+@dataclass(frozen=True)
+class ExecutorStats:
+    """An immutable snapshot of the core's counters (totals over the run, restarts included
+    for those in COUNTERS)."""
+
+    jobs_by_state: Mapping[str, int]
+    work_done_gpu_s: float
+    checkpoint_overhead_gpu_s: float
+    preemptions: int
+    checkpoints: int
+    sdc_detected: int
+    sdc_detected_jobs: tuple[str, ...]
+    sdc_discarded_jobs: tuple[str, ...]
+    power_cycles: int
+    boards_out_of_service: tuple[int, ...]
+    progress_reports: int
+    unacked_results: int
+
+
 @dataclass
 class ExecutorCore:
     model: BoardModel
     policy: Callable[..., Plan]
+    table: ExecutorTable = field(default_factory=ExecutorTable)
     seed: int = 0
+    events: EventLog = field(default_factory=EventLog)
     jobs: dict[str, Job] = field(default_factory=dict)
     live: dict[str, Job] = field(default_factory=dict)  # the active subset of jobs
     running: dict[str, Job] = field(default_factory=dict)  # the STARTED subset
@@ -182,48 +194,110 @@ class ExecutorCore:
     started_up: bool = False
     caps_w: tuple[float, ...] = ()  # the last plan's per-board caps [W]
     work_done_gpu_s: float = 0.0
+    checkpoint_overhead_gpu_s: float = 0.0  # work done while saving/loading checkpoints
     counts: dict[str, int] = field(default_factory=dict)
+    preemptions: int = 0
+    checkpoints: int = 0
+    sdc_detected: int = 0
+    sdc_detected_jobs: set[str] = field(default_factory=set)
+    # jobs hit by an upset in work that was then thrown away (rolled back to a checkpoint
+    # after a hang or a dead board, or done in the tick after the job was stopped): their
+    # results are clean, but the world counts the hit. Not kept across a restart.
+    sdc_discarded_jobs: set[str] = field(default_factory=set)
+    progress_reports: int = 0
+    tick: int = 0
+    health: BoardHealth = field(init=False)
+    _pending_ops: list = field(default_factory=list)  # from commands between steps
+    _pending_outs: list = field(default_factory=list)
+    _restarted: list = field(default_factory=list)  # jobs that were STARTED at a restart
+    _board_owner: dict = field(default_factory=dict)  # board -> (job id, replica)
     _next_order: int = 1
-    _next_deadline_ns: int = -1  # no job expires before this; recomputed when reached
+    _next_doom_ns: int = -1  # no waiting job is doomed before this; rescan when reached
     _view_list: list | None = None
     _view_pos: dict = field(default_factory=dict)
-    _view_keys: int = -1
     _view_stale: bool = True
     _last_cmd: BoardCommand | None = None
+    _last_cmd_tick: int = -(10**9)
     _replan: bool = True
+    _wake_ticks: set = field(default_factory=set)  # re-plan at these ticks (a board back, a hold-off over)
     _cmd_dirty: bool = True
     _planned_w: float = 0.0
+    _commanded_w: float = 0.0  # [W] the caps of the last BoardCommand, summed
     _planned_tick: int = -(10**9)
-    tick: int = 0
-    _last_cmd_tick: int = -(10**9)
+    _min_priority: int = 0
+    _hold_starts_until: int = -1  # no job starts before this tick (the budget just pushed one out)
+    _last_t_ns: int | None = None
+    _dt_s: float = 1.0
+    _saved_counters: tuple = ()
+    _bad_plans: int = 0
+
+    def __post_init__(self) -> None:
+        self.health = BoardHealth(self.model.n_boards)
+        self._saved_counters = self._counter_values()
 
     # -------------------------------------------------------------- restore
-    def restore(self, rows, unacked_ids: Sequence[str]) -> None:
-        """Rebuild from the ledger after a (re)start: work since the last checkpoint is lost."""
+    def restore(self, rows, unacked_ids: Sequence[str], boards_out_of_service: Mapping[int, str] | None = None,
+                counters: Mapping[str, int] | None = None) -> None:
+        """Rebuild from the ledger after a (re)start. ``rows``: JobRow-like (spec,
+        order_no, state, checkpoint_gpu_s; reruns, checkpoint_replica_gpu_s,
+        checkpoint_upsets, sdc_detected where stored). A job that was running resumes from
+        its checkpoint (the work since is lost; the upsets inside it are kept): the first
+        step stores and reports it PREEMPTED."""
+        counters = dict(counters or {})
         for r in rows:
-            state = "PREEMPTED" if r.state == "STARTED" else r.state
-            job = Job(r.spec, r.order_no, state, r.checkpoint_gpu_s, r.checkpoint_gpu_s)
-            self.jobs[r.spec.job_id] = job
+            spec = r.spec
+            n = replicas_of(spec)
+            ckpt = list(getattr(r, "checkpoint_replica_gpu_s", ()) or ())
+            if len(ckpt) != n:
+                ckpt = [r.checkpoint_gpu_s] * n
+            ups = list(getattr(r, "checkpoint_upsets", ()) or ())
+            if len(ups) != n:
+                ups = [0] * n
+            job = Job(spec, r.order_no, r.state, n, list(ckpt), list(ckpt), list(ups), list(ups),
+                      reruns=getattr(r, "reruns", 0), sdc_detected=getattr(r, "sdc_detected", 0))
+            job.reported_pct = self._milestone(job)
+            self.jobs[spec.job_id] = job
+            if job.sdc_detected:
+                self.sdc_detected_jobs.add(spec.job_id)
+            if r.state == "STARTED":
+                job.state = "PREEMPTED"
+                self._restarted.append(spec.job_id)
             if job.active:
-                self.live[r.spec.job_id] = job
+                self.live[spec.job_id] = job
             self._next_order = max(self._next_order, r.order_no + 1)
-            self.counts[r.state] = self.counts.get(r.state, 0) + 1
+            self.counts[job.state] = self.counts.get(job.state, 0) + 1
         self.unacked = set(unacked_ids)
+        self.preemptions = counters.get("preemptions", 0)
+        self.checkpoints = counters.get("checkpoints", 0)
+        self.sdc_detected = counters.get("sdc_detected", 0)
+        self.health.restore(dict(boards_out_of_service or {}), counters.get("power_cycles", 0))
+        self._saved_counters = self._counter_values()
+        self._view_stale = self._replan = True
+        self._next_doom_ns = -1
 
     # ------------------------------------------------------------------ step
     def step(self, tick: int, t_ns: int, inp: ExecInputs) -> tuple[list, list]:
         """One control period -> (store ops, outgoing items). Apply ops, then send outs."""
-        ops: list = []
-        outs: list = []
+        ops, outs = self._pending_ops, self._pending_outs
+        self._pending_ops, self._pending_outs = [], []
         self.tick = tick
-        if inp.budget is not None:
-            self.budget = inp.budget
-        if inp.caps is not None and len(inp.caps.cap_w) == self.model.n_boards:
-            if inp.caps != self.caps:
-                self._replan = True
-            self.caps = inp.caps
+        if self._last_t_ns is not None and t_ns > self._last_t_ns:
+            self._dt_s = (t_ns - self._last_t_ns) / _NS
+        self._last_t_ns = t_ns
+        self._inputs(inp)
+        for job_id in self._restarted:
+            job = self.jobs[job_id]
+            if job.state != "PREEMPTED":  # cancelled by a command before this first step
+                continue
+            self.preemptions += 1
+            self._set(job_id, "PREEMPTED", t_ns, f"executor restarted: resumes from its checkpoint "
+                      f"({job.checkpoint_gpu_s:.1f} GPU-s)", ops, outs)
+        self._restarted = []
         self._credit_work(inp.boards)
         self._complete(t_ns, ops, outs)
+        commanded = self._last_cmd.job_id if self._last_cmd is not None else ()
+        for action in self.health.observe(tick, t_ns, inp.boards, commanded, self.table):
+            self._board_action(action, t_ns, ops, outs)
         for spec in inp.submits:
             self._submit(spec, t_ns, ops, outs)
         for ack in inp.acks:
@@ -236,6 +310,7 @@ class ExecutorCore:
         self._expire(t_ns, ops, outs)
         self._plan(t_ns, ops, outs)
         self._checkpoint(t_ns, ops)
+        self._progress(t_ns, ops, outs)
         if inp.resync is not None or not self.started_up:
             self.started_up = True
             if self.unacked:
@@ -243,66 +318,152 @@ class ExecutorCore:
                 outs.append(OfferResults(r.max_bytes, frozenset(r.skip)))
         # The world holds the last command: send it when the plan changed it, and as a
         # heartbeat (every change of boards or caps goes through a new plan).
-        heartbeat = tick - self._last_cmd_tick >= COMMAND_HEARTBEAT_TICKS
+        heartbeat = tick - self._last_cmd_tick >= self.table.command_heartbeat_ticks
         if self._cmd_dirty or heartbeat:
             self._cmd_dirty = False
             cmd = self._board_command()
             if cmd != self._last_cmd or heartbeat:
                 self._last_cmd, self._last_cmd_tick = cmd, tick
                 outs.append(cmd)
-        if tick % STATUS_EVERY_TICKS == 0:
-            outs.append(self._status())
+        if tick % self.table.status_every_ticks == 0:
+            outs.append(self.status())
+        values = self._counter_values()
+        if values != self._saved_counters:
+            self._saved_counters = values
+            ops.append(SaveCounters(dict(zip(COUNTERS, values, strict=True))))
         return ops, outs
 
+    # ------------------------------------------------------------- commands
+    def cancel(self, job_id: str, t_ns: int) -> str:
+        """EXEC_CANCEL_JOB: a queued, preempted or running job ends CANCELLED (code
+        CANCELLED), its boards freed; its ops and reports come out of the next step.
+        Raises CommandError: VALIDATION_ERROR for an unknown id, EXECUTION_ERROR for a job
+        already in a final state."""
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise CommandError(CmdStatus.VALIDATION_ERROR,
+                               f"args.job_id: expected the id of a job this executor holds, got {job_id!r}")
+        if not job.active:
+            raise CommandError(CmdStatus.EXECUTION_ERROR,
+                               f"job {job_id!r} is {job.state}: only a queued, preempted or running job "
+                               "can be cancelled")
+        was = job.state
+        self._release(job)
+        self._set(job_id, "CANCELLED", t_ns, f"cancelled by command (was {was})", self._pending_ops,
+                  self._pending_outs, code=JobFailure.CANCELLED)
+        return f"job {job_id} cancelled (was {was})"
+
+    def set_board_service(self, board: int, in_service: bool, t_ns: int) -> str:
+        """EXEC_BOARD_SERVICE: put a board back in service (its failure counts cleared) or
+        take it out (its job is preempted with a checkpoint). Idempotent."""
+        ops, outs = self._pending_ops, self._pending_outs
+        out = board in self.health.out_of_service
+        if in_service:
+            if not out:
+                return f"board {board} already in service"
+            self.health.put_back(board)
+            ops.append(SetBoardService(board, True, t_ns, "put back in service by command"))
+            self._emit(outs, Severity.ACTIVITY_HI, "executor.board_in_service",
+                       f"board {board} put back in service by command")
+        else:
+            if out:
+                return f"board {board} already out of service"
+            self._board_action(self.health.take_out(board, f"board {board}: taken out of service by command"),
+                               t_ns, ops, outs, planned=True)
+        self._replan = self._cmd_dirty = True
+        return f"board {board} {'in' if in_service else 'out of'} service"
+
     # --------------------------------------------------------------- pieces
+    def _inputs(self, inp: ExecInputs) -> None:
+        if inp.budget is not None:
+            old = self.budget
+            self.budget = inp.budget
+            min_p = inp.budget.min_priority if inp.budget.mode != Mode.SAFE.value else 0
+            if min_p != self._min_priority or old is None or old.mode != inp.budget.mode:
+                self._min_priority = min_p
+                self._replan = True
+        if inp.caps is not None and len(inp.caps.cap_w) == self.model.n_boards:
+            if inp.caps != self.caps:
+                self._replan = True
+            self.caps = inp.caps
+
     def _credit_work(self, sensors: BoardSensors | None) -> None:
         if sensors is None:
             return
-        upsets = sensors.upset or (0,) * len(sensors.job_id)
-        for job_id, work, hit in zip(sensors.job_id, sensors.work_gpu_s, upsets, strict=False):
-            job = self.jobs.get(job_id) if job_id else None
-            if job is not None and job.state == "STARTED" and work > 0.0:
-                job.progress_gpu_s += work
-                job.upsets += hit
-                self.work_done_gpu_s += work
+        upsets = sensors.upset
+        per_job: dict[str, list[float]] = {}
+        job_ids = sensors.job_id
+        for b, work in enumerate(sensors.work_gpu_s):
+            if work <= 0.0 or b >= len(job_ids):
+                continue
+            job_id = job_ids[b]
+            job = self.running.get(job_id) if job_id else None
+            if job is None:
+                if b < len(upsets) and upsets[b] and job_id in self.jobs:  # work done after it stopped
+                    self.sdc_discarded_jobs.add(job_id)
+                continue
+            owner = self._board_owner.get(b)
+            r = owner[1] if owner is not None and owner[0] == job_id else 0
+            acc = per_job.get(job_id)
+            if acc is None:
+                acc = per_job[job_id] = [0.0] * job.replicas
+                job.boards_working = 0
+            acc[r] += work
+            job.boards_working += 1
+            if b < len(upsets) and upsets[b]:
+                job.upsets[r] += upsets[b]
+        for job_id, acc in per_job.items():
+            job = self.running[job_id]
+            job.worked_tick = self.tick
+            if job.overhead_s > 0.0:  # saving or loading a checkpoint: board time, no progress
+                frac = min(1.0, job.overhead_s / self._dt_s) if self._dt_s > 0 else 1.0
+                job.overhead_s = max(0.0, job.overhead_s - self._dt_s)
+                self.checkpoint_overhead_gpu_s += sum(acc) * frac
+                acc = [a * (1.0 - frac) for a in acc]
+            for r, a in enumerate(acc):
+                job.done_gpu_s[r] += a
+            self.work_done_gpu_s += sum(acc)
 
     def _complete(self, t_ns: int, ops: list, outs: list) -> None:
-        for job in self._running():
-            if job.progress_gpu_s + 1e-9 < job.spec.work_gpu_s:
-                continue
+        for job in list(self.running.values()):
             spec = job.spec
-            try:
-                data = run_payload(spec.kind, spec.job_id, spec.params, spec.output_bytes, spec.seed,
-                                   job.upsets)
-            except PayloadCorrupted as exc:  # the result's own check caught an upset: run again
-                job.set_boards(())
-                if job.reruns >= MAX_RERUNS:
-                    self._set(spec.job_id, "FAILED", t_ns, f"result corrupted {job.reruns + 1} times: {exc}",
-                              ops, outs)
-                    continue
-                job.reruns += 1
-                job.upsets = 0
-                job.progress_gpu_s = job.checkpoint_gpu_s = 0.0  # a checkpoint may hold the flip
-                ops.append(Checkpoint({spec.job_id: 0.0}, t_ns))
-                outs.append(Event(int(Severity.WARNING_HI), "executor.result_corrupted",
-                                  f"{spec.job_id}: {exc}; rerun {job.reruns} of {MAX_RERUNS}"[:512]))
-                self._set(spec.job_id, "PREEMPTED", t_ns, "result failed its check: rerun", ops, outs)
+            if job.progress_gpu_s + _GPU_S_TOL < spec.work_gpu_s:
                 continue
-            except Exception as exc:  # payload refused: the job fails
-                job.set_boards(())
-                self._set(spec.job_id, "FAILED", t_ns, f"payload: {exc}", ops, outs)
-                continue
-            digest = sha256_digest(data)
-            ops.append(StoreResult(spec.job_id, spec.kind, data, digest, t_ns, job.progress_gpu_s))
-            job.set_boards(())
-            self._count(job.state, "COMPLETED")
-            job.state = "COMPLETED"
-            self._view_stale = True
-            self.live.pop(spec.job_id, None)
-            self.running.pop(spec.job_id, None)
-            self.unacked.add(spec.job_id)
-            outs.append(JobState(spec.job_id, "COMPLETED", "", min(job.progress_gpu_s, 1e8)))
-            outs.append(OfferResult(spec.job_id))
+            self._release(job)
+            verdict = compute_result(spec, job.upsets)
+            if verdict.error:
+                self._set(spec.job_id, "FAILED", t_ns, verdict.error, ops, outs, code=JobFailure.PAYLOAD_ERROR)
+            elif verdict.corrupted:
+                self._corrupted(job, verdict.corrupted, t_ns, ops, outs)
+            else:
+                data = verdict.data
+                ops.append(StoreResult(spec.job_id, spec.kind, data, sha256_digest(data), t_ns, job.progress_gpu_s))
+                self._set(spec.job_id, "COMPLETED", t_ns, "", ops, outs, store=False, report=False)
+                self.unacked.add(spec.job_id)
+                outs.append(JobState(spec.job_id, "COMPLETED", "", min(job.progress_gpu_s, 1e8)))
+                outs.append(OfferResult(spec.job_id))
+
+    def _corrupted(self, job: Job, why: str, t_ns: int, ops: list, outs: list) -> None:
+        """A corruption was caught on board: never deliver; run again from nothing (a
+        checkpoint may hold the flip), or fail after max_reruns."""
+        job_id = job.spec.job_id
+        self.sdc_detected += 1
+        self.sdc_detected_jobs.add(job_id)
+        job.sdc_detected += 1
+        limit = self.table.max_reruns
+        self._emit(outs, Severity.WARNING_HI, "executor.result_corrupted",
+                   f"{job_id}: {why}; " + (f"rerun {job.reruns + 1} of {limit}" if job.reruns < limit
+                                            else "no reruns left"))
+        if job.reruns >= limit:
+            ops.append(CountSdc(job_id, t_ns))
+            self._set(job_id, "FAILED", t_ns, f"result corrupted {job.reruns + 1} times; last: {why}", ops, outs,
+                      code=JobFailure.RESULT_CORRUPTED)
+            return
+        job.reruns += 1
+        job.reset()
+        reason = f"result failed its check, rerun {job.reruns} of {limit}: {why}"
+        ops.append(Rerun(job_id, job.reruns, t_ns, reason[:256]))
+        self._set(job_id, "PREEMPTED", t_ns, reason, ops, outs, store=False)
 
     def _nak(self, nak: ResultNak, t_ns: int, ops: list, outs: list) -> None:
         """The ground proved a stored result wrong: discard it and run the job again."""
@@ -310,47 +471,53 @@ class ExecutorCore:
         if job is None or nak.job_id not in self.unacked:
             return
         self.unacked.discard(nak.job_id)
-        outs.append(Event(int(Severity.WARNING_HI), "executor.result_rejected_by_ground",
-                          f"{nak.job_id}: {nak.reason}"[:512]))
-        if job.reruns >= MAX_RERUNS:
-            ops.append(DiscardResult(nak.job_id, t_ns, f"ground: {nak.reason}"[:256]))
+        self._emit(outs, Severity.WARNING_HI, "executor.result_rejected_by_ground", f"{nak.job_id}: {nak.reason}")
+        reason = f"ground: {nak.reason}"[:256]
+        if job.reruns >= self.table.max_reruns:
+            ops.append(DiscardResult(nak.job_id, t_ns, reason))
             self._set(nak.job_id, "FAILED", t_ns, f"result rejected by the ground {job.reruns + 1} times",
-                      ops, outs)
+                      ops, outs, code=JobFailure.REJECTED_BY_GROUND)
             return
         job.reruns += 1
-        job.upsets = 0
-        job.progress_gpu_s = job.checkpoint_gpu_s = 0.0
-        ops.append(DiscardResult(nak.job_id, t_ns, f"ground: {nak.reason}"[:256]))
-        self._set(nak.job_id, "PREEMPTED", t_ns, "result rejected by the ground: rerun", ops, outs,
-                  store=False)
+        job.reset()
+        ops.append(DiscardResult(nak.job_id, t_ns, reason, job.reruns))
+        self._set(nak.job_id, "PREEMPTED", t_ns, "result rejected by the ground: rerun", ops, outs, store=False)
 
     def _submit(self, spec: JobSpec, t_ns: int, ops: list, outs: list) -> None:
         known = self.jobs.get(spec.job_id)
         if known is not None:  # idempotent by id: repeat the answer, change nothing
-            accepted = known.state != "REJECTED"
-            outs.append(JobAck(spec.job_id, accepted, "duplicate"))
+            outs.append(JobAck(spec.job_id, known.state != "REJECTED", "duplicate"))
             return
         reason = self._refusal(spec, t_ns)
         state = "REJECTED" if reason else "ACCEPTED"
-        ops.append(AddJob(spec, state, reason, t_ns))
-        job = Job(spec, self._next_order, state, checkpoint_t_ns=t_ns)
-        self._view_stale = True
+        code = int(JobFailure.INVALID_SPEC) if reason else 0
+        ops.append(AddJob(spec, state, reason, t_ns, code))
+        job = Job(spec, self._next_order, state, replicas_of(spec), checkpoint_t_ns=t_ns)
+        self._view_stale = self._replan = True
         self.jobs[spec.job_id] = job
-        if job.active:
-            self.live[spec.job_id] = job
-            if spec.deadline_t_ns >= 0:
-                self._next_deadline_ns = min(self._next_deadline_ns, spec.deadline_t_ns)
         self._next_order += 1
         self.counts[state] = self.counts.get(state, 0) + 1
         outs.append(JobAck(spec.job_id, not reason, reason))
+        outs.append(JobState(spec.job_id, state, reason, 0.0, code))
         if reason:
-            outs.append(Event(int(Severity.WARNING_LO), "executor.job_rejected", f"{spec.job_id}: {reason}"))
+            self._emit(outs, Severity.WARNING_LO, "executor.job_rejected", f"{spec.job_id}: {reason}")
+        else:
+            self.live[spec.job_id] = job
+            self._waiting(job)
 
     def _refusal(self, spec: JobSpec, t_ns: int) -> str:
         if spec.kind not in PAYLOADS:
             return f"kind: expected one of {sorted(PAYLOADS)}, got {spec.kind!r}"
-        if spec.boards_needed > self.model.n_boards:
-            return f"boards_needed: expected <= {self.model.n_boards}, got {spec.boards_needed}"
+        dual = dual_param_error(spec)
+        if dual:
+            return dual
+        boards = spec.boards_needed * replicas_of(spec)
+        if boards > self.model.n_boards:
+            return f"boards_needed: expected <= {self.model.n_boards // replicas_of(spec)}" + (
+                " for a dual job" if replicas_of(spec) > 1 else "") + f", got {spec.boards_needed}"
+        if boards > self.health.in_service_count():
+            return (f"boards_needed: expected <= {self.health.in_service_count() // replicas_of(spec)} "
+                    f"(boards in service), got {spec.boards_needed}")
         if 0 <= spec.deadline_t_ns <= t_ns:
             return f"deadline_t_ns: expected after now ({t_ns}), got {spec.deadline_t_ns}"
         if spec.kind == "matmul":
@@ -359,86 +526,235 @@ class ExecutorCore:
                 return f"params.n: expected an integer in [1, 512], got {n!r}"
         return ""
 
-    def _expire(self, t_ns: int, ops: list, outs: list) -> None:
-        if t_ns < self._next_deadline_ns:
-            return
-        upcoming = []
-        for job in list(self.live.values()):
-            deadline = job.spec.deadline_t_ns
-            if deadline < 0:
-                continue
-            if deadline > t_ns:
-                upcoming.append(deadline)
-                continue
-            job.set_boards(())
-            self._set(job.spec.job_id, "EXPIRED", t_ns,
-                      f"deadline passed with {job.progress_gpu_s:.0f} of {job.spec.work_gpu_s:.0f} GPU-s done",
-                      ops, outs)
-        self._next_deadline_ns = min(upcoming, default=2**62)
+    # ------------------------------------------------------------- deadlines
+    def _doomed(self, job: Job, t_ns: int) -> bool:
+        return job.spec.deadline_t_ns >= 0 and t_ns > job.doom_t_ns()
 
+    def _expire(self, t_ns: int, ops: list, outs: list) -> None:
+        doomed = [j for j in self.running.values() if j.spec.deadline_t_ns >= 0 and t_ns > j.doom_t_ns()]
+        if t_ns >= self._next_doom_ns:
+            nxt = _NEVER
+            for job in self.live.values():
+                if job.state == "STARTED" or job.spec.deadline_t_ns < 0:
+                    continue
+                if self._doomed(job, t_ns):
+                    doomed.append(job)
+                else:
+                    nxt = min(nxt, job.doom_t_ns() + 1)
+            self._next_doom_ns = nxt
+        for job in doomed:
+            s = job.spec
+            left_s = max(0.0, (s.deadline_t_ns - t_ns) / _NS)
+            self._release(job)
+            self._set(s.job_id, "EXPIRED", t_ns,
+                      f"cannot finish by its deadline: {job.remaining_gpu_s():.1f} GPU-s left on "
+                      f"{s.boards_needed} board(s) need {job.remaining_gpu_s() / s.boards_needed:.1f} s "
+                      f"at full power, {left_s:.1f} s left ({job.progress_gpu_s:.0f} of {s.work_gpu_s:.0f} GPU-s done)",
+                      ops, outs, code=JobFailure.DEADLINE)
+
+    def _waiting(self, job: Job) -> None:
+        """A job starts waiting: the deadline scan must look at it in time."""
+        if job.spec.deadline_t_ns >= 0:
+            self._next_doom_ns = min(self._next_doom_ns, job.doom_t_ns() + 1)
+
+    # ----------------------------------------------------------------- plan
     def _plan(self, t_ns: int, ops: list, outs: list) -> None:
         if self.budget is None or self.caps is None:
             return
-        budget_w = self.budget.compute_budget_w if self.budget.mode != Mode.SAFE.value else 0.0
+        safe = self.budget.mode == Mode.SAFE.value
+        budget_w = 0.0 if safe else self.budget.compute_budget_w
         # Plan with a small margin below the budget, then re-plan only when something moved:
-        # the jobs, the thermal caps, the budget falling below what is commanded or rising
-        # well above what was planned for (sensor noise alone does not re-plan every tick).
-        commanded_w = sum(math.floor(c) for c in self.caps_w)
-        if not (self._replan or self._view_stale or budget_w < commanded_w
-                or budget_w > self._planned_w + REPLAN_RISE_W
-                or self.tick - self._planned_tick >= REPLAN_EVERY_TICKS):
+        # the jobs, the thermal caps, the boards, the budget falling below what is commanded
+        # or rising well above what was planned for (sensor noise alone does not re-plan).
+        commanded_w = self._commanded_w
+        t = self.table
+        # The plan's own preemptions and starts do not call for another plan: a job the
+        # budget just pushed out comes back when the budget has risen by replan_rise_w
+        # (hysteresis: no preempt/resume thrash, each resume costing a checkpoint load).
+        due = [w for w in self._wake_ticks if w <= self.tick]
+        if not (self._replan or due or budget_w < commanded_w
+                or budget_w > self._planned_w + t.replan_rise_w
+                or self.tick - self._planned_tick >= t.replan_every_ticks):
             return
-        self._replan = False
+        self._wake_ticks.difference_update(due)
         self._planned_w, self._planned_tick = budget_w, self.tick
-        views = self._views()
-        plan = self.policy(views, max(0.0, budget_w - PLAN_MARGIN_W), self.caps.cap_w, self.model)
-        self.caps_w = plan.cap_w
+        avail = self.health.available(self.tick)
+        caps = tuple(c if avail[b] else 0.0 for b, c in enumerate(self.caps.cap_w))
+        views = [] if safe else self._views()
+        if self._min_priority > 0:
+            views = [v for v in views if v.priority >= self._min_priority]
+        holding = self.tick < self._hold_starts_until
+        if holding:  # only what runs may keep running
+            views = [v for v in views if v.boards]
+        plan = self.policy(views, max(0.0, budget_w - t.plan_margin_w), caps, self.model)
+        assignments = self._checked(plan, safe, avail, outs)
+        self.caps_w = tuple(plan.cap_w) if len(plan.cap_w) == self.model.n_boards else (0.0,) * self.model.n_boards
         self._cmd_dirty = True
-        preempted = {}
-        for job in self._running():
-            if job.spec.job_id not in plan.assignments:
-                job.set_boards(())
-                preempted[job.spec.job_id] = job.progress_gpu_s
-                self._set(job.spec.job_id, "PREEMPTED", t_ns, "budget or thermal", ops, outs)
-        if preempted:
-            ops.append(Checkpoint(preempted, t_ns))
-            for job_id in preempted:
-                self.jobs[job_id].checkpoint_gpu_s = preempted[job_id]
-                self.jobs[job_id].checkpoint_t_ns = t_ns
-        for job_id, boards in plan.assignments.items():
+        preempted = [j for j in self.running.values() if j.spec.job_id not in assignments]
+        # A job pushed out while others start was displaced by the policy (say, for higher
+        # priority work); one pushed out while nothing starts lost its power or its boards.
+        displaced = any(self.jobs[j].state != "STARTED" for j in assignments)
+        for job in preempted:
+            reason = self._preempt_reason(job, safe, budget_w, displaced)
+            self._preempt(job, reason, t_ns, ops, outs)
+            shed = safe or job.spec.priority < self._min_priority  # those resume when the mode says
+            if not shed and not displaced and t.resume_holdoff_ticks:  # no thrash on a noisy budget
+                self._hold_starts_until = self.tick + t.resume_holdoff_ticks
+                self._wake_ticks.add(self.tick + t.resume_holdoff_ticks)
+        self._save(preempted, t_ns, ops)
+        moved = []
+        for job_id, boards in assignments.items():
             job = self.jobs[job_id]
             if job.state != "STARTED":
+                if job.checkpoint_gpu_s > 0.0:  # resume: load the checkpoint first
+                    job.overhead_s = t.checkpoint_cost_s
+                job.checkpoint_t_ns = t_ns
                 self._set(job_id, "STARTED", t_ns, "", ops, outs)
-            job.set_boards(boards)
+            elif boards != job.boards:  # moved to other boards: save here, load there
+                moved.append(job)
+                job.overhead_s = max(job.overhead_s, t.checkpoint_cost_s)
+            self._assign(job, boards)
+        self._save(moved, t_ns, ops)
+        self._replan = False
+
+    def _checked(self, plan: Plan, safe: bool, avail: list[bool], outs: list) -> dict:
+        """The plan's assignments that are sound: a job offered to the policy, on as many
+        boards as it needs, each available and given to one job only. Others are dropped
+        with an event (the policy is a plug-in: flight software does not trust it blindly)."""
+        used: set[int] = set()
+        good = {}
+        for job_id, boards in plan.assignments.items():
+            job = self.live.get(job_id)
+            boards = tuple(boards)
+            ok = (job is not None and not safe and job.spec.priority >= self._min_priority
+                  and (job.state == "STARTED" or self.tick >= self._hold_starts_until)
+                  and len(boards) == job.boards_total and len(set(boards)) == len(boards)
+                  and all(0 <= b < self.model.n_boards and avail[b] and b not in used for b in boards))
+            if not ok:
+                self._bad_plans += 1
+                self._emit(outs, Severity.WARNING_LO, "executor.bad_assignment",
+                           f"policy assigned {job_id!r} to boards {list(boards)}: not a job it was offered on "
+                           "free, available boards of the number it needs; ignored")
+                continue
+            used.update(boards)
+            good[job_id] = boards
+        return good
+
+    def _preempt_reason(self, job: Job, safe: bool, budget_w: float, displaced: bool) -> str:
+        if safe:
+            return "safe mode: no compute"
+        if job.spec.priority < self._min_priority:
+            return f"load shed: priority {job.spec.priority} below the minimum {self._min_priority}"
+        if budget_w <= 0.0:
+            return "no compute budget"
+        return "displaced by the policy for other work" if displaced else "budget or thermal"
 
     def _views(self) -> list[JobView]:
         """What the policy sees, in acceptance order. The list is rebuilt only when the
-        set of live jobs changes; running jobs' entries are refreshed every tick."""
-        if self._view_list is None or self._view_keys != len(self.live) or self._view_stale:
+        set of live jobs changes; running jobs' entries are refreshed every call."""
+        if self._view_list is None or self._view_stale:
             self._view_list = [j.view() for j in self.live.values()]
             self._view_pos = {j.spec.job_id: i for i, j in enumerate(self.live.values())}
-            self._view_keys = len(self.live)
             self._view_stale = False
         for job in self.running.values():
             self._view_list[self._view_pos[job.spec.job_id]] = job.view()
         return self._view_list
 
+    # ----------------------------------------------------------- checkpoints
     def _checkpoint(self, t_ns: int, ops: list) -> None:
-        due = {}
-        for job in self._running():
-            interval_ns = int(job.spec.checkpoint_interval_s * 1e9)
-            if interval_ns > 0 and t_ns - job.checkpoint_t_ns >= interval_ns:
-                due[job.spec.job_id] = job.progress_gpu_s
-                job.checkpoint_gpu_s = job.progress_gpu_s
-                job.checkpoint_t_ns = t_ns
-        if due:
-            ops.append(Checkpoint(due, t_ns))
+        """Periodic checkpoints. Only boards that work can write one: a job whose boards
+        did not all report work this tick (booting, or silently hung) waits."""
+        due = []
+        for job in self.running.values():
+            interval_ns = int(job.spec.checkpoint_interval_s * _NS)
+            if (interval_ns > 0 and t_ns - job.checkpoint_t_ns >= interval_ns and job.overhead_s <= 0.0
+                    and job.worked_tick == self.tick and job.boards_working >= len(job.boards)):
+                job.overhead_s = self.table.checkpoint_cost_s
+                due.append(job)
+        self._save(due, t_ns, ops)
+
+    def _save(self, jobs: list[Job], t_ns: int, ops: list) -> None:
+        """Checkpoint ``jobs`` now: progress and the upsets inside it, one store op."""
+        if not jobs:
+            return
+        progress, replicas, upsets = {}, {}, {}
+        for job in jobs:
+            job.save()
+            job.checkpoint_t_ns = t_ns
+            job_id = job.spec.job_id
+            progress[job_id] = job.checkpoint_gpu_s
+            if job.replicas > 1:
+                replicas[job_id] = tuple(job.ckpt_gpu_s)
+            if any(job.ckpt_upsets):
+                upsets[job_id] = tuple(job.ckpt_upsets)
+        self.checkpoints += len(jobs)
+        ops.append(Checkpoint(progress, t_ns, replicas, upsets))
+
+    def _progress(self, t_ns: int, ops: list, outs: list) -> None:
+        """PROGRESS reports at each progress_report_pct of the work, rate-limited."""
+        if self.table.progress_report_pct >= 100:
+            return
+        for job in self.running.values():
+            if job.progress_gpu_s < job.next_report_gpu_s:  # the usual tick: no new milestone
+                continue
+            pct = self._milestone(job)
+            job.next_report_gpu_s = job.spec.work_gpu_s * (pct + self.table.progress_report_pct) / 100.0
+            if (job.reported_pct < pct < 100
+                    and self.tick - job.report_tick >= self.table.progress_min_ticks):
+                job.reported_pct, job.report_tick = pct, self.tick
+                self.progress_reports += 1
+                job_id = job.spec.job_id
+                ops.append(RecordStage(job_id, "PROGRESS", t_ns, f"{pct}% done"))
+                outs.append(JobState(job_id, "PROGRESS", f"{pct}% of the work done", min(job.progress_gpu_s, 1e8)))
+
+    def _milestone(self, job: Job) -> int:
+        step = self.table.progress_report_pct
+        pct = int(100.0 * job.progress_gpu_s / job.spec.work_gpu_s)
+        return pct // step * step
+
+    # --------------------------------------------------------------- boards
+    def _board_action(self, action: BoardAction, t_ns: int, ops: list, outs: list, planned: bool = False) -> None:
+        """Carry out a health decision: the job on the board stops (back to its checkpoint,
+        as the board's memory is gone; or, for a planned removal, with a new checkpoint)."""
+        b = action.board
+        for job in list(self.running.values()):
+            if b in job.boards:
+                if planned:
+                    self._preempt(job, action.reason, t_ns, ops, outs)
+                    self._save([job], t_ns, ops)
+                else:
+                    if any(u > c for u, c in zip(job.upsets, job.ckpt_upsets, strict=True)):
+                        self.sdc_discarded_jobs.add(job.spec.job_id)
+                    job.roll_back()
+                    self._preempt(job, f"{action.reason}: resumes from its checkpoint "
+                                       f"({job.checkpoint_gpu_s:.1f} GPU-s)", t_ns, ops, outs)
+        self._replan = self._cmd_dirty = True
+        if action.kind == "power_cycle":
+            self._wake_ticks.add(self.tick + 1)
+            self._emit(outs, Severity.WARNING_HI, "executor.board_power_cycle", action.reason)
+            return
+        ops.append(SetBoardService(b, False, t_ns, action.reason))
+        self._emit(outs, Severity.ACTIVITY_HI if planned else Severity.WARNING_HI, "executor.board_out_of_service",
+                   action.reason)
+        left = self.health.in_service_count()
+        for job in list(self.live.values()):
+            if job.boards_total > left:
+                self._release(job)
+                self._set(job.spec.job_id, "FAILED", t_ns,
+                          f"needs {job.boards_total} boards, {left} in service", ops, outs,
+                          code=JobFailure.NO_BOARDS)
+
+    def _assign(self, job: Job, boards: tuple[int, ...]) -> None:
+        job.set_boards(boards)
+        n = job.spec.boards_needed
+        for i, b in enumerate(boards):
+            self._board_owner[b] = (job.spec.job_id, i // n)
 
     def _board_command(self) -> BoardCommand:
         n = self.model.n_boards
         job_ids = [""] * n
         caps = list(self.caps_w or (0.0,) * n)
-        for job in self._running():
+        for job in self.running.values():
             for b in job.boards:
                 job_ids[b] = job.spec.job_id
         for b in range(n):
@@ -446,38 +762,79 @@ class ExecutorCore:
             # changes only when the plan does, not with every watt of sensor noise
             caps[b] = float(math.floor(caps[b])) if job_ids[b] else 0.0
         on = tuple(1 if j else 0 for j in job_ids)  # boards without work are switched off
+        self._commanded_w = sum(caps)
         return BoardCommand(cap_w=tuple(caps), job_id=tuple(job_ids), on=on)
 
-    def _status(self) -> ExecutorStatus:
-        running = list(self._running())
+    # --------------------------------------------------------------- status
+    def status(self) -> ExecutorStatus:
+        running = self.running.values()
         c = self.counts
         return ExecutorStatus(
-            jobs_queued=sum(1 for j in self.live.values() if j.state in ("ACCEPTED", "PREEMPTED")),
-            jobs_running=len(running),
+            jobs_queued=len(self.live) - len(self.running),
+            jobs_running=len(self.running),
             jobs_completed=c.get("COMPLETED", 0) + c.get("DOWNLINKED", 0),
             jobs_downlinked=c.get("DOWNLINKED", 0),
             jobs_failed=c.get("FAILED", 0),
             jobs_expired=c.get("EXPIRED", 0),
             boards_busy=sum(len(j.boards) for j in running),
-            power_alloc_w=float(sum(self.caps_w)),
+            power_alloc_w=float(self._commanded_w),
             work_done_gpu_s=self.work_done_gpu_s,
+            jobs_cancelled=c.get("CANCELLED", 0),
+            preemptions=self.preemptions,
+            checkpoints=self.checkpoints,
+            sdc_detected=self.sdc_detected,
+            power_cycles=self.health.power_cycles,
+            boards_out_of_service=tuple(sorted(self.health.out_of_service)),
+        )
+
+    def statistics(self) -> ExecutorStats:
+        return ExecutorStats(
+            jobs_by_state=types.MappingProxyType({k: v for k, v in sorted(self.counts.items()) if v}),
+            work_done_gpu_s=self.work_done_gpu_s,
+            checkpoint_overhead_gpu_s=self.checkpoint_overhead_gpu_s,
+            preemptions=self.preemptions,
+            checkpoints=self.checkpoints,
+            sdc_detected=self.sdc_detected,
+            sdc_detected_jobs=tuple(sorted(self.sdc_detected_jobs)),
+            sdc_discarded_jobs=tuple(sorted(self.sdc_discarded_jobs)),
+            power_cycles=self.health.power_cycles,
+            boards_out_of_service=tuple(sorted(self.health.out_of_service)),
+            progress_reports=self.progress_reports,
+            unacked_results=len(self.unacked),
         )
 
     # -------------------------------------------------------------- helpers
-    def _running(self):
-        return list(self.running.values())  # in the order they started
+    def _counter_values(self) -> tuple:
+        return (self.preemptions, self.checkpoints, self.sdc_detected, self.health.power_cycles)
+
+    def _emit(self, outs: list, severity: Severity, name: str, text: str) -> None:
+        ev = self.events.emit(self.tick, severity, name, text)
+        if ev is not None:
+            outs.append(ev)
+
+    def _release(self, job: Job) -> None:
+        """Free a job's boards (they are switched off in this tick's command)."""
+        if job.boards:
+            job.set_boards(())
+            self._cmd_dirty = True
+
+    def _preempt(self, job: Job, reason: str, t_ns: int, ops: list, outs: list) -> None:
+        self.preemptions += 1
+        self._release(job)
+        self._set(job.spec.job_id, "PREEMPTED", t_ns, reason, ops, outs)
 
     def _count(self, old: str, new: str) -> None:
-        if old in ("COMPLETED", "FAILED", "EXPIRED", "DOWNLINKED", "REJECTED", "CANCELLED"):
+        if old in FINAL_STATES:
             self.counts[old] = self.counts.get(old, 0) - 1
         self.counts[new] = self.counts.get(new, 0) + 1
 
     def _set(self, job_id: str, state: str, t_ns: int, reason: str, ops: list, outs: list,
-             report: bool = True, store: bool = True) -> None:
+             report: bool = True, store: bool = True, code: int = 0) -> None:
+        """Move a job to ``state``: store the stage (unless an op already did) and report it."""
         job = self.jobs[job_id]
         self._count(job.state, state)
         job.state = state
-        self._view_stale = True
+        self._view_stale = self._replan = True
         if job.active:
             self.live[job_id] = job
         else:
@@ -486,7 +843,10 @@ class ExecutorCore:
             self.running[job_id] = job
         else:
             self.running.pop(job_id, None)
+            if job.active:
+                self._waiting(job)
+        reason = reason[:256]
         if store:
-            ops.append(SetState(job_id, state, t_ns, reason))
+            ops.append(SetState(job_id, state, t_ns, reason, int(code)))
         if report:
-            outs.append(JobState(job_id, state, reason[:256], min(job.progress_gpu_s, 1e8)))
+            outs.append(JobState(job_id, state, reason, min(job.progress_gpu_s, 1e8), int(code)))

@@ -40,7 +40,8 @@ MATMUL_DEFAULT_N = 64
 MATMUL_MAX_N = 512
 SYNTHETIC_MAX_BYTES = 64 * 1024 * 1024  # 64 MiB
 
-Payload = Callable[[str, Mapping[str, Any], int, int], bytes]
+# (job_id, params, output_bytes, seed, upsets, upset_salt) -> result bytes
+Payload = Callable[[str, Mapping[str, Any], int, int, int, int], bytes]
 
 
 class UnknownPayload(KeyError):
@@ -90,8 +91,15 @@ def checked_matmul_result(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> bytes:
     return pack_matmul_result(c, row, col)
 
 
+def _flip_rng(upsets: int, size: int, salt: int) -> np.random.Generator:
+    """Where the flips land: a function of their number and the result's size, and of the
+    salt when one is given (two replicas of a job get different salts: independent upsets
+    in two boards do not hit the same bits)."""
+    return np.random.default_rng([upsets, size, salt] if salt else [upsets, size])
+
+
 def _matmul(job_id: str, params: Mapping[str, Any], output_bytes: int, seed: int,
-            upsets: int = 0) -> bytes:
+            upsets: int = 0, upset_salt: int = 0) -> bytes:
     n = params.get("n", MATMUL_DEFAULT_N)
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MATMUL_MAX_N:
         raise InvalidPayloadParams(f"expected params['n'] as int in 1..{MATMUL_MAX_N}, got {n!r}")
@@ -100,12 +108,12 @@ def _matmul(job_id: str, params: Mapping[str, Any], output_bytes: int, seed: int
     b = rng.standard_normal((n, n))
     c = a @ b
     if upsets:  # bits the board's memory lost while it computed: ABFT must catch them
-        _flip_bits(c.view(np.uint8).reshape(-1)[6::8], upsets, np.random.default_rng([upsets, n]))
+        _flip_bits(c.view(np.uint8).reshape(-1)[6::8], upsets, _flip_rng(upsets, n, upset_salt))
     return checked_matmul_result(a, b, c)
 
 
 def _synthetic(job_id: str, params: Mapping[str, Any], output_bytes: int, seed: int,
-               upsets: int = 0) -> bytes:
+               upsets: int = 0, upset_salt: int = 0) -> bytes:
     if (
         not isinstance(output_bytes, int)
         or isinstance(output_bytes, bool)
@@ -118,7 +126,7 @@ def _synthetic(job_id: str, params: Mapping[str, Any], output_bytes: int, seed: 
     data = expected_synthetic(job_id, seed, output_bytes)
     if upsets:  # undetectable on board; the ground regenerates and compares
         buf = np.frombuffer(bytearray(data), dtype=np.uint8)
-        _flip_bits(buf, upsets, np.random.default_rng([upsets, output_bytes]))
+        _flip_bits(buf, upsets, _flip_rng(upsets, output_bytes, upset_salt))
         data = buf.tobytes()
     return data
 
@@ -131,14 +139,15 @@ PAYLOADS: dict[str, Payload] = {
 
 def run_payload(
     kind: str, job_id: str, params: Mapping[str, Any], output_bytes: int, seed: int,
-    upsets: int = 0,
+    upsets: int = 0, upset_salt: int = 0,
 ) -> bytes:
     """Run the payload registered for ``kind`` and return its result bytes.
 
     ``upsets``: bit flips the simulated board reported in this job's working memory
     (BoardSensors.upset); they are applied to the result as the board would have
     returned it. matmul's ABFT check then raises PayloadCorrupted; synthetic output
-    carries them (only the ground's regeneration can tell).
+    carries them (only the ground's regeneration can tell). ``upset_salt``: 0, or a
+    replica number (>= 1) of a job run twice, so the two replicas' flips differ.
 
     Raises UnknownPayload for an unregistered kind, InvalidPayloadParams for bad
     params/size/seed, PayloadCorrupted if a result fails its own check.
@@ -151,4 +160,4 @@ def run_payload(
         ) from None
     if not isinstance(params, Mapping):
         raise InvalidPayloadParams(f"expected params as a mapping, got {type(params).__name__}")
-    return payload(job_id, params, output_bytes, seed, upsets)
+    return payload(job_id, params, output_bytes, seed, upsets, upset_salt)

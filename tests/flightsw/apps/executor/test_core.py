@@ -17,6 +17,7 @@ from flightsw.apps.executor.core import (
     StoreResult,
 )
 from flightsw.apps.executor.payloads import run_payload
+from flightsw.apps.executor.shell import apply_op
 from flightsw.icd.messages import (
     BoardCommand,
     Event,
@@ -30,6 +31,7 @@ from flightsw.icd.results import sha256_digest
 from flightsw.sched import POLICIES, BoardModel
 from flightsw.store.ledger import JobRow, Ledger
 from tests.flightsw.apps.builders import S, board_sensors, budget, job_spec, thermal_caps
+from tests.flightsw.apps.executor.fakes import table
 
 GPU_S_TOL = 1e-9  # [GPU-s] float round-off in work accounting
 MODEL = BoardModel(n_boards=4, max_power_w=100.0, min_power_w=20.0)
@@ -37,7 +39,7 @@ N = MODEL.n_boards
 
 
 def new_core() -> ExecutorCore:
-    return ExecutorCore(model=MODEL, policy=POLICIES["fifo"])
+    return ExecutorCore(model=MODEL, policy=POLICIES["fifo"], table=table())
 
 
 def powered(**kw) -> ExecInputs:
@@ -140,7 +142,7 @@ def test_a_matmul_job_with_a_valid_n_is_accepted():
 
 def test_an_accepted_job_starts_on_a_board_when_power_allows():
     ops, outs = Run().step(powered(submits=[job_spec("a")]))
-    assert states(outs, "a") == ["STARTED"]
+    assert states(outs, "a") == ["ACCEPTED", "STARTED"]
     assert SetState("a", "STARTED", 1 * S, "") in ops
     cmd = board_command(outs)
     assert cmd.job_id == ("a", "", "", "") and cmd.cap_w[0] > 0.0
@@ -243,20 +245,22 @@ def test_a_waiting_job_expires_at_its_deadline_with_a_reason():
     run = Run()
     no_power = ExecInputs(budget=budget(0.0), caps=thermal_caps((100.0,) * N))
     run.step(ExecInputs(budget=budget(0.0), caps=thermal_caps((100.0,) * N),
-                        submits=[job_spec("a", deadline_t_ns=4 * S)]))
+                        submits=[job_spec("a", work_gpu_s=1e-3, deadline_t_ns=4 * S)]))
     for _ in range(2):  # t = 2 s, 3 s
         _, outs = run.step(no_power)
-        assert states(outs, "a") == [], "expired before the deadline"
+        assert states(outs, "a") == [], "expired while it could still finish"
     ops, outs = run.step(no_power)  # t = 4 s
     (report,) = of(outs, JobState)
     assert report.state == "EXPIRED" and "deadline" in report.reason
     assert [o.state for o in of(ops, SetState)] == ["EXPIRED"]
 
 
-def test_a_running_job_that_expires_frees_its_board():
+def test_a_running_job_that_falls_behind_its_deadline_expires_early_and_frees_its_board():
     run = Run()
-    run.step(powered(submits=[job_spec("a", work_gpu_s=100.0, deadline_t_ns=2 * S)]))
-    _, outs = run.step(powered())
+    run.step(powered(submits=[job_spec("a", work_gpu_s=10.0, deadline_t_ns=12 * S)]))  # t = 1 s
+    _, outs = run.step(powered())  # t = 2 s: 10 s of work at full power still fits exactly
+    assert states(outs, "a") == []
+    _, outs = run.step(powered())  # t = 3 s: no work was reported: it cannot make it any more
     assert states(outs, "a") == ["EXPIRED"]
     assert board_command(outs).job_id == ("",) * N
 
@@ -303,8 +307,9 @@ def test_restored_jobs_resume_and_unacked_results_are_offered_on_the_first_step(
         ],
         ["b"],
     )
-    _, outs = Run(core).step(powered())
-    assert states(outs, "a") == ["STARTED"]
+    ops, outs = Run(core).step(powered())
+    assert states(outs, "a") == ["PREEMPTED", "STARTED"], "the restart is reported, then the resume"
+    assert SetState("a", "PREEMPTED", S, "executor restarted: resumes from its checkpoint (3.0 GPU-s)") in ops
     assert of(outs, OfferResults) == [OfferResults(32 * 1024 * 1024)], "unacked results are offered"
 
 
@@ -325,16 +330,7 @@ def test_a_restored_job_id_is_a_duplicate():
 def apply(ledger: Ledger, ops: list) -> None:
     """What the executor shell does with store operations, in order."""
     for op in ops:
-        if isinstance(op, AddJob):
-            ledger.add_job(op.spec, op.state, op.reason, op.t_ns)
-        elif isinstance(op, SetState):
-            ledger.set_state(op.job_id, op.state, op.t_ns, op.reason)
-        elif isinstance(op, Checkpoint):
-            ledger.checkpoint(op.progress_gpu_s, op.t_ns)
-        elif isinstance(op, StoreResult):
-            ledger.store_result(op.job_id, op.kind, op.data, op.sha256, op.t_ns, op.work_gpu_s)
-        elif isinstance(op, MarkDownlinked):
-            ledger.mark_downlinked(op.job_id, op.t_ns)
+        apply_op(ledger, op)
 
 
 def test_a_crash_loses_only_the_work_since_the_last_checkpoint(tmp_path):
