@@ -43,7 +43,10 @@ __all__ = ["Station", "make"]
 LINK_SRC = "ground"
 SAT = "sat"
 WORLD = "world"
-_ORDER = ("RELEASED", "SENT", "ACCEPTED", "STARTED", "PREEMPTED", "COMPLETED", "DOWNLINKED", "ARCHIVED")
+# Stages by rank: a late report of a lower rank never moves a job back. Running, progress
+# reports and preemptions share a rank: a job goes back and forth between them.
+_RANK = {"RELEASED": 0, "SENT": 1, "ACCEPTED": 2, "STARTED": 3, "PROGRESS": 3, "PREEMPTED": 3,
+         "COMPLETED": 4, "DOWNLINKED": 5, "ARCHIVED": 6}
 _FINAL = frozenset({"ARCHIVED", "REJECTED", "FAILED", "EXPIRED", "CANCELLED"})
 
 
@@ -177,7 +180,9 @@ class Station:
     def _stage(self, gj: _GroundJob, stage: str, t_ns: int, reason: str) -> None:
         if gj.stage in _FINAL:  # a late or repeated report never moves a final stage back
             return
-        if stage in _ORDER and gj.stage in _ORDER and _ORDER.index(stage) < _ORDER.index(gj.stage):
+        if stage == gj.stage and stage != "PROGRESS":
+            return  # the same stage again (JobAck and JobState both say ACCEPTED): once
+        if stage in _RANK and gj.stage in _RANK and _RANK[stage] < _RANK[gj.stage]:
             return  # a late report of an earlier stage: keep the latest
         gj.stage = stage
         self.archive.set_stage(gj.spec.job_id, stage, t_ns, reason)

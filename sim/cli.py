@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--scenario", default="default")
     r.add_argument("--hours", type=float, default=24.0)
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--policy", default="fifo")
+    r.add_argument("--policy", default="priority")
     r.add_argument("--mode", choices=("hil", "fast", "realtime"), default="hil")
     r.add_argument("--speed", type=float, default=60.0, help="realtime mode: sim seconds per wall second")
     r.add_argument("--faults", default=None, help="TOML fault plan")

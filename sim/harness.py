@@ -120,7 +120,7 @@ class RunConfig:
     scenario_ref: str  # built-in name or file path, re-read in each process
     hours: float = 24.0
     seed: int = 0
-    policy: str = "fifo"
+    policy: str = "priority"
     mode: str = "fast"
     faults: FaultPlan = field(default_factory=FaultPlan)
     out_dir: Path = Path("out/run")
@@ -319,14 +319,14 @@ def is_protected(spec: JobSpec) -> bool:
     return spec.kind in PROTECTED_KINDS or (spec.params or {}).get("dual") is True
 
 
-def wrong_archived_results(archive_path: Path, jobs: list[JobSpec]) -> list[str]:
-    """Results in the ground archive that are not what the job should have produced,
-    judged by the simulator's truth (a synthetic result regenerated from its seed; a
-    matmul result by its ABFT checksums): corrupt results delivered to a user."""
-    if not archive_path.exists():
-        return []
+def wrong_results(db_path: Path, jobs: list[JobSpec]) -> tuple[list[str], list[str]]:
+    """(all job ids, wrong job ids) of the results in a sqlite store with a ``results``
+    table (the ground archive, or the onboard ledger), judged by the simulator's truth: a
+    synthetic result regenerated from its seed, a matmul result by its ABFT checksums."""
+    if db_path is None or not db_path.exists():
+        return [], []
     specs = {j.job_id: j for j in jobs}
-    db = sqlite3.connect(archive_path)
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         rows = db.execute("SELECT job_id, kind, data, sha256 FROM results ORDER BY job_id").fetchall()
     finally:
@@ -342,19 +342,36 @@ def wrong_archived_results(archive_path: Path, jobs: list[JobSpec]) -> list[str]
                 wrong.append(job_id)
         elif not verify_result(kind, data, bytes(sha))[0]:
             wrong.append(job_id)
-    return wrong
+    return [r[0] for r in rows], wrong
+
+
+def wrong_archived_results(archive_path: Path, jobs: list[JobSpec]) -> list[str]:
+    """Results in the ground archive that are wrong by the truth: corrupt results
+    delivered to a user."""
+    return wrong_results(archive_path, jobs)[1]
 
 
 def integrity_report(world: dict, executor: dict | None, station: dict, jobs: list[JobSpec],
-                     job_states: dict[str, set[str]], archive_path: Path | None = None) -> dict:
+                     job_states: dict[str, set[str]], archive_path: Path | None = None,
+                     ledger_path: Path | None = None) -> dict:
     """Silent data corruption: what the world injected, what the flight side detected,
-    and what slipped through. ``undetected_protected`` must be [] in a correct system."""
+    and what slipped through. ``undetected_protected`` must be [] in a correct system:
+    a protected job that was hit, finished, was never caught by the flight side, and whose
+    result (on board or on the ground) is wrong by the truth, or could not be judged.
+    A hit whose work was thrown away (rolled back to a checkpoint before the job
+    finished) leaves a right result: that is no escape."""
     executor = executor or {}
     protected = {j.job_id for j in jobs if is_protected(j)}
     hits = world.get("sdc_hits_by_job", {})
     hit_protected = sorted(j for j in hits if j in protected)
     # sdc_detected, sdc_detected_jobs: from the executor's final_report
     detected_jobs = set(executor.get("sdc_detected_jobs", []))
+    judged, wrong = set(), set()
+    for path in (archive_path, ledger_path):
+        ids, bad = wrong_results(path, jobs)
+        judged.update(ids)
+        wrong.update(bad)
+    right = judged - wrong
     return {
         "sdc_injected": world.get("hardware_events", {}).get("sdc", 0),
         "sdc_injected_protected": sum(hits[j] for j in hit_protected),
@@ -362,7 +379,7 @@ def integrity_report(world: dict, executor: dict | None, station: dict, jobs: li
         "protected_jobs_hit": hit_protected,
         "undetected_protected": [j for j in hit_protected
                                  if job_states.get(j, set()) & set(FINISHED_STATES)
-                                 and j not in detected_jobs],
+                                 and j not in detected_jobs and j not in right],
         # reached the ground corrupt (not caught on board; the ground's check caught them)
         "corrupt_results_downlinked": station.get("results_corrupt", 0),
         # archived as good but wrong by the simulator's truth: must be 0
@@ -423,9 +440,12 @@ def make_report(cfg: RunConfig, res, recorder: Recorder, jobs: list[JobSpec] | N
         "boards_failed": world.get("boards_failed", 0),
         "injected": world.get("injected", {"hang": 0, "fail": 0}),
         "integrity": integrity_report(world, executor, station, jobs, recorder.job_states,
-                                      cfg.out_dir / "ground" / "archive.sqlite"),
+                                      cfg.out_dir / "ground" / "archive.sqlite",
+                                      cfg.out_dir / "onboard" / "executor.sqlite"),
         "modes": recorder.modes(res.ticks),
         "preemptions": int((executor or {}).get("preemptions", 0)),  # from the executor's final_report
+        "boards": {"power_cycles": int((executor or {}).get("power_cycles", 0)),
+                   "out_of_service": list((executor or {}).get("boards_out_of_service", []))},
     }
 
 

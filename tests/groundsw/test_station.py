@@ -393,3 +393,14 @@ def test_a_response_for_another_source_does_not_close_a_ground_command(tmp_path:
         assert st.final_report()["commands"][0]["status"] == "SENT"
     finally:
         st.close()
+
+
+def test_running_stages_alternate_and_a_repeated_stage_is_recorded_once(make_station) -> None:
+    job = spec("j1")
+    st = make_station([job])
+    step(st, 0, [contact()])
+    step(st, 1, [downlink(JobAck("j1", True, ""), 1), downlink(JobState("j1", "ACCEPTED", "", 0.0), 2)])
+    for i, stage in enumerate(("STARTED", "PROGRESS", "PREEMPTED", "STARTED", "ACCEPTED")):
+        step(st, 2 + i, [downlink(JobState("j1", stage, "", 1.0), 3 + i)])
+    stages = [s for s, _, _ in st.archive.stages("j1")]
+    assert stages == ["RELEASED", "SENT", "ACCEPTED", "STARTED", "PROGRESS", "PREEMPTED", "STARTED"], stages

@@ -191,3 +191,25 @@ def test_built_in_fault_plans_load_by_name_and_an_unknown_name_is_named() -> Non
     assert {b["fault"] for b in plan.boards} == {"hang", "fail", "sdc"} and plan.radiation
     with pytest.raises(ScenarioError, match="day-of-faults.*'nope'|'nope'"):
         load_fault_plan("nope")
+
+
+def test_a_hit_whose_work_was_thrown_away_leaves_a_right_result_and_is_no_escape(tmp_path) -> None:
+    from flightsw.apps.executor.payloads import run_payload
+    from flightsw.icd.results import sha256_digest
+    from groundsw.archive import Archive
+
+    jobs = [_job("m1", "matmul", {"n": 8}), _job("m2", "matmul", {"n": 8})]
+    arch = Archive(tmp_path / "a.sqlite")
+    try:
+        for j in jobs:
+            data = run_payload(j.kind, j.job_id, j.params, j.output_bytes, j.seed)
+            if j.job_id == "m2":  # corrupt, yet its matmul checksums are gone too: wrong by truth
+                data = data[:-8] + bytes(8)
+            arch.store_result(j.job_id, j.kind, data, sha256_digest(data), 0)
+    finally:
+        arch.close()
+    world = {"hardware_events": {"sdc": 2}, "sdc_hits_by_job": {"m1": 1, "m2": 1}}
+    states = {"m1": {"COMPLETED"}, "m2": {"COMPLETED"}}
+    got = integrity_report(world, {}, {}, jobs, states, tmp_path / "a.sqlite", tmp_path / "missing.sqlite")
+    assert got["undetected_protected"] == ["m2"], got
+    assert got["corrupt_results_delivered"] == 1

@@ -228,7 +228,7 @@ def apply_op(ledger: Ledger, op) -> None:
         raise TypeError(f"unknown store operation {op!r}")
 
 
-def make(start_tick: int, store_dir: str, board_model: dict, policy: str = "fifo",
+def make(start_tick: int, store_dir: str, board_model: dict, policy: str = "priority",
          table: dict | None = None) -> ExecutorApp:
     """``table``: fields of the "executor" table (ExecutorTable) over its defaults."""
     base = ExecutorTable()
