@@ -444,6 +444,7 @@ def make_report(cfg: RunConfig, res, recorder: Recorder, jobs: list[JobSpec] | N
                                       cfg.out_dir / "onboard" / "executor.sqlite"),
         "modes": recorder.modes(res.ticks),
         "preemptions": int((executor or {}).get("preemptions", 0)),  # from the executor's final_report
+        "commands": station.get("commands", []),  # the command plan's commands and their answers
         "boards": {"power_cycles": int((executor or {}).get("power_cycles", 0)),
                    "out_of_service": list((executor or {}).get("boards_out_of_service", []))},
     }
