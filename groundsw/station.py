@@ -166,6 +166,9 @@ class Station:
                 if sha256_digest(body.data) == body.sha256 and body.job_id not in self.naks_out:
                     self.naks_out.append(body.job_id)
                     self._nak_reason[body.job_id] = why[:256]
+                    if gj.stage not in _FINAL:  # the job runs again: its record goes back too
+                        gj.stage = "PREEMPTED"
+                        self.archive.set_stage(body.job_id, "PREEMPTED", t_ns, f"result rejected: {why}"[:256])
                 return [(Event(int(Severity.WARNING_HI), "station.result_corrupt",
                                f"{body.job_id}: {why}"[:512]), "")]
             gj.acked = True

@@ -25,7 +25,15 @@ from flightsw.bus.logsetup import configure as configure_logging
 from flightsw.bus.participant import ParticipantSpec
 from flightsw.bus.runner import run_lockstep
 from flightsw.icd.codec import decode, encode_body
-from flightsw.icd.messages import Event, ExecutorStatus, JobSpec, JobState, PowerBudget, Severity
+from flightsw.icd.messages import (
+    ONBOARD_APPS,
+    Event,
+    ExecutorStatus,
+    JobSpec,
+    JobState,
+    PowerBudget,
+    Severity,
+)
 from flightsw.icd.results import expected_synthetic, verify_result
 from sim.faults import as_dicts, parse_board_faults, parse_commands, parse_radiation_bursts
 from sim.scenario import Scenario, ScenarioError
@@ -37,7 +45,7 @@ from sim.world import sensor_channels
 __all__ = ["RunConfig", "FaultPlan", "parse_fault_plan", "load_fault_plan", "build_specs", "run",
            "make_report", "ONBOARD", "configure_logging"]
 
-ONBOARD = ("comms", "executor", "power", "supervisor", "thermal")
+ONBOARD = ONBOARD_APPS
 FAULT_KINDS = ("board", "command", "kill", "radiation", "sensor")
 SAMPLE_EVERY_TICKS = 60
 NS_PER_S = 1_000_000_000
@@ -56,7 +64,7 @@ class FaultPlan:
     sensors: tuple[dict, ...] = ()  # [[sensor]] entries, checked by sim.sensors
     boards: tuple[dict, ...] = ()  # [[board]]: {board, tick, fault}
     radiation: tuple[dict, ...] = ()  # [[radiation]]: {start_tick, end_tick, multiplier}
-    # [[command]]: {tick, target, opcode, args}; parsed and checked, not yet sent
+    # [[command]]: {tick, target, opcode, args}; the ground station sends them in contact
     commands: tuple[dict, ...] = ()
 
 

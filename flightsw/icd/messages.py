@@ -81,8 +81,10 @@ __all__ = [
     "TableDump",
     "MAX_TABLE_BYTES",
     "TABLE_LOAD_OPCODE",
+    "ONBOARD_APPS",
 ]
 
+ONBOARD_APPS = ("comms", "executor", "power", "supervisor", "thermal")  # the onboard processes
 MAX_BOARDS = 1024
 MAX_NAME = 32
 MAX_JOB_ID = 64
@@ -387,7 +389,9 @@ class PowerBudget:
     reserve_wh: float = f_float(0.0, 1.0e7, default=0.0)
     next_eclipse_in_s: float = f_float(-1.0, 1.0e7, default=-1.0)  # -1: none forecast
     next_eclipse_s: float = f_float(0.0, 1.0e6, default=0.0)  # its duration
-    # the budget forecast over the next orbit: forecast_budget_w[i] at now + i*forecast_step_s
+    # the budget forecast over the next orbit: forecast_budget_w[i] at now + i*forecast_step_s;
+    # carried about once per forecast_step_s (and when the mode or the eclipse outlook
+    # changes), empty with step 0 in the budgets between: keep the last one
     forecast_step_s: float = f_float(0.0, 1.0e5, default=0.0)
     forecast_budget_w: tuple[float, ...] = f_floats(MAX_FORECAST, 0.0, MAX_POWER_W, default=())
 

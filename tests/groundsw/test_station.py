@@ -404,3 +404,18 @@ def test_running_stages_alternate_and_a_repeated_stage_is_recorded_once(make_sta
         step(st, 2 + i, [downlink(JobState("j1", stage, "", 1.0), 3 + i)])
     stages = [s for s, _, _ in st.archive.stages("j1")]
     assert stages == ["RELEASED", "SENT", "ACCEPTED", "STARTED", "PROGRESS", "PREEMPTED", "STARTED"], stages
+
+
+def test_after_a_nak_the_rerun_is_recorded_until_the_good_result_is_archived(make_station) -> None:
+    job = spec("j1")
+    st = make_station([job])
+    step(st, 0, [contact()])
+    step(st, 1, [downlink(JobState("j1", "COMPLETED", "", 10.0), 1)])
+    good = result(job, 5)
+    wrong = bytes([good.data[0] ^ 0x01]) + good.data[1:]
+    step(st, 6, [downlink(ResultData("j1", good.kind, wrong, sha256_digest(wrong), good.completed_t_ns), 2)])
+    for i, stage in enumerate(("STARTED", "COMPLETED")):
+        step(st, 7 + i, [downlink(JobState("j1", stage, "", 10.0), 3 + i)])
+    step(st, 9, [downlink(good, 5)])
+    stages = [s for s, _, _ in st.archive.stages("j1")]
+    assert stages[-5:] == ["PREEMPTED", "STARTED", "COMPLETED", "DOWNLINKED", "ARCHIVED"], stages

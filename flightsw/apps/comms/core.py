@@ -25,6 +25,7 @@ from flightsw.apps.framework import EventLog, TableError
 from flightsw.icd.codec import DecodeError
 from flightsw.icd.linkframe import decode_frame, encode_frame
 from flightsw.icd.messages import (
+    ONBOARD_APPS,
     TABLE_LOAD_OPCODE,
     AppCommand,
     CmdStatus,
@@ -54,7 +55,7 @@ LINK_SRC = "sat"  # the spacecraft's name on the link
 GROUND = "ground"
 MAX_CONTROL_QUEUE = 10_000
 MAX_SKIP = 4096  # ResultResync.skip holds at most this many ids
-APPS = ("comms", "executor", "power", "supervisor", "thermal")  # command targets
+APPS = ONBOARD_APPS  # command targets
 _UPLINK_TYPES = (JobSpec, ResultAck, ResultNak, AppCommand, TableLoad)
 
 

@@ -8,8 +8,11 @@ The power manager then grants no compute: the executor stops compute when its bu
 which releases the order; the power manager then picks its own mode from the battery.
 The release is sent again when the power manager may have missed it (it was restarted).
 
-The other modes (LOW_POWER, NOMINAL, COMPUTE) are recorded and reported: the power
-manager decides within them from the battery and the sun; this manager only forces SAFE.
+The other modes (LOW_POWER, NOMINAL, COMPUTE) are a ceiling: the power manager picks its
+mode from the battery and the sun, but never above the commanded one (an
+AppCommand POWER_SET_MODE_LIMIT {mode}, sent with the release and again after a power
+manager restart). So COMPUTE lets the power manager use every mode, LOW_POWER keeps the
+satellite at most in LOW_POWER (load shed, no battery for compute).
 The mode and whether it came from escalation are durable (the shell persists them).
 """
 
@@ -17,7 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flightsw.icd.messages import MODE_RANK, Mode, SetMode, Severity
+from flightsw.apps.supervisor.commands import make_cmd_id
+from flightsw.icd.messages import MODE_RANK, AppCommand, Mode, Opcode, SetMode, Severity
 
 __all__ = ["ModeManager", "MODE_TARGET"]
 
@@ -49,8 +53,8 @@ class ModeManager:
         self.changes += 1
         if mode == Mode.SAFE.value:
             self.last_safe_tick = -(10**9)  # order SAFE on the next step
-        elif old == Mode.SAFE.value:
-            self.resend += (-(10**9),)  # release on the next step
+        else:
+            self.resend += (-(10**9),)  # release and the new ceiling on the next step
         sev = Severity.WARNING_HI if mode == Mode.SAFE.value else Severity.ACTIVITY_HI
         return [(sev, "supervisor.mode_changed", f"{old} -> {mode}: {reason}")]
 
@@ -67,5 +71,8 @@ class ModeManager:
                 return [(SetMode(Mode.SAFE.value, f"supervisor: {self.reason}"[:256]), MODE_TARGET)]
             return []
         if resend:
-            return [(SetMode(Mode.NOMINAL.value, f"supervisor: {self.mode}: release safe mode"), MODE_TARGET)]
+            limit = AppCommand(MODE_TARGET, Opcode.POWER_SET_MODE_LIMIT, make_cmd_id(tick, 1000), "supervisor",
+                               {"mode": self.mode})
+            return [(SetMode(Mode.NOMINAL.value, f"supervisor: {self.mode}: release safe mode"), MODE_TARGET),
+                    (limit, MODE_TARGET)]
         return []

@@ -98,11 +98,10 @@ def default_actionpoints() -> ActionpointTable:
 
 def default_sequences() -> SequenceTable:
     # an example and a check of the command path: each app answers NOOP on the bus
-    # (comms answers its commands down the link only, so a step for comms would time out)
     return SequenceTable((
         StoredSequence("noop_all", tuple(
             SequenceStep(CommandSpec(app, int(Opcode.NOOP)), at_s=float(i))
-            for i, app in enumerate(("power", "thermal", "executor")))),
+            for i, app in enumerate(("power", "thermal", "executor", "comms")))),
     ))
 
 

@@ -158,3 +158,18 @@ def test_the_shell_answers_pings_and_counts_commands(tmp_path):
     assert app.statistics()["cmds_accepted"] == 1
     assert app.final_report()["mode"] == Mode.SAFE.value
     app.close()
+
+
+def test_a_mode_below_compute_is_a_ceiling_for_the_power_manager():
+    from flightsw.icd.messages import AppCommand
+
+    w = World(SupervisorCore(QUIET))
+    w.step(0)
+    out = w.step(1, set_mode("LOW_POWER"))
+    (limit,) = bodies(out, AppCommand, "power")
+    assert (limit.opcode, limit.args, limit.source) == (Opcode.POWER_SET_MODE_LIMIT, {"mode": "LOW_POWER"},
+                                                         "supervisor")
+    out = w.step(2, set_mode("COMPUTE", 2))
+    (limit,) = bodies(out, AppCommand, "power")
+    assert limit.args == {"mode": "COMPUTE"}
+    assert w.core.modes.mode == "COMPUTE"

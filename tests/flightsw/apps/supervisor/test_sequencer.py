@@ -190,6 +190,6 @@ def test_the_default_sequence_noops_every_app():
     core = SupervisorCore(QUIET)
     w = World(core)
     w.step(0, start("noop_all"))
-    w.run(range(1, 12))
-    assert [c.target for _, c in sent(w)] == ["power", "thermal", "executor"]
+    w.run(range(1, 16))
+    assert [c.target for _, c in sent(w)] == ["power", "thermal", "executor", "comms"]
     assert w.events("supervisor.sequence_completed")
