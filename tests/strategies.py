@@ -181,3 +181,31 @@ def message_of(body: Any, src: str = "test", seq: int = 1, tick: int = 0, t_ns: 
                dst: str = "") -> Message:
     """``body`` in a valid envelope."""
     return Message(Envelope(body.KIND, body.VERSION, src, seq, tick, t_ns, dst), body)
+
+
+# ------------------------------------------------------------ executor job uploads
+
+
+def executor_job_specs(job_id: str, now_t_ns: int, n_boards: int = 4) -> st.SearchStrategy[Any]:
+    """JobSpecs as the ground uploads them to the executor, small enough to finish within a
+    few dozen 1 s ticks: kind ``synthetic`` or ``matmul`` (n <= 8; now and then an unknown
+    kind, which must be refused), any priority, ``boards_needed`` up to ``n_boards`` (with
+    ``params.dual`` a job needs twice that: some are refused), 1..12 GPU-s of work, no
+    deadline or one 1..40 s after ``now_t_ns`` (whole seconds), a checkpoint interval of
+    0 (none), 2 or 5 s. Output 64 bytes."""
+    # imported here, so that this late addition leaves the module's header as it was
+    from flightsw.icd.messages import JobSpec
+
+    ns = 1_000_000_000
+    kinds = st.sampled_from(["synthetic"] * 4 + ["matmul"] * 4 + ["no-such-kind"])
+    dual = st.sampled_from([None, None, True, False])
+    deadline = st.one_of(st.just(-1), st.just(-1), st.integers(1, 40).map(lambda s: now_t_ns + s * ns))
+
+    def spec(kind, d, priority, boards, work, dl, ckpt, seed):
+        params: dict[str, Any] = {"n": 4 + seed % 5} if kind == "matmul" else {}
+        if d is not None:
+            params["dual"] = d
+        return JobSpec(job_id, kind, priority, dl, boards, float(work), ckpt, 0, 64, 0, seed, params)
+
+    return st.builds(spec, kinds, dual, st.integers(0, 9), st.integers(1, n_boards), st.integers(1, 12),
+                     deadline, st.sampled_from([0.0, 2.0, 5.0]), st.integers(0, 2**32 - 1))
