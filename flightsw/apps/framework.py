@@ -223,6 +223,10 @@ class TableService:
     staged: dict[str, Any] = field(default_factory=dict)
     loads: int = 0
     activations: int = 0
+    # name -> (the table object, its CRC): housekeeping reports every table's CRC often,
+    # and serialising a table is costly. Tables are frozen, so the CRC holds while the
+    # same object is active; a load or activation puts a new object in and misses.
+    _crc: dict[str, tuple[Any, int]] = field(default_factory=dict, repr=False, compare=False)
 
     def load(self, name: str, data: bytes, activate: bool) -> str:
         """-> detail text; raises CommandError (the active table is untouched)."""
@@ -267,7 +271,14 @@ class TableService:
         return TableDump(name, data, zlib.crc32(data))
 
     def crc32(self, name: str) -> int:
-        return zlib.crc32(table_to_json(self.active[name]))
+        """CRC-32 of the active table's canonical JSON (cached per table object)."""
+        table = self.active[name]
+        hit = self._crc.get(name)
+        if hit is not None and hit[0] is table:
+            return hit[1]
+        crc = zlib.crc32(table_to_json(table))
+        self._crc[name] = (table, crc)
+        return crc
 
 
 # ---------------------------------------------------------------------- argument helpers

@@ -1,16 +1,20 @@
 """ZeroMQ transport: one OS process per participant, a ROUTER in the hub process.
 
-Protocol (multipart frames, msgpack payloads):
+Protocol: one msgpack frame per message, an array whose first item says what it is (the
+hub's ROUTER adds and strips the identity frame in front):
 
-==========  =========  =======================================================
-from        frame 0    frame 1
-==========  =========  =======================================================
-child       HELLO      [name, period_ticks, [subscribed kinds...]]
-hub         TICK       [tick, t_ns, [message bytes...]]
-child       DONE       [tick, [[seq, kind, dst, message bytes], ...]]
-hub         FINISH     (none)
-child       REPORT     {final report}
-==========  =========  =======================================================
+==========  ===============================================================
+from        frame
+==========  ===============================================================
+child       [HELLO, name, period_ticks, [subscribed kinds...]]
+hub         [TICK, tick, t_ns, [message bytes...]]
+child       [DONE, tick, [[seq, kind, dst, message bytes], ...]]
+hub         [FINISH]
+child       [REPORT, {final report}]
+==========  ===============================================================
+
+One frame, not a command frame and a payload frame: every frame is a send call through
+ZeroMQ's I/O thread, and the hub sends one message to each participant every tick.
 
 Rules kept (DESIGN.md §9): linger set on every socket; the context is created in the
 child after spawn; ROUTER_MANDATORY so a send to a vanished peer raises instead of
@@ -38,7 +42,8 @@ __all__ = ["ZmqTransport", "child_main"]
 
 log = structlog.get_logger()
 
-HELLO, TICK, DONE, FINISH, REPORT = b"HELLO", b"TICK", b"DONE", b"FINISH", b"REPORT"
+HELLO, TICK, DONE, FINISH, REPORT = "HELLO", "TICK", "DONE", "FINISH", "REPORT"
+_SNDMORE = int(zmq.SNDMORE)  # a plain int: pyzmq's flag enums cost more than the send
 LINGER_MS = 1000
 POLL_MS = 100
 
@@ -64,17 +69,17 @@ def child_main(spec: ParticipantSpec, address: str, start_tick: int) -> None:
     sock.setsockopt(zmq.IDENTITY, spec.name.encode())
     sock.connect(address)
     reg = endpoint.registration()
-    sock.send_multipart([HELLO, _pack([reg.name, reg.period_ticks, sorted(reg.subscriptions)])])
+    sock.send(_pack([HELLO, reg.name, reg.period_ticks, sorted(reg.subscriptions)]))
     try:
         while True:
-            frames = sock.recv_multipart()
-            if frames[0] == TICK:
-                tick, t_ns, inbox = _unpack(frames[1])
+            msg = _unpack(sock.recv())
+            if msg[0] == TICK:
+                _, tick, t_ns, inbox = msg
                 wires = endpoint.handle(tick, t_ns, inbox)
                 out = [[w.seq, w.kind, w.dst, w.data] for w in wires]
-                sock.send_multipart([DONE, _pack([tick, out])])
-            elif frames[0] == FINISH:
-                sock.send_multipart([REPORT, _pack(endpoint.final_report())])
+                sock.send(_pack([DONE, tick, out]))
+            elif msg[0] == FINISH:
+                sock.send(_pack([REPORT, endpoint.final_report()]))
                 break
     finally:
         endpoint.close()
@@ -124,15 +129,30 @@ class ZmqTransport:
                             f"{name} exited with code {self.procs[name].exitcode} before HELLO"
                         )
                 continue
-            ident, cmd, payload = self.sock.recv_multipart()
-            name = ident.decode()
-            if cmd != HELLO or name not in waiting:
-                log.warning("zmq.unexpected_frame", proc=name, cmd=cmd.decode(errors="replace"))
+            name, msg = self._recv()
+            if msg[0] != HELLO or name not in waiting:
+                log.warning("zmq.unexpected_frame", proc=name, cmd=str(msg[0])[:16])
                 continue
-            pname, period, subs = _unpack(payload)
+            _, pname, period, subs = msg
             regs[name] = Registration(pname, int(period), frozenset(subs))
             waiting.discard(name)
         return [regs[s.name] for s in specs]
+
+    def _send(self, name: str, msg: list) -> None:
+        """One frame to ``name`` (ROUTER: its identity frame first). ZMQError if it is gone."""
+        self.sock.send(name.encode(), _SNDMORE)
+        self.sock.send(_pack(msg))
+
+    def _recv(self) -> tuple[str, list]:
+        """The next message from any child -> (its name, the unpacked frame); a frame that
+        is not one of ours comes back as [None]."""
+        frames = self.sock.recv_multipart()
+        name = frames[0].decode(errors="replace")
+        try:
+            msg = _unpack(frames[1]) if len(frames) == 2 else None
+        except Exception:  # msgpack raises several types: not ours either way
+            msg = None
+        return name, msg if isinstance(msg, list) and msg else [None]
 
     def kill(self, name: str) -> None:
         """A real SIGKILL: no cleanup runs in the child; its store keeps what it committed."""
@@ -151,7 +171,7 @@ class ZmqTransport:
         dead: list[str] = []
         for name in sorted(batches):
             try:
-                self.sock.send_multipart([name.encode(), TICK, _pack([tick, t_ns, batches[name]])])
+                self._send(name, [TICK, tick, t_ns, batches[name]])
                 waiting.add(name)
             except zmq.ZMQError:  # ROUTER_MANDATORY: the peer is gone
                 dead.append(name)
@@ -169,11 +189,10 @@ class ZmqTransport:
                         dead.append(name)
                         self.kill(name)
                 continue
-            ident, cmd, payload = self.sock.recv_multipart()
-            name = ident.decode()
-            if cmd != DONE or name not in waiting:
+            name, msg = self._recv()
+            if msg[0] != DONE or name not in waiting:
                 continue
-            rtick, out = _unpack(payload)
+            _, rtick, out = msg
             if rtick != tick:
                 continue
             replies[name] = [Wire(name, seq, kind, dst, data) for seq, kind, dst, data in out]
@@ -185,7 +204,7 @@ class ZmqTransport:
         waiting = set()
         for name in sorted(self.procs):
             try:
-                self.sock.send_multipart([name.encode(), FINISH, b""])
+                self._send(name, [FINISH])
                 waiting.add(name)
             except zmq.ZMQError:
                 pass
@@ -196,10 +215,9 @@ class ZmqTransport:
                     if not self.procs[name].is_alive():
                         waiting.discard(name)
                 continue
-            ident, cmd, payload = self.sock.recv_multipart()
-            name = ident.decode()
-            if cmd == REPORT and name in waiting:
-                reports[name] = _unpack(payload)
+            name, msg = self._recv()
+            if msg[0] == REPORT and name in waiting:
+                reports[name] = msg[1]
                 waiting.discard(name)
         for proc in self.procs.values():
             proc.join(timeout=10)

@@ -74,7 +74,8 @@ def priority(
     usable = [thermal_cap_w[b] >= model.min_power_w for b in range(model.n_boards)]
     room = _boards_covered(budget_w, model)  # busy boards the budget still covers
     capacity = min(room, sum(usable))
-    ordered = sorted((j for j in jobs if _can_meet_deadline(j, t_ns)), key=_run_order)
+    eligible = jobs if t_ns is None else [j for j in jobs if _can_meet_deadline(j, t_ns)]
+    ordered = sorted(eligible, key=_run_order)
     assignments: dict[str, tuple[int, ...]] = {}
     busy = [False] * model.n_boards
     kept = []

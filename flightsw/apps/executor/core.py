@@ -42,10 +42,19 @@ Load shed: jobs below PowerBudget.min_priority are not given to the policy (runn
 are preempted, with a checkpoint); in SAFE mode every job is preempted.
 
 Planning: the policy (flightsw.sched, pure) is called again only when something moved
-(jobs, caps, boards, the budget falling below what is commanded or rising by
-``replan_rise_w``, or ``replan_every_ticks``), never because of its own starts and
-preemptions; its plan is checked before it is used. After the budget pushes a job out,
-no job starts for ``resume_holdoff_ticks`` (no thrash on a noisy, falling budget).
+(jobs, boards, the budget falling below what is commanded or rising by ``replan_rise_w``,
+a thermal cap moving by CAPS_REPLAN_W or more, across the boards' minimum power or below
+what a board is commanded, or ``replan_every_ticks``), never because of its own starts
+and preemptions; its plan is checked before it is used. The budget tests look at the
+budget smoothed over ``budget_filter_ticks`` and held within ``budget_band_w`` of the
+latest, and within BAND_MAX_FRACTION of it (the budget carries the battery reading's
+noise, which alone re-planned nearly every tick in an eclipse); a plan never uses more
+than the latest budget. So a drop smaller than the band may stand over what is commanded
+for a few ticks (the battery carries that, as it carries the budget in force at an
+eclipse entry); a larger one is followed at once. A rise is not planned for when the last
+plan ran every usable board at its ceiling with budget to spare (more cannot help). After
+the budget pushes a job out, no job starts for ``resume_holdoff_ticks`` (no thrash on a
+noisy, falling budget).
 
 Boards: see boards.py (hangs are power-cycled, dead boards taken out of service). A job
 that needs more boards than remain in service cannot ever run: it ends FAILED (code
@@ -143,6 +152,13 @@ FINAL_STATES = ("COMPLETED", "FAILED", "EXPIRED", "DOWNLINKED", "REJECTED", "CAN
 _NS = 1_000_000_000
 _NEVER = NEVER
 _GPU_S_TOL = 1e-9  # [GPU-s] float round-off when comparing work
+# [W] a thermal cap that moved less than this since the last plan does not call for a new
+# one (unless it fell below what its board is commanded, or crossed the minimum power):
+# commands are in whole watts, and the radiator's share drifts by fractions of a watt.
+CAPS_REPLAN_W = 1.0
+# The budget filter's band is at most this fraction of the latest budget: a small budget
+# is followed closely (and none at all, at once: nothing runs on a zero budget).
+BAND_MAX_FRACTION = 0.1
 
 
 # ------------------------------------------------------------------------ state
@@ -221,7 +237,10 @@ class ExecutorCore:
     _replan: bool = True
     _wake_ticks: set = field(default_factory=set)  # re-plan at these ticks (a board back, a hold-off over)
     _cmd_dirty: bool = True
-    _planned_w: float = 0.0
+    _planned_w: float = 0.0  # [W] the smoothed budget at the last plan
+    _planned_caps: tuple | None = None  # the thermal caps at the last plan [W]
+    _saturated: bool = False  # the last plan ran every usable board at its ceiling, budget to spare
+    _budget_smooth_w: float | None = None  # [W] the filtered budget (None: none yet)
     _commanded_w: float = 0.0  # [W] the caps of the last BoardCommand, summed
     _planned_tick: int = -(10**9)
     _min_priority: int = 0
@@ -379,13 +398,41 @@ class ExecutorCore:
             old = self.budget
             self.budget = inp.budget
             min_p = inp.budget.min_priority if inp.budget.mode != Mode.SAFE.value else 0
-            if min_p != self._min_priority or old is None or old.mode != inp.budget.mode:
+            mode_changed = old is None or old.mode != inp.budget.mode
+            if min_p != self._min_priority or mode_changed:
                 self._min_priority = min_p
                 self._replan = True
+            self._smooth_budget(inp.budget, mode_changed)
         if inp.caps is not None and len(inp.caps.cap_w) == self.model.n_boards:
-            if inp.caps != self.caps:
+            if inp.caps is not self.caps and self._caps_moved(inp.caps.cap_w):
                 self._replan = True
             self.caps = inp.caps
+
+    def _smooth_budget(self, budget: PowerBudget, reset: bool) -> None:
+        """The budget the re-plan tests use: filtered, within budget_band_w of the latest."""
+        raw_w = 0.0 if budget.mode == Mode.SAFE.value else budget.compute_budget_w
+        f_w = self._budget_smooth_w
+        if reset or f_w is None:
+            self._budget_smooth_w = raw_w
+            return
+        t = self.table
+        f_w += (raw_w - f_w) / t.budget_filter_ticks
+        band_w = min(t.budget_band_w, BAND_MAX_FRACTION * max(raw_w, 0.0))
+        self._budget_smooth_w = min(raw_w + band_w, max(raw_w - band_w, f_w))
+
+    def _caps_moved(self, cap_w: Sequence[float]) -> bool:
+        """The thermal caps moved enough since the last plan to call for a new one."""
+        old = self._planned_caps
+        if old is None or len(old) != len(cap_w):
+            return True
+        lo_w = self.model.min_power_w
+        cmd = self._last_cmd.cap_w if self._last_cmd is not None and len(self._last_cmd.cap_w) == len(cap_w) else None
+        for b, c in enumerate(cap_w):
+            o = old[b]
+            if c != o and (abs(c - o) >= CAPS_REPLAN_W or (c >= lo_w) != (o >= lo_w)
+                           or (cmd is not None and c < cmd[b])):
+                return True
+        return False
 
     def _credit_work(self, sensors: BoardSensors | None) -> None:
         if sensors is None:
@@ -563,6 +610,7 @@ class ExecutorCore:
             return
         safe = self.budget.mode == Mode.SAFE.value
         budget_w = 0.0 if safe else self.budget.compute_budget_w
+        smooth_w = budget_w if safe or self._budget_smooth_w is None else self._budget_smooth_w
         # Plan with a small margin below the budget, then re-plan only when something moved:
         # the jobs, the thermal caps, the boards, the budget falling below what is commanded
         # or rising well above what was planned for (sensor noise alone does not re-plan).
@@ -572,12 +620,15 @@ class ExecutorCore:
         # budget just pushed out comes back when the budget has risen by replan_rise_w
         # (hysteresis: no preempt/resume thrash, each resume costing a checkpoint load).
         due = [w for w in self._wake_ticks if w <= self.tick]
-        if not (self._replan or due or budget_w < commanded_w
-                or budget_w > self._planned_w + t.replan_rise_w
+        # A rise cannot help a plan that already ran every usable board at its ceiling with
+        # budget to spare (in sunlight, with the caps binding): no policy has more to give.
+        if not (self._replan or due or smooth_w < commanded_w
+                or (smooth_w > self._planned_w + t.replan_rise_w and not self._saturated)
                 or self.tick - self._planned_tick >= t.replan_every_ticks):
             return
         self._wake_ticks.difference_update(due)
-        self._planned_w, self._planned_tick = budget_w, self.tick
+        self._planned_w, self._planned_tick, self._planned_caps = smooth_w, self.tick, self.caps.cap_w
+        budget_w = min(budget_w, smooth_w)  # never plan on more than the latest budget
         avail = self.health.available(self.tick)
         caps = tuple(c if avail[b] else 0.0 for b, c in enumerate(self.caps.cap_w))
         views = [] if safe else self._views()
@@ -590,6 +641,7 @@ class ExecutorCore:
         assignments = self._checked(plan, safe, avail, outs)
         self.caps_w = tuple(plan.cap_w) if len(plan.cap_w) == self.model.n_boards else (0.0,) * self.model.n_boards
         self._cmd_dirty = True
+        self._saturated = self._all_at_ceiling(assignments, caps, max(0.0, budget_w - t.plan_margin_w))
         preempted = [j for j in self.running.values() if j.spec.job_id not in assignments]
         # A job pushed out while others start was displaced by the policy (say, for higher
         # priority work); one pushed out while nothing starts lost its power or its boards.
@@ -616,6 +668,16 @@ class ExecutorCore:
             self._assign(job, boards)
         self._save(moved, t_ns, ops)
         self._replan = False
+
+    def _all_at_ceiling(self, assignments: Mapping[str, tuple[int, ...]], caps: Sequence[float],
+                        plan_w: float) -> bool:
+        """Every usable board runs a job and the plan's caps left some of ``plan_w`` unused
+        (so each board sits at its ceiling: more budget could change nothing)."""
+        busy = {b for boards in assignments.values() for b in boards}
+        lo_w = self.model.min_power_w
+        if any(c >= lo_w and b not in busy for b, c in enumerate(caps)):
+            return False
+        return bool(busy) and sum(self.caps_w) < plan_w - CAPS_REPLAN_W
 
     def _checked(self, plan: Plan, safe: bool, avail: list[bool], outs: list) -> dict:
         """The plan's assignments that are sound: a job offered to the policy, on as many

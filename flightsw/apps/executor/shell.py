@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from flightsw.apps.common import latest, of_type
 from flightsw.apps.executor.core import ExecInputs, ExecutorCore
 from flightsw.apps.executor.downlink import choose_results, result_value
 from flightsw.apps.executor.ops import (
@@ -105,15 +104,7 @@ class ExecutorApp:
         answers = self.fw.handle(tick, inbox)  # commands act on the core; their ops come out of step
         if self.fw.tables.active["executor"] is not self.core.table:  # a new table is active
             self.core.table = self.fw.tables.active["executor"]
-        inp = ExecInputs(
-            budget=latest(inbox, PowerBudget),
-            caps=latest(inbox, ThermalCaps),
-            boards=latest(inbox, BoardSensors),
-            submits=[m.body for m in of_type(inbox, JobSpec)],
-            acks=[m.body for m in of_type(inbox, ResultAck)],
-            naks=[m.body for m in of_type(inbox, ResultNak)],
-            resync=latest(inbox, ResultResync),
-        )
+        inp = _inputs(inbox)
         ops, items = self.core.step(tick, t_ns, inp)
         for op in ops:  # durable first
             self._apply(op)
@@ -198,6 +189,27 @@ class ExecutorApp:
 
     def close(self) -> None:
         self.ledger.close()
+
+
+_LATEST = {PowerBudget: "budget", ThermalCaps: "caps", BoardSensors: "boards", ResultResync: "resync"}
+_ALL = {JobSpec: "submits", ResultAck: "acks", ResultNak: "naks"}
+
+
+def _inputs(inbox: Sequence[Message]) -> ExecInputs:
+    """The core's inputs from one inbox, in one pass: the newest telemetry of each kind
+    (as ``common.latest``), every JobSpec, ResultAck and ResultNak in order."""
+    kw: dict[str, Any] = {}
+    for m in inbox:
+        body = m.body
+        cls = type(body)
+        name = _LATEST.get(cls)
+        if name is not None:
+            kw[name] = body
+            continue
+        name = _ALL.get(cls)
+        if name is not None:
+            kw.setdefault(name, []).append(body)
+    return ExecInputs(**kw)
 
 
 def apply_op(ledger: Ledger, op) -> None:

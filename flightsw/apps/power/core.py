@@ -13,6 +13,13 @@ throttled event log.
 - Learned: the mean solar power in sunlight (an exponential average over
   ``solar_average_readings`` readings taken in predicted sunlight), which the forecast
   uses for the sunlit points ahead.
+- The budget forecast (``energy.forecast_budget_w``, one point per ``forecast_step_s``)
+  is made, and carried in the PowerBudget, once per ``forecast_step_s`` of readings
+  (``inputs.t_ns``), and at once when the mode, the heater power or the eclipse outlook
+  (in or out of an eclipse, the windows ahead, its source) changes; the budgets between
+  carry none (an empty forecast, step 0: keep the last one). A forecast at 60 s
+  resolution re-made every second said nothing new and cost half of the power
+  manager's time. Without ``inputs.t_ns`` every budget carries a fresh one.
 
 Left out: a tick without a PowerSensors reading yields no budget (what the executor does
 then is its own rule); the core does not judge the readings themselves (a stuck sensor
@@ -45,6 +52,7 @@ MAX_POWER_W = 1.0e6  # PowerBudget's range for powers
 MAX_ENERGY_WH = 1.0e7
 MAX_ECLIPSE_IN_S = 1.0e7
 MAX_ECLIPSE_S = 1.0e6
+NS_PER_S = 1_000_000_000
 
 
 class Note(NamedTuple):
@@ -57,12 +65,14 @@ class Note(NamedTuple):
 
 @dataclass(frozen=True)
 class PowerInputs:
-    """One tick's inputs. heater_w: ThermalCaps.heater_w when one came this tick."""
+    """One tick's inputs. heater_w: ThermalCaps.heater_w when one came this tick.
+    t_ns: the readings' time [ns] (paces the forecast; None: a forecast every budget)."""
 
     sensors: PowerSensors | None
     outlook: EclipseOutlook
     set_mode: SetMode | None = None
     heater_w: float | None = None
+    t_ns: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,8 @@ class PowerState:
     solar_readings: int = 0  # readings in the average (capped at solar_average_readings)
     forecast_source: str = ""  # the outlook's source last reported
     budget_w: float = 0.0  # last budget granted [W]
+    forecast_t_ns: int | None = None  # when the last forecast was made [ns]; None: never
+    forecast_key: tuple = ()  # what it was made for (see _forecast_key)
 
 
 def set_mode_limit(state: PowerState, mode: str) -> PowerState:
@@ -139,13 +151,18 @@ def step(state: PowerState, t: PowerTable, inputs: PowerInputs) -> tuple[PowerSt
         held, transitions = 0, transitions + 1
     solar_mean_w, solar_readings = _learn_solar(state, t, s, ahead)
     terms = budget_terms(t, mode, charge_wh, cap_wh, s.solar_power_w, heater_w, ahead)
-    forecast = forecast_budget_w(t, mode, charge_wh, cap_wh, s.solar_power_w,
-                                 t.solar_initial_w if solar_mean_w is None else solar_mean_w, heater_w, outlook)
-    if t.max_discharge_w > MAX_POWER_W:  # budgets never exceed max_discharge_w: clip only then
-        forecast = tuple(min(MAX_POWER_W, b) for b in forecast)
+    forecast: tuple[float, ...] = ()
+    forecast_t_ns, key = state.forecast_t_ns, _forecast_key(mode, heater_w, outlook, ahead)
+    if _forecast_due(state, t, inputs.t_ns, key):
+        forecast = forecast_budget_w(t, mode, charge_wh, cap_wh, s.solar_power_w,
+                                     t.solar_initial_w if solar_mean_w is None else solar_mean_w, heater_w,
+                                     outlook)
+        if t.max_discharge_w > MAX_POWER_W:  # budgets never exceed max_discharge_w: clip only then
+            forecast = tuple(min(MAX_POWER_W, b) for b in forecast)
+        forecast_t_ns = inputs.t_ns
     state = replace(state, mode=mode, held_ticks=held, below_guard=below_guard, below_reserve=below_reserve,
                     transitions=transitions, solar_mean_w=solar_mean_w, solar_readings=solar_readings,
-                    budget_w=terms.budget_w)
+                    budget_w=terms.budget_w, forecast_t_ns=forecast_t_ns, forecast_key=key)
     budget = PowerBudget(
         mode=mode,
         compute_budget_w=min(MAX_POWER_W, terms.budget_w),
@@ -156,7 +173,20 @@ def step(state: PowerState, t: PowerTable, inputs: PowerInputs) -> tuple[PowerSt
         reserve_wh=min(MAX_ENERGY_WH, terms.reserve_wh),
         next_eclipse_in_s=min(MAX_ECLIPSE_IN_S, ahead.starts_in_s),
         next_eclipse_s=min(MAX_ECLIPSE_S, ahead.duration_s),
-        forecast_step_s=t.forecast_step_s,
+        forecast_step_s=t.forecast_step_s if forecast else 0.0,
         forecast_budget_w=forecast,
     )
     return state, budget, notes
+
+
+def _forecast_key(mode: str, heater_w: float, outlook: EclipseOutlook, ahead: EclipseAhead) -> tuple:
+    """What a forecast is made for, beyond the readings: a change makes a new one at once."""
+    return (mode, heater_w, outlook.valid, outlook.source, ahead.in_eclipse, len(outlook.windows_s))
+
+
+def _forecast_due(state: PowerState, t: PowerTable, t_ns: int | None, key: tuple) -> bool:
+    """A new forecast is due: none yet, no time given, a step's time passed, or the key moved."""
+    last = state.forecast_t_ns
+    if t_ns is None or last is None or key != state.forecast_key or t_ns < last:
+        return True
+    return t_ns - last >= round(t.forecast_step_s * NS_PER_S)

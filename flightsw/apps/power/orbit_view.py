@@ -78,6 +78,7 @@ class OrbitView:
         self.rebuilds = 0
         self.failures = 0
         self._failed = ""  # why the forecaster last failed to propagate ("" = it did not)
+        self._source = ""  # describe() of the table in use (the outlook's source, every tick)
         self.use(table)
 
     def use(self, table: OrbitTable) -> None:
@@ -88,6 +89,7 @@ class OrbitView:
         self.forecaster = table.forecaster() if table.has_tle else None
         self.rebuilds += 1
         self._failed = ""
+        self._source = self.describe()
 
     def outlook(self, t_ns: int, eclipse_reserve_s: float, fallback_period_s: float) -> EclipseOutlook:
         """Eclipses over the next two orbits from ``t_ns`` (ns since the scenario epoch).
@@ -110,7 +112,7 @@ class OrbitView:
                                           fallback_period_s)
         self._failed = ""
         rel = tuple(((w.start_ns - t_ns) / NS_PER_S, (w.end_ns - t_ns) / NS_PER_S) for w in windows)
-        return EclipseOutlook(rel, period_s, True, self.describe())
+        return EclipseOutlook(rel, period_s, True, self._source)
 
     def describe(self) -> str:
         """The source line of a valid outlook (stable while the table is)."""

@@ -83,6 +83,7 @@ class PowerApp:
             outlook=self.view.outlook(t_ns, table.eclipse_reserve_s, table.fallback_period_s),
             set_mode=latest(inbox, SetMode),
             heater_w=None if caps is None else caps.heater_w,
+            t_ns=t_ns,
         )
         self.state, budget, notes = step(self.state, table, inputs)
         self._persist(tick)  # durable before it is announced

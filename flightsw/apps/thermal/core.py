@@ -40,11 +40,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from flightsw.apps.thermal import heaters as heat
 from flightsw.apps.thermal import radiator as rad
 from flightsw.apps.thermal.limits import (
     COLD,
+    GREEN,
     HOT,
     RED,
     YELLOW,
@@ -130,38 +132,66 @@ def cap_w(temp_c: float, table: ThermalTable) -> float:
 def step(state: ThermalState, table: ThermalTable, boards: BoardSensors | None,
          power: PowerSensors | None, t_ns: int | None = None) -> StepOut:
     """One tick. ``t_ns``: the readings' time [ns] (the sink fit needs the time between
-    readings; None: no sample is taken, the sink estimate keeps its prior)."""
+    readings; None: no sample is taken, the sink estimate keeps its prior).
+
+    The new state is built once, at the end (this runs every tick: no intermediate copies)."""
     notes: list[Note] = []
+    battery_level, battery_temp_c = state.battery_level, state.battery_temp_c
     if power is not None:
-        level = step_level(power.battery_temp_c, table.battery, state.battery_level)
-        _note_level(notes, "battery", "battery", state.battery_level, level, power.battery_temp_c,
+        battery_temp_c = power.battery_temp_c
+        battery_level = step_level(battery_temp_c, table.battery, state.battery_level)
+        _note_level(notes, "battery", "battery", state.battery_level, battery_level, battery_temp_c,
                     table.battery)
-        state = dataclasses.replace(state, battery_level=level, battery_temp_c=power.battery_temp_c)
-    caps = None
     if boards is not None and len(boards.temp_c) != table.n_boards:
         notes.append(Note(Severity.WARNING_LO, "thermal.bad_reading",
                           f"expected {table.n_boards} board temperatures, got {len(boards.temp_c)}"))
         boards = None
-    if boards is not None:
-        state = _read_boards(state, table, boards, notes, t_ns)
-    heaters_on = _switch_heaters(state, table)
-    state = dataclasses.replace(state, heaters_on=heaters_on)
-    if boards is not None:
-        state, caps = _caps(state, table, boards)
-    return StepOut(state, caps, heaters_on, tuple(notes))
+    if boards is None:
+        heaters_on = _switch_heaters(state.heaters_on, state.temp_c, battery_temp_c, state.heaters_enabled, table)
+        new = dataclasses.replace(state, battery_level=battery_level, battery_temp_c=battery_temp_c,
+                                  heaters_on=heaters_on)
+        return StepOut(new, None, heaters_on, tuple(notes))
+    read = _read_boards(state, table, boards, notes, t_ns)
+    heaters_on = _switch_heaters(state.heaters_on, read.temp_c, battery_temp_c, state.heaters_enabled, table)
+    c = _caps(state, table, boards, read, heaters_on)
+    new = ThermalState(
+        temp_c=read.temp_c, board_level=read.board_level, stepped_w=c.stepped_w, step_ref_c=c.step_ref_c,
+        step_age=c.step_age, heaters_on=heaters_on, radiator_level=read.radiator_level,
+        radiator_ref_c=c.radiator_ref_c, radiator_age=c.radiator_age, battery_level=battery_level,
+        battery_temp_c=battery_temp_c, sink=read.sink, capacity_w=read.capacity_w,
+        heaters_enabled=state.heaters_enabled)
+    return StepOut(new, c.msg, heaters_on, tuple(notes))
 
 
 # ------------------------------------------------------------------------ readings
+class _Read(NamedTuple):
+    """What one reading of the boards makes of the state (see _read_boards)."""
+
+    temp_c: tuple[float, ...]
+    board_level: tuple[LevelState, ...]
+    radiator_level: LevelState
+    sink: rad.SinkFit
+    capacity_w: float
+
+
 def _read_boards(state: ThermalState, table: ThermalTable, boards: BoardSensors,
-                 notes: list[Note], t_ns: int | None) -> ThermalState:
+                 notes: list[Note], t_ns: int | None) -> _Read:
     """Held temperatures, board and radiator levels, and the sink estimate."""
-    temps = list(boards.temp_c)
-    if len(boards.temp_ok) == table.n_boards:  # a dead channel: hold the last good reading
-        temps = [t if ok else held for t, ok, held in zip(temps, boards.temp_ok, state.temp_c, strict=True)]
+    temps = boards.temp_c
+    if len(boards.temp_ok) == table.n_boards and not all(boards.temp_ok):  # a dead channel: hold the last good reading
+        temps = tuple(t if ok else held for t, ok, held in zip(temps, boards.temp_ok, state.temp_c, strict=True))
+    lim = table.board
+    green_lo_c, green_hi_c, restart_c = lim.yellow_lo_c, lim.yellow_hi_c, table.restart_below_c
     levels = []
     for b, (t_c, was) in enumerate(zip(temps, state.board_level, strict=True)):
-        now = step_level(t_c, table.board, was, red_hot_exit_c=table.restart_below_c)
-        _note_level(notes, "board", f"board {b}", was, now, t_c, table.board)
+        # the usual reading: a settled green board that stays inside its yellow limits
+        # (step_level would return ``was`` itself)
+        if was.level == GREEN and was.pending == 0 and green_lo_c < t_c < green_hi_c:
+            levels.append(was)
+            continue
+        now = step_level(t_c, lim, was, red_hot_exit_c=restart_c)
+        if now is not was:
+            _note_level(notes, "board", f"board {b}", was, now, t_c, lim)
         levels.append(now)
     t_r = boards.radiator_temp_c
     rad_level = step_level(t_r, table.radiator, state.radiator_level)
@@ -174,9 +204,7 @@ def _read_boards(state: ThermalState, table: ThermalTable, boards: BoardSensors,
                         board_j_per_k=table.board_heat_capacity_j_per_k,
                         rate_filter_ticks=table.rate_filter_ticks,
                         sink_filter_ticks=table.sink_filter_ticks, fit_above_c=table.sink_fit_above_c)
-    return dataclasses.replace(state, temp_c=tuple(temps), board_level=tuple(levels),
-                               radiator_level=rad_level, sink=sink,
-                               capacity_w=_capacity_w(table, sink.sink_w))
+    return _Read(tuple(temps), tuple(levels), rad_level, sink, _capacity_w(table, sink.sink_w))
 
 
 def _capacity_w(table: ThermalTable, sink_w: float) -> float:
@@ -209,13 +237,15 @@ def _note_level(notes: list[Note], cls: str, who: str, was: LevelState, now: Lev
 
 
 # ------------------------------------------------------------------------- heaters
-def _switch_heaters(state: ThermalState, table: ThermalTable) -> tuple[int, ...]:
-    if not state.heaters_enabled:
+def _switch_heaters(was_on: tuple[int, ...], temp_c: tuple[float, ...], battery_temp_c: float | None,
+                    enabled: bool, table: ThermalTable) -> tuple[int, ...]:
+    """The flight heater switches for the held board temperatures and the battery's."""
+    if not enabled:
         return (0,) * table.n_heaters
-    nodes: list[float | None] = list(heat.plate_temps_c(state.temp_c, table.boards_per_plate))
-    nodes.append(state.battery_temp_c)
+    nodes: list[float | None] = list(heat.plate_temps_c(temp_c, table.boards_per_plate))
+    nodes.append(battery_temp_c)
     on_below = [table.board.yellow_lo_c] * table.n_plates + [table.battery.yellow_lo_c]
-    return heat.switch_heaters(state.heaters_on, nodes, on_below, table.heater_deadband_c)
+    return heat.switch_heaters(was_on, nodes, on_below, table.heater_deadband_c)
 
 
 def heater_powers_w(table: ThermalTable) -> list[float]:
@@ -230,13 +260,27 @@ def _step_due(hot: bool, age: int, ref_c: float, table: ThermalTable) -> bool:
     return hot and (age >= table.cap_step_ticks or ref_c == NOT_STEPPING)
 
 
-def _caps(state: ThermalState, table: ThermalTable, boards: BoardSensors) -> tuple[ThermalState, ThermalCaps]:
+class _Caps(NamedTuple):
+    """The caps of one reading and the stepping state they leave (see _caps)."""
+
+    msg: ThermalCaps
+    stepped_w: tuple[float, ...]
+    step_ref_c: tuple[float, ...]
+    step_age: tuple[int, ...]
+    radiator_ref_c: float
+    radiator_age: int
+
+
+def _caps(state: ThermalState, table: ThermalTable, boards: BoardSensors, read: _Read,
+          heaters_on: tuple[int, ...]) -> _Caps:
+    """Caps from the state before this reading (stepping) and what the reading made of it."""
     lo_w, hi_w = table.min_power_w, table.max_power_w
-    shutdown = state.shutdown
+    board_level = read.board_level
+    shutdown = [s.level == RED for s in board_level]
     alive = shutdown.count(False)
-    share_w = max(state.capacity_w / alive, lo_w) if alive else 0.0
+    share_w = max(read.capacity_w / alive, lo_w) if alive else 0.0
     # the radiator yellow-hot and not cooling steps every board down; red drops them all
-    rad, t_r = state.radiator_level, boards.radiator_temp_c
+    rad, t_r = read.radiator_level, boards.radiator_temp_c
     rad_hot = rad.side == HOT and rad.level >= YELLOW
     rad_red = rad.side == HOT and rad.level == RED
     rad_age, rad_ref, rad_step = state.radiator_age + 1, state.radiator_ref_c, False
@@ -244,36 +288,37 @@ def _caps(state: ThermalState, table: ThermalTable, boards: BoardSensors) -> tup
         rad_ref = NOT_STEPPING
     elif not rad_red and _step_due(rad_hot, rad_age, rad_ref, table):
         rad_step, rad_ref, rad_age = t_r >= rad_ref, t_r, 0
+    # cap_w() inlined: the limit-derived cap, full power below cap_start_c
+    limit_c, span_c, range_w = table.limit_c, table.limit_c - table.cap_start_c, hi_w - lo_w
+    step_w, restore_w, restore_ticks = table.cap_step_w, table.cap_restore_w, table.cap_restore_ticks
     caps, stepped, refs, ages = [], [], [], []
-    for b, t_c in enumerate(state.temp_c):
+    for b, t_c in enumerate(read.temp_c):
         if shutdown[b]:  # and when it comes back: start low, be given power back slowly
             caps.append(0.0)
             stepped.append(lo_w)
             refs.append(NOT_STEPPING)
             ages.append(0)
             continue
-        level, w, ref, age = state.board_level[b], state.stepped_w[b], state.step_ref_c[b], state.step_age[b] + 1
+        level, w, ref, age = board_level[b], state.stepped_w[b], state.step_ref_c[b], state.step_age[b] + 1
         hot = level.level == YELLOW and level.side == HOT
         board_step = False
         if not hot:
             ref = NOT_STEPPING
         elif _step_due(hot, age, ref, table):
             board_step, ref, age = t_c >= ref, t_c, 0  # step only if it is not cooling
-        limit_w = cap_w(t_c, table)
+        limit_w = lo_w + min(max((limit_c - t_c) / span_c, 0.0), 1.0) * range_w
         if rad_red:
             w = lo_w
         elif board_step or rad_step:
-            w, age = max(lo_w, min(limit_w, w, share_w) - table.cap_step_w), 0
-        elif not hot and not rad_hot and age >= table.cap_restore_ticks:
-            w, age = min(hi_w, w + table.cap_restore_w), 0
+            w, age = max(lo_w, min(limit_w, w, share_w) - step_w), 0
+        elif not hot and not rad_hot and age >= restore_ticks:
+            w, age = min(hi_w, w + restore_w), 0
         stepped.append(w)
         refs.append(ref)
         ages.append(age)
         caps.append(min(limit_w, w, share_w))
-    heater_w = heat.heater_power_w(state.heaters_on, heater_powers_w(table))
+    heater_w = heat.heater_power_w(heaters_on, heater_powers_w(table))
     msg = ThermalCaps(cap_w=tuple(caps), shutdown=tuple(int(x) for x in shutdown),
-                      level=tuple(s.level for s in state.board_level), heater_w=heater_w,
-                      radiator_capacity_w=state.capacity_w)
-    state = dataclasses.replace(state, stepped_w=tuple(stepped), step_ref_c=tuple(refs),
-                                step_age=tuple(ages), radiator_ref_c=rad_ref, radiator_age=rad_age)
-    return state, msg
+                      level=tuple(s.level for s in board_level), heater_w=heater_w,
+                      radiator_capacity_w=read.capacity_w)
+    return _Caps(msg, tuple(stepped), tuple(refs), tuple(ages), rad_ref, rad_age)
