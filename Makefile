@@ -28,6 +28,7 @@ test-slow: install
 bench: install
 	$(BIN)/python bench/run_bench.py
 	$(BIN)/python bench/world_step.py
+	$(BIN)/python bench/app_step_cost.py
 
 lint: install
 	$(BIN)/ruff check flightsw sim groundsw tests bench
