@@ -257,19 +257,23 @@ class Ledger:
             self._history(job_id, "DOWNLINKED", t_ns, "")
         return True
 
-    def discard_result(self, job_id: str, t_ns: int, reason: str, reruns: int | None = None) -> bool:
+    def discard_result(self, job_id: str, t_ns: int, reason: str, reruns: int | None = None,
+                       state: str = "PREEMPTED", failure_code: int = 0) -> bool:
         """Drop an unacknowledged result (the ground found it corrupt) and send the job back
-        to the queue with no progress, in one transaction (``reruns`` stored when given);
+        to the queue with no progress (``reruns`` stored when given), or end it in
+        ``state`` (FAILED) with ``failure_code``: one transaction, one history row.
         False if there was none."""
+        if state not in ("PREEMPTED", "FAILED"):
+            raise ValueError(f"state: expected PREEMPTED or FAILED, got {state!r}")
         with self.db:
             cur = self.db.execute("DELETE FROM results WHERE job_id = ? AND acked = 0", (job_id,))
             if cur.rowcount == 0:
                 return False
             self.db.execute(
-                "UPDATE jobs SET state = 'PREEMPTED', reason = ?, failure_code = 0, updated_t_ns = ?, "
+                "UPDATE jobs SET state = ?, reason = ?, failure_code = ?, updated_t_ns = ?, "
                 "checkpoint_gpu_s = 0.0, checkpoint_replica_gpu_s = '', checkpoint_upsets = '', "
-                "reruns = COALESCE(?, reruns) WHERE job_id = ?", (reason, t_ns, reruns, job_id))
-            self._history(job_id, "PREEMPTED", t_ns, reason)
+                "reruns = COALESCE(?, reruns) WHERE job_id = ?", (state, reason, failure_code, t_ns, reruns, job_id))
+            self._history(job_id, state, t_ns, reason, failure_code)
         return True
 
     def set_board_service(self, board: int, in_service: bool, t_ns: int, reason: str) -> None:

@@ -124,6 +124,7 @@ from flightsw.icd.messages import (
     ThermalCaps,
 )
 from flightsw.icd.results import sha256_digest
+from flightsw.sched.power_split import board_caps
 from flightsw.sched.types import BoardModel, JobView, Plan
 
 __all__ = [
@@ -192,6 +193,7 @@ class ExecutorStats:
     boards_out_of_service: tuple[int, ...]
     progress_reports: int
     unacked_results: int
+    bad_plans: int = 0  # policy decisions refused (assignments or caps outside the budgets)
 
 
 @dataclass
@@ -249,6 +251,8 @@ class ExecutorCore:
     _dt_s: float = 1.0
     _saved_counters: tuple = ()
     _bad_plans: int = 0
+    _budget_tick: int = 0  # the tick the last budget came
+    _budget_stale: bool = False
 
     def __post_init__(self) -> None:
         self.health = BoardHealth(self.model.n_boards)
@@ -312,13 +316,8 @@ class ExecutorCore:
             self._set(job_id, "PREEMPTED", t_ns, f"executor restarted: resumes from its checkpoint "
                       f"({job.checkpoint_gpu_s:.1f} GPU-s)", ops, outs)
         self._restarted = []
-        self._credit_work(inp.boards)
-        self._complete(t_ns, ops, outs)
-        commanded = self._last_cmd.job_id if self._last_cmd is not None else ()
-        for action in self.health.observe(tick, t_ns, inp.boards, commanded, self.table):
-            self._board_action(action, t_ns, ops, outs)
-        for spec in inp.submits:
-            self._submit(spec, t_ns, ops, outs)
+        # The ground's answers first: they are about results it received, so never about
+        # a result this very step stores (an old or repeated answer must not touch it).
         for ack in inp.acks:
             if ack.job_id in self.unacked:
                 self.unacked.discard(ack.job_id)
@@ -326,6 +325,13 @@ class ExecutorCore:
                 self._set(ack.job_id, "DOWNLINKED", t_ns, "", ops, outs, report=False, store=False)
         for nak in inp.naks:
             self._nak(nak, t_ns, ops, outs)
+        self._credit_work(inp.boards)
+        self._complete(t_ns, ops, outs)
+        commanded = self._last_cmd.job_id if self._last_cmd is not None else ()
+        for action in self.health.observe(tick, t_ns, inp.boards, commanded, self.table):
+            self._board_action(action, t_ns, ops, outs)
+        for spec in inp.submits:
+            self._submit(spec, t_ns, ops, outs)
         self._expire(t_ns, ops, outs)
         self._plan(t_ns, ops, outs)
         self._checkpoint(t_ns, ops)
@@ -397,6 +403,7 @@ class ExecutorCore:
         if inp.budget is not None:
             old = self.budget
             self.budget = inp.budget
+            self._budget_tick = self.tick
             min_p = inp.budget.min_priority if inp.budget.mode != Mode.SAFE.value else 0
             mode_changed = old is None or old.mode != inp.budget.mode
             if min_p != self._min_priority or mode_changed:
@@ -521,9 +528,10 @@ class ExecutorCore:
         self._emit(outs, Severity.WARNING_HI, "executor.result_rejected_by_ground", f"{nak.job_id}: {nak.reason}")
         reason = f"ground: {nak.reason}"[:256]
         if job.reruns >= self.table.max_reruns:
-            ops.append(DiscardResult(nak.job_id, t_ns, reason))
-            self._set(nak.job_id, "FAILED", t_ns, f"result rejected by the ground {job.reruns + 1} times",
-                      ops, outs, code=JobFailure.REJECTED_BY_GROUND)
+            why = f"result rejected by the ground {job.reruns + 1} times"
+            ops.append(DiscardResult(nak.job_id, t_ns, why, state="FAILED",
+                                     failure_code=int(JobFailure.REJECTED_BY_GROUND)))
+            self._set(nak.job_id, "FAILED", t_ns, why, ops, outs, code=JobFailure.REJECTED_BY_GROUND, store=False)
             return
         job.reruns += 1
         job.reset()
@@ -608,7 +616,15 @@ class ExecutorCore:
     def _plan(self, t_ns: int, ops: list, outs: list) -> None:
         if self.budget is None or self.caps is None:
             return
-        safe = self.budget.mode == Mode.SAFE.value
+        stale = self.tick - self._budget_tick > self.table.budget_stale_ticks
+        if stale != self._budget_stale:  # no word from the power manager: as in SAFE mode
+            self._budget_stale, self._replan = stale, True
+            if stale:
+                self._emit(outs, Severity.WARNING_HI, "executor.budget_stale",
+                           f"no power budget for {self.tick - self._budget_tick} ticks: compute stopped")
+            else:
+                self._emit(outs, Severity.ACTIVITY_HI, "executor.budget_back", "power budget received: compute resumes")
+        safe = self.budget.mode == Mode.SAFE.value or stale
         budget_w = 0.0 if safe else self.budget.compute_budget_w
         smooth_w = budget_w if safe or self._budget_smooth_w is None else self._budget_smooth_w
         # Plan with a small margin below the budget, then re-plan only when something moved:
@@ -639,7 +655,7 @@ class ExecutorCore:
             views = [v for v in views if v.boards]
         plan = self.policy(views, max(0.0, budget_w - t.plan_margin_w), caps, self.model)
         assignments = self._checked(plan, safe, avail, outs)
-        self.caps_w = tuple(plan.cap_w) if len(plan.cap_w) == self.model.n_boards else (0.0,) * self.model.n_boards
+        self.caps_w = self._checked_caps(plan, assignments, caps, max(0.0, budget_w - t.plan_margin_w), outs)
         self._cmd_dirty = True
         self._saturated = self._all_at_ceiling(assignments, caps, max(0.0, budget_w - t.plan_margin_w))
         preempted = [j for j in self.running.values() if j.spec.job_id not in assignments]
@@ -702,7 +718,29 @@ class ExecutorCore:
             good[job_id] = boards
         return good
 
+    def _checked_caps(self, plan: Plan, assignments: Mapping[str, tuple[int, ...]], caps: Sequence[float],
+                      plan_w: float, outs: list) -> tuple[float, ...]:
+        """The plan's per-board caps if they keep within the power and thermal budgets: each
+        busy board in [min power, min(max power, its thermal cap)], idle boards 0, the sum
+        within the budget. Otherwise the budget water-filled over the sound assignments
+        (power_split.board_caps), with an event: a plug-in policy is not trusted blindly."""
+        m = self.model
+        busy = {b for boards in assignments.values() for b in boards}
+        given = tuple(plan.cap_w)
+        ok = len(given) == m.n_boards and sum(given) <= plan_w + 1e-6 and all(
+            (m.min_power_w - 1e-9 <= c <= min(m.max_power_w, caps[b]) + 1e-9) if b in busy else c == 0.0
+            for b, c in enumerate(given))
+        if ok:
+            return given
+        self._bad_plans += 1
+        self._emit(outs, Severity.WARNING_LO, "executor.bad_caps",
+                   f"policy caps outside the budgets (sum {sum(given):.0f} W of {plan_w:.0f} W, or a board "
+                   "beyond its thermal cap): water-filled instead")
+        return board_caps(assignments, plan_w, caps, m)
+
     def _preempt_reason(self, job: Job, safe: bool, budget_w: float, displaced: bool) -> str:
+        if self._budget_stale:
+            return "no power budget from the power manager"
         if safe:
             return "safe mode: no compute"
         if job.spec.priority < self._min_priority:
@@ -863,6 +901,7 @@ class ExecutorCore:
             boards_out_of_service=tuple(sorted(self.health.out_of_service)),
             progress_reports=self.progress_reports,
             unacked_results=len(self.unacked),
+            bad_plans=self._bad_plans,
         )
 
     # -------------------------------------------------------------- helpers

@@ -111,13 +111,16 @@ class MarkDownlinked:
 
 @dataclass(frozen=True)
 class DiscardResult:
-    """Drop the unacknowledged result; the job goes back to the queue, no progress
-    (``reruns`` stored when given)."""
+    """Drop the unacknowledged result; the job goes back to the queue with no progress
+    (``reruns`` stored when given), or, with ``state`` FAILED, ends there with
+    ``failure_code``: one transaction either way."""
 
     job_id: str
     t_ns: int
     reason: str
     reruns: int | None = None
+    state: str = "PREEMPTED"
+    failure_code: int = 0
 
 
 @dataclass(frozen=True)

@@ -185,6 +185,7 @@ class ExecutorApp:
             "checkpoints": s.checkpoints,
             "power_cycles": s.power_cycles,
             "boards_out_of_service": list(s.boards_out_of_service),
+            "bad_plans": s.bad_plans,
         }
 
     def close(self) -> None:
@@ -231,7 +232,7 @@ def apply_op(ledger: Ledger, op) -> None:
     elif isinstance(op, MarkDownlinked):
         ledger.mark_downlinked(op.job_id, op.t_ns)
     elif isinstance(op, DiscardResult):
-        ledger.discard_result(op.job_id, op.t_ns, op.reason, op.reruns)
+        ledger.discard_result(op.job_id, op.t_ns, op.reason, op.reruns, op.state, op.failure_code)
     elif isinstance(op, SetBoardService):
         ledger.set_board_service(op.board, op.in_service, op.t_ns, op.reason)
     elif isinstance(op, SaveCounters):

@@ -39,7 +39,8 @@ class ExecutorTable:
     reading's noise, amplified by the power manager's pacing (tens of W in an eclipse, up
     to ~150 W near its edges in the default scenario): unfiltered, it re-planned at 43% of
     ticks; 8 ticks and 100 W cut that to ~12% with no loss of work. 1 tick or 0 W: no
-    filter."""
+    filter. budget_stale_ticks: a budget older than this is no budget: compute stops until
+    the power manager speaks again (it is dead, restarting, or blind), as in SAFE mode."""
 
     checkpoint_cost_s: float = 2.0
     hang_ticks: int = 5
@@ -58,6 +59,7 @@ class ExecutorTable:
     command_heartbeat_ticks: int = 10
     budget_filter_ticks: int = 8
     budget_band_w: float = 100.0
+    budget_stale_ticks: int = 5
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -73,6 +75,7 @@ class ExecutorTable:
             ("status_every_ticks", 1, 10**6),
             ("command_heartbeat_ticks", 1, 10**6),
             ("budget_filter_ticks", 1, 10**4), ("budget_band_w", 0.0, 1.0e6),
+            ("budget_stale_ticks", 1, 10**6),
         )
         for name, lo, hi in limits:
             v = getattr(self, name)
