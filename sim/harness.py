@@ -171,7 +171,8 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
         }, "orbit": uplinked_orbit(sc)}),
         ParticipantSpec("supervisor", "flightsw.apps.supervisor.shell:make", {
             "store_dir": str(store_dir), "soc_floor": p["battery_soc_floor"]}),
-        ParticipantSpec("thermal", "flightsw.apps.thermal.shell:make", {"table": thermal_table(sc)}),
+        ParticipantSpec("thermal", "flightsw.apps.thermal.shell:make", {"table": thermal_table(sc),
+                                                                       "store_dir": str(store_dir)}),
         ParticipantSpec("world", "sim.world:make", {
             "scenario": sc.data, "n_ticks": cfg.n_ticks, "seed": cfg.seed,
             "sensor_faults": [dict(f) for f in cfg.faults.sensors],

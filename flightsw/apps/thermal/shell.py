@@ -6,6 +6,11 @@ world) when a heater switch changes and every HEARTBEAT_TICKS (the world holds t
 one it got); AppHousekeeping every HOUSEKEEPING_TICKS. Command THERMAL_SET_HEATERS
 {enabled} enables or inhibits flight heater control (inhibited, every flight heater is
 commanded off and the hardware thermostats alone keep the nodes from freezing).
+
+What must survive a restart is kept in ``thermal.sqlite`` (given a store folder): each
+board's red-hot latch (a board shut down hot stays down until it has cooled, restart or
+not), its stepped cap, and the heater inhibit. The rest (levels below red, the sink
+estimate) is learnt again from the next readings.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import types
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from flightsw.apps.common import latest
@@ -25,6 +31,7 @@ from flightsw.apps.thermal.core import (
     step,
     thermal_table,
 )
+from flightsw.apps.thermal.limits import HOT, RED, LevelState
 from flightsw.bus.participant import Out
 from flightsw.icd.messages import (
     BoardSensors,
@@ -34,6 +41,7 @@ from flightsw.icd.messages import (
     PowerSensors,
     ThermalCaps,
 )
+from flightsw.store.kv import CounterStore
 
 __all__ = ["ThermalApp", "make"]
 
@@ -49,7 +57,7 @@ class ThermalApp:
     HEARTBEAT_TICKS = 10
     HOUSEKEEPING_TICKS = 10
 
-    def __init__(self, table: ThermalTable) -> None:
+    def __init__(self, table: ThermalTable, store_dir: Path | str | None = None) -> None:
         self.fw = AppFramework("thermal", tables=TableService({"thermal": table}),
                                handlers={int(Opcode.THERMAL_SET_HEATERS): self._set_heaters},
                                on_reset=self._reset_counters)
@@ -60,6 +68,10 @@ class ThermalApp:
         self._heaters_sent: tuple[int, ...] | None = None
         self._heaters_tick = -(10**9)
         self._reset_counters()
+        self.store = CounterStore(Path(store_dir) / "thermal.sqlite") if store_dir is not None else None
+        if self.store is not None:
+            self.state = restore_state(self.state, table, self.store.load())
+        self._saved = durable(self.state)
 
     def _reset_counters(self) -> None:
         self.shutdowns = 0
@@ -79,6 +91,10 @@ class ThermalApp:
             self._table = table
         res = step(self.state, table, latest(inbox, BoardSensors), latest(inbox, PowerSensors), t_ns)
         self.state = res.state
+        now = durable(self.state)
+        if self.store is not None and now != self._saved:  # durable before it is announced
+            self.store.save(now)
+            self._saved = now
         for note in res.notes:
             if note.name == "thermal.board_red":
                 self.shutdowns += 1
@@ -128,11 +144,36 @@ class ThermalApp:
                 "events_by_severity": dict(self.fw.events.statistics().by_severity)}
 
     def close(self) -> None:
-        pass
+        if self.store is not None:
+            self.store.close()
 
 
-def make(start_tick: int, table: dict) -> ThermalApp:
+def durable(state: ThermalState) -> dict[str, int]:
+    """What must survive a restart, as integers: red-hot latches, stepped caps [mW], the
+    heater inhibit."""
+    out = {"heaters_enabled": int(state.heaters_enabled)}
+    for b, (lv, w) in enumerate(zip(state.board_level, state.stepped_w, strict=True)):
+        out[f"red_hot:{b}"] = int(lv.level == RED and lv.side == HOT)
+        out[f"stepped_mw:{b}"] = int(round(w * 1000.0))
+    return out
+
+
+def restore_state(state: ThermalState, table: ThermalTable, saved: Mapping[str, int]) -> ThermalState:
+    """``state`` (fresh) with what a previous run stored; boards the table no longer has are
+    ignored, and stepped caps are held within the table's power range."""
+    if not saved:
+        return state
+    n = table.n_boards
+    levels = tuple(LevelState(RED, HOT) if saved.get(f"red_hot:{b}") else state.board_level[b] for b in range(n))
+    stepped = tuple(min(table.max_power_w, max(table.min_power_w, saved[f"stepped_mw:{b}"] / 1000.0))
+                    if f"stepped_mw:{b}" in saved else state.stepped_w[b] for b in range(n))
+    return dataclasses.replace(state, board_level=levels, stepped_w=stepped,
+                               heaters_enabled=bool(saved.get("heaters_enabled", 1)))
+
+
+def make(start_tick: int, table: dict, store_dir: str | None = None) -> ThermalApp:
     """``table``: the thermal table's fields (see ``table.thermal_table``; the first
-    guard's flat ``cap_start_c``/``limit_c`` still work)."""
-    return ThermalApp(thermal_table(table))
+    guard's flat ``cap_start_c``/``limit_c`` still work); ``store_dir``: where
+    thermal.sqlite keeps what survives a restart (None: nothing does)."""
+    return ThermalApp(thermal_table(table), store_dir)
 

@@ -128,3 +128,26 @@ def test_statistics_are_an_immutable_snapshot():
     tick(app, 3, temps=(90.0,) * 4)
     tick(app, 4, temps=(90.0,) * 4)
     assert stats["shutdowns"] == 0 and app.statistics()["shutdowns"] == 4
+
+
+def test_a_board_shut_down_hot_stays_down_after_a_restart_until_it_has_cooled(tmp_path):
+    app = make(0, table=dict(HARNESS_TABLE), store_dir=str(tmp_path))
+    outs = []
+    for k in range(1, 8):
+        outs += tick(app, k, temps=(90.0, 40.0, 40.0, 40.0))
+    (caps, _), = bodies(outs, ThermalCaps)[-1:]
+    assert caps.cap_w[0] == 0.0 and caps.shutdown[0] == 1, "the hot board was not shut down"
+    app.close()  # a crash after the latch was stored
+    again = make(0, table=dict(HARNESS_TABLE), store_dir=str(tmp_path))
+    outs = tick(again, 8, temps=(80.0, 40.0, 40.0, 40.0))  # cooler, not yet below restart_below_c
+    (caps, _), = bodies(outs, ThermalCaps)
+    assert caps.cap_w[0] == 0.0, "a restarted guard let a latched board run before it cooled"
+    outs = []
+    for k in range(9, 20):
+        outs += tick(again, k, temps=(60.0, 40.0, 40.0, 40.0))
+    (caps, _), = bodies(outs, ThermalCaps)[-1:]
+    assert caps.cap_w[0] > 0.0, "the board never came back after cooling"
+    fresh = make(0, table=dict(HARNESS_TABLE))  # without a store: nothing kept (the old behaviour)
+    (caps, _), = bodies(tick(fresh, 1, temps=(80.0, 40.0, 40.0, 40.0)), ThermalCaps)
+    assert caps.cap_w[0] > 0.0
+    again.close()
