@@ -70,7 +70,9 @@ def as_dicts(records: Sequence) -> list[dict]:
     return [asdict(r) for r in records]
 
 
-def _tables(entries: object, where: str, keys: Sequence[str]) -> list[tuple[str, dict]]:
+def entry_tables(entries: object, where: str, keys: Sequence[str]) -> list[tuple[str, dict]]:
+    """(``where[i]``, table) for each entry of a fault-plan array of tables, each checked
+    to be a table with no key outside ``keys``."""
     if not isinstance(entries, (list, tuple)):
         raise ValueError(f"{where}: expected an array of tables, got {type(entries).__name__}")
     out = []
@@ -85,7 +87,7 @@ def _tables(entries: object, where: str, keys: Sequence[str]) -> list[tuple[str,
     return out
 
 
-def _need_int(at: str, key: str, v: object, lo: int, hi: int | None = None) -> int:
+def need_int(at: str, key: str, v: object, lo: int, hi: int | None = None) -> int:
     if type(v) is not int or v < lo or (hi is not None and v > hi):
         want = f"an integer >= {lo}" if hi is None else f"an integer in {lo}..{hi}"
         raise ValueError(f"{at}.{key}: expected {want}, got {v!r}")
@@ -97,15 +99,15 @@ def parse_board_faults(entries: object, n_boards: int | None = None,
     """``[[board]]`` tables -> BoardFault records (see the module docstring).
     ``n_boards``: when given, ``board`` must be below it."""
     out = []
-    for at, e in _tables(entries, where, _BOARD_KEYS):
+    for at, e in entry_tables(entries, where, _BOARD_KEYS):
         board = e.get("board")
         if n_boards is not None:
             if type(board) is not int or not 0 <= board < n_boards:
                 raise ValueError(f"{at}.board: expected an integer in 0..{n_boards - 1} "
                                  f"(the scenario has {n_boards} boards), got {board!r}")
         else:
-            _need_int(at, "board", board, 0)
-        tick = _need_int(at, "tick", e.get("tick"), 1)
+            need_int(at, "board", board, 0)
+        tick = need_int(at, "tick", e.get("tick"), 1)
         fault = e.get("fault")
         if fault not in BOARD_FAULTS:
             raise ValueError(f"{at}.fault: expected one of {list(BOARD_FAULTS)}, got {fault!r}")
@@ -116,8 +118,8 @@ def parse_board_faults(entries: object, n_boards: int | None = None,
 def parse_radiation_bursts(entries: object, where: str = "radiation") -> list[RadiationBurst]:
     """``[[radiation]]`` tables -> RadiationBurst records (see the module docstring)."""
     out = []
-    for at, e in _tables(entries, where, _BURST_KEYS):
-        start = _need_int(at, "start_tick", e.get("start_tick"), 1)
+    for at, e in entry_tables(entries, where, _BURST_KEYS):
+        start = need_int(at, "start_tick", e.get("start_tick"), 1)
         end = e.get("end_tick")
         if type(end) is not int or end <= start:
             raise ValueError(f"{at}.end_tick: expected an integer > start_tick ({start}), got {end!r}")
@@ -132,12 +134,12 @@ def parse_commands(entries: object, targets: Sequence[str], where: str = "comman
     """``[[command]]`` tables -> dicts {tick, target, opcode, args} (args defaults to {}).
     ``targets``: the onboard apps a command may go to."""
     out = []
-    for at, e in _tables(entries, where, _COMMAND_KEYS):
-        tick = _need_int(at, "tick", e.get("tick"), 1)
+    for at, e in entry_tables(entries, where, _COMMAND_KEYS):
+        tick = need_int(at, "tick", e.get("tick"), 1)
         target = e.get("target")
         if target not in targets:
             raise ValueError(f"{at}.target: expected one of {list(targets)}, got {target!r}")
-        opcode = _need_int(at, "opcode", e.get("opcode"), 0, MAX_OPCODE)
+        opcode = need_int(at, "opcode", e.get("opcode"), 0, MAX_OPCODE)
         args = e.get("args", {})
         if not isinstance(args, dict):
             raise ValueError(f"{at}.args: expected a table of scalars, got {type(args).__name__}")

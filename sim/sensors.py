@@ -47,6 +47,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.faults import entry_tables
+from sim.faults import need_int as _need_int
+
 __all__ = ["FAULT_KINDS", "SensorBank", "SensorFault", "parse_sensor_faults"]
 
 FAULT_KINDS = ("off", "stuck", "bias", "random")
@@ -76,12 +79,6 @@ def _need_number(where: str, key: str, v: object) -> float:
     return float(v)
 
 
-def _need_int(where: str, key: str, v: object, lo: int) -> int:
-    if type(v) is not int or v < lo:
-        raise ValueError(f"{where}.{key}: expected an integer >= {lo}, got {v!r}")
-    return v
-
-
 def parse_sensor_faults(
     entries: Sequence[dict],
     channels: Mapping[str, int] | None = None,
@@ -93,16 +90,8 @@ def parse_sensor_faults(
     must be one of them and ``index`` below the count. Any problem raises ValueError
     naming the entry (``sensor[2].kind``), what was expected and what came.
     """
-    if not isinstance(entries, (list, tuple)):
-        raise ValueError(f"{where}: expected an array of tables, got {type(entries).__name__}")
     out = []
-    for i, e in enumerate(entries):
-        at = f"{where}[{i}]"
-        if not isinstance(e, dict):
-            raise ValueError(f"{at}: expected a table, got {type(e).__name__}")
-        extra = sorted(set(e) - _KEYS)
-        if extra:
-            raise ValueError(f"{at}: unknown key(s) {extra}; expected some of {sorted(_KEYS)}")
+    for at, e in entry_tables(entries, where, sorted(_KEYS)):
         name = e.get("sensor")
         if channels is not None and name not in channels:
             raise ValueError(f"{at}.sensor: expected one of {sorted(channels)}, got {name!r}")
