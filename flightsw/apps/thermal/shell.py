@@ -72,6 +72,7 @@ class ThermalApp:
         if self.store is not None:
             self.state = restore_state(self.state, table, self.store.load())
         self._saved = durable(self.state)
+        self._saved_key = self._durable_key()
 
     def _reset_counters(self) -> None:
         self.shutdowns = 0
@@ -91,10 +92,13 @@ class ThermalApp:
             self._table = table
         res = step(self.state, table, latest(inbox, BoardSensors), latest(inbox, PowerSensors), t_ns)
         self.state = res.state
-        now = durable(self.state)
-        if self.store is not None and now != self._saved:  # durable before it is announced
-            self.store.save(now)
-            self._saved = now
+        key = self._durable_key()
+        if self.store is not None and key != self._saved_key:  # durable before it is announced
+            self._saved_key = key
+            now = durable(self.state)
+            if now != self._saved:
+                self.store.save(now)
+                self._saved = now
         for note in res.notes:
             if note.name == "thermal.board_red":
                 self.shutdowns += 1
@@ -112,6 +116,11 @@ class ThermalApp:
         if tick % self.HOUSEKEEPING_TICKS == 0:
             outs.append(Out(self.fw.housekeeping()))
         return outs
+
+    def _durable_key(self) -> tuple:
+        """What ``durable`` reads, compared cheaply each tick (tuples compare in C)."""
+        s = self.state
+        return (s.board_level, s.stepped_w, s.heaters_enabled)
 
     def _caps_worth_sending(self, tick: int, caps: ThermalCaps) -> bool:
         last = self._sent
