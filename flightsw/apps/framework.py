@@ -410,8 +410,10 @@ class AppFramework:
         return AppHousekeeping(self.cmds_accepted, self.cmds_rejected, self.events.sent,
                                self.events.throttled, names, tuple(self.tables.crc32(n) for n in names))
 
-    def statistics(self) -> dict:
+    def statistics(self) -> Mapping[str, int]:
+        """An immutable snapshot of the framework's counters."""
         ev = self.events.statistics()
-        return {"cmds_accepted": self.cmds_accepted, "cmds_rejected": self.cmds_rejected,
-                "events_sent": ev.sent, "events_throttled": ev.throttled,
-                "table_loads": self.tables.loads, "table_activations": self.tables.activations}
+        return types.MappingProxyType({
+            "cmds_accepted": self.cmds_accepted, "cmds_rejected": self.cmds_rejected,
+            "events_sent": ev.sent, "events_throttled": ev.throttled,
+            "table_loads": self.tables.loads, "table_activations": self.tables.activations})

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import types
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from flightsw.apps.comms.core import CommsCore, CommsTable, split_inbox
 from flightsw.apps.framework import FRAMEWORK_KINDS, AppFramework, TableService
@@ -70,9 +72,11 @@ class CommsApp:
                 outs.append(Out(body, dst))
         return down, outs
 
-    def statistics(self) -> dict:
+    def statistics(self) -> Mapping[str, Any]:
+        """An immutable snapshot: the link counters and the framework's."""
         s = self.core.status()
-        return {**dataclasses.asdict(s), "commands_routed": self.core.commands_routed, **self.fw.statistics()}
+        return types.MappingProxyType({**dataclasses.asdict(s), "commands_routed": self.core.commands_routed,
+                                       **self.fw.statistics()})
 
     def final_report(self) -> dict:
         s = self.core.status()

@@ -237,3 +237,12 @@ def test_an_error_inside_a_nested_table_names_the_entry_and_the_field() -> None:
         table_from_mapping(_Entries, {"entries": [{"name": "a"}, {"cmd": {"opcode": "x"}}]})
     with pytest.raises(TableError, match=r"entries\[0\]: _Entry\.limit: expected a number"):
         table_from_mapping(_Entries, {"entries": [{"limit": "high"}]})
+
+
+def test_statistics_is_an_immutable_snapshot() -> None:
+    fw, _ = _fw()
+    stats = fw.statistics()
+    with pytest.raises(TypeError):
+        stats["cmds_accepted"] = 99  # type: ignore[index]
+    fw.handle(1, [_msg(AppCommand("power", Opcode.NOOP, 1, "ground"))])
+    assert stats["cmds_accepted"] == 0 and fw.statistics()["cmds_accepted"] == 1
