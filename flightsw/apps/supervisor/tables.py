@@ -81,7 +81,8 @@ def default_watchpoints(soc_floor: float = DEFAULT_SOC_FLOOR) -> WatchpointTable
         # a backstop below the power manager's guard (floor + 0.02): it trips only if the
         # power manager's own safe mode failed to hold the battery
         Watchpoint("soc_low", "PowerBudget.battery_soc", "<", round(soc_floor + SOC_WATCH_MARGIN, 6), 5),
-        Watchpoint("board_red", "ThermalCaps.level[*]", ">=", 2.0, 5),
+        # ThermalCaps comes on change and at least every 10 ticks: stale after 2.5 of those
+        Watchpoint("board_red", "ThermalCaps.level[*]", ">=", 2.0, 25),
     ))
 
 
