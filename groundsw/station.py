@@ -148,7 +148,8 @@ class Station:
             self._stage(gj, "ACCEPTED" if body.accepted else "REJECTED", t_ns, body.reason)
         elif isinstance(body, JobState):
             gj.acked = True
-            self._stage(gj, body.state, t_ns, body.reason)
+            # the stage's own time on board when the report carries it, else when it came
+            self._stage(gj, body.state, body.stage_t_ns or t_ns, body.reason)
         elif isinstance(body, ResultData):
             if body.kind != gj.spec.kind:  # check by what the job is, not what the frame says
                 ok, why = False, f"kind: expected {gj.spec.kind!r} for this job, got {body.kind!r}"

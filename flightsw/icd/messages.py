@@ -576,12 +576,15 @@ class JobState:
     """Executor -> ground: a job changed state (PUS service 1 style verification)."""
 
     KIND: ClassVar[int] = 402
-    VERSION: ClassVar[int] = 2
+    VERSION: ClassVar[int] = 3
     job_id: str = f_str(MAX_JOB_ID, minlen=1)
     state: str = f_str(16, JOB_STATES)
     reason: str = f_str(256)
     work_done_gpu_s: float = f_float(0.0, 1.0e8)
     failure_code: int = f_int(0, 255, default=0)  # JobFailure
+    # when the stage happened on board [ns since epoch] (the report may go down much later);
+    # 0: not given (the receiver uses the time it got the report)
+    stage_t_ns: int = f_int(0, 2**62, default=0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -419,3 +419,12 @@ def test_after_a_nak_the_rerun_is_recorded_until_the_good_result_is_archived(mak
     step(st, 9, [downlink(good, 5)])
     stages = [s for s, _, _ in st.archive.stages("j1")]
     assert stages[-5:] == ["PREEMPTED", "STARTED", "COMPLETED", "DOWNLINKED", "ARCHIVED"], stages
+
+
+def test_a_stage_is_recorded_at_the_time_it_happened_on_board(make_station) -> None:
+    st = make_station([spec("j1")])
+    step(st, 0, [contact()])
+    step(st, 50, [downlink(JobState("j1", "STARTED", "", 0.0, 0, 12 * S), 1)])  # reported late
+    step(st, 51, [downlink(JobState("j1", "PREEMPTED", "", 1.0), 2)])  # no time given: when it came
+    times = {s: t for s, t, _ in st.archive.stages("j1")}
+    assert times["STARTED"] == 12 * S and times["PREEMPTED"] == 51 * S, times

@@ -494,7 +494,7 @@ class ExecutorCore:
                 ops.append(StoreResult(spec.job_id, spec.kind, data, sha256_digest(data), t_ns, job.progress_gpu_s))
                 self._set(spec.job_id, "COMPLETED", t_ns, "", ops, outs, store=False, report=False)
                 self.unacked.add(spec.job_id)
-                outs.append(JobState(spec.job_id, "COMPLETED", "", min(job.progress_gpu_s, 1e8)))
+                outs.append(JobState(spec.job_id, "COMPLETED", "", min(job.progress_gpu_s, 1e8), 0, t_ns))
                 outs.append(OfferResult(spec.job_id))
 
     def _corrupted(self, job: Job, why: str, t_ns: int, ops: list, outs: list) -> None:
@@ -553,7 +553,7 @@ class ExecutorCore:
         self._next_order += 1
         self.counts[state] = self.counts.get(state, 0) + 1
         outs.append(JobAck(spec.job_id, not reason, reason))
-        outs.append(JobState(spec.job_id, state, reason, 0.0, code))
+        outs.append(JobState(spec.job_id, state, reason, 0.0, code, t_ns))
         if reason:
             self._emit(outs, Severity.WARNING_LO, "executor.job_rejected", f"{spec.job_id}: {reason}")
         else:
@@ -805,7 +805,8 @@ class ExecutorCore:
                 self.progress_reports += 1
                 job_id = job.spec.job_id
                 ops.append(RecordStage(job_id, "PROGRESS", t_ns, f"{pct}% done"))
-                outs.append(JobState(job_id, "PROGRESS", f"{pct}% of the work done", min(job.progress_gpu_s, 1e8)))
+                outs.append(JobState(job_id, "PROGRESS", f"{pct}% of the work done", min(job.progress_gpu_s, 1e8),
+                                     0, t_ns))
 
     def _milestone(self, job: Job) -> int:
         step = self.table.progress_report_pct
@@ -950,4 +951,4 @@ class ExecutorCore:
         if store:
             ops.append(SetState(job_id, state, t_ns, reason, int(code)))
         if report:
-            outs.append(JobState(job_id, state, reason, min(job.progress_gpu_s, 1e8), int(code)))
+            outs.append(JobState(job_id, state, reason, min(job.progress_gpu_s, 1e8), int(code), t_ns))
