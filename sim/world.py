@@ -186,6 +186,9 @@ class World:
         self.job_ids: list[str] = [""] * n
         self.busy = np.zeros(n, dtype=bool)
         self._no_upset = np.zeros(n, dtype=np.int64)
+        self._no_upset_t = (0,) * n  # its BoardSensors.upset, built once
+        self._all_ok_t = (1,) * n  # BoardSensors.temp_ok when every channel answered
+        self._bmc_by_code: dict[bytes, tuple[int, ...]] = {}  # bank codes -> BoardSensors.state
         # ---- link and sensors
         self.link = RfLink(sc["link"]["loss_probability"], link_rng)
         self.last_contact: int | None = None
@@ -274,12 +277,14 @@ class World:
         heater_w = heater_power_w(applied_on(self.heater_on, self.heater_flight_on), self.heaters)
         solar_w = float(self.solar_w[i])
         heaters_total_w = float(heater_w.sum())
-        load_w = p["housekeeping_w"] + float(pw.sum()) + heaters_total_w
+        compute_w = float(pw.sum())
+        load_w = p["housekeeping_w"] + compute_w + heaters_total_w
         bstep = step_battery_model(self.bat, solar_w - load_w, self.therm.battery_temp_c, dt, self.battery)
         if bstep.unmet_w > 1e-9:  # brownout: the boards lose power this tick
             self.violations["brownout"] += 1
             pw = np.zeros_like(pw)
             work = np.zeros_like(work)
+            compute_w = 0.0  # float(pw.sum()) of the zeroed pw
             upset = self._no_upset
             load_w = p["housekeeping_w"] + heaters_total_w
             bstep = step_battery_model(self.bat, solar_w - load_w, self.therm.battery_temp_c, dt, self.battery)
@@ -296,7 +301,7 @@ class World:
         q_bat = (sw + eps[1] * ir) * t["battery_radiator_area_m2"]
         absorbed = np.array([q_main + p["housekeeping_w"] + t["radiator_absorbed_w"], q_bat])
         self.therm = self.net.step(self.therm, pw, heater_w, absorbed, eps, dt, bstep.heat_w)
-        self._account(i, solar_w, load_w, pw, work, heater_w, bstep)
+        self._account(i, solar_w, load_w, compute_w, heaters_total_w, work, bstep)
         return self._readings(tick, solar_w, load_w, pw, work, upset)
 
     def _inject(self, tick: int, rad: RadiationEvents) -> RadiationEvents:
@@ -348,15 +353,14 @@ class World:
             if n and job_id:
                 self.sdc_hits_by_job[job_id] = self.sdc_hits_by_job.get(job_id, 0) + n
 
-    def _account(self, i, solar_w, load_w, pw, work, heater_w, bstep) -> None:
+    def _account(self, i, solar_w, load_w, compute_w, heaters_w, work, bstep) -> None:
+        """compute_w, heaters_w: this tick's board and heater power sums [W]."""
         p, t = self.sc["power"], self.sc["thermal"]
         dt_h = self.dt_s / 3600.0
         soc = self.bat.charge_wh / self.bat.capacity_wh
         self.harvested_wh += solar_w * dt_h
         self.curtailed_wh += bstep.curtailed_w * dt_h
-        compute_w = float(pw.sum())
         self.to_compute_wh += compute_w * dt_h
-        heaters_w = float(heater_w.sum())
         self.heater_wh += heaters_w * dt_h
         self.work_gpu_s += float(work.sum())
         self.soc_min = min(self.soc_min, soc)
@@ -413,20 +417,36 @@ class World:
         temps = vals[:n]
         if all(temp_ok) and -273.15 <= min(temps) and max(temps) <= 2000.0:  # the usual tick
             temp_c = tuple(temps)
+            temp_ok_t = self._all_ok_t
         else:
+            temp_ok_t = tuple(map(int, temp_ok))
             temp_c = tuple(min(max(t, -273.15), 2000.0) if ok else 0.0
                            for t, ok in zip(temps, temp_ok, strict=True))
         powers = value[n:2 * n]
-        power_w = tuple(np.where(valid[n:2 * n], np.maximum(powers, 0.0), 0.0).tolist())
+        if all(oks[n:2 * n]):  # the usual tick: np.where would pick every maximum
+            power_w = tuple(np.maximum(powers, 0.0).tolist())
+        else:
+            power_w = tuple(np.where(valid[n:2 * n], np.maximum(powers, 0.0), 0.0).tolist())
         if rad_ok:
             self._last_rad_c = min(max(rad, -273.15), 2000.0)
         work_l = work.tolist()
         jobs_worked = tuple(j if w > 0 else "" for j, w in zip(self.job_ids, work_l, strict=True))
         out.append(BoardSensors(temp_c=temp_c, power_w=power_w, work_gpu_s=tuple(work_l),
                                 job_id=jobs_worked, radiator_temp_c=self._last_rad_c,
-                                state=tuple(_BMC_LUT[self.bank.code].tolist()),
-                                upset=tuple(upset.tolist()), temp_ok=tuple(map(int, temp_ok))))
+                                state=self._bmc_state(self.bank.code),
+                                upset=self._no_upset_t if upset is self._no_upset else tuple(upset.tolist()),
+                                temp_ok=temp_ok_t))
         return out
+
+    def _bmc_state(self, code: np.ndarray) -> tuple[int, ...]:
+        """BoardSensors.state for the bank's codes (few distinct patterns: cached)."""
+        key = code.tobytes()
+        state = self._bmc_by_code.get(key)
+        if state is None:
+            if len(self._bmc_by_code) >= 256:  # bound the cache on long, busy runs
+                self._bmc_by_code.clear()
+            state = self._bmc_by_code[key] = tuple(_BMC_LUT[code].tolist())
+        return state
 
     def _rf(self, tick: int, i: int, station_idx: int) -> list[tuple[object, str]]:
         in_contact = station_idx >= 0

@@ -68,6 +68,7 @@ class HubCore:
     _digest: hashlib._Hash = field(default_factory=hashlib.sha256)
     _seq: int = 0
     _last_status: HubStatus | None = None
+    _status_key: tuple | None = None  # (alive names, registration count) of _last_status
     _alive_key: frozenset | None = None
     _alive_sorted: list = field(default_factory=list)
     _last_status_tick: int = -(10**9)
@@ -169,11 +170,16 @@ class HubCore:
         last one)."""
         if not self._subscribers.get(HubStatus.KIND):
             return
+        # names are never unregistered, so this key fixes (alive, dead): skip rebuilding
+        # an unchanged status between heartbeats
+        key = (frozenset(self.alive), len(self.registrations))
+        if key == self._status_key and tick - self._last_status_tick < STATUS_HEARTBEAT_TICKS:
+            return
         dead = tuple(sorted(set(self.registrations) - self.alive))
         status = HubStatus(alive=tuple(sorted(self.alive)), dead=dead)
         if status == self._last_status and tick - self._last_status_tick < STATUS_HEARTBEAT_TICKS:
             return
-        self._last_status, self._last_status_tick = status, tick
+        self._last_status, self._last_status_tick, self._status_key = status, tick, key
         self.emit(tick, t_ns, status)
 
     def emit(self, tick: int, t_ns: int, body: object, dst: str = "") -> None:

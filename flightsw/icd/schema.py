@@ -30,6 +30,7 @@ __all__ = [
     "f_strs",
     "f_params",
     "compile_checkers",
+    "compile_fast_builder",
 ]
 
 MAX_SEQ = 2**63 - 1
@@ -274,3 +275,78 @@ def compile_checkers(cls: type) -> tuple[tuple[str, Checker], ...]:
             raise TypeError(f"{cls.__name__}.{fld.name} has no schema metadata")
         out.append((fld.name, _checker_for(dict(fld.metadata))))
     return tuple(out)
+
+
+def _fast_lines(i: int, meta: dict, ns: dict) -> list[str]:
+    """Source lines that accept wire value ``v{i}`` exactly when its checker would, leaving
+    in ``v{i}`` what the checker returns, or ``return None`` (the caller then runs the
+    checkers, which name the problem). Bounds are bound in ``ns`` as ``lo{i}``/``hi{i}``."""
+    v = f"v{i}"
+    kind = meta["type"]
+    if kind == "int":
+        ns[f"lo{i}"], ns[f"hi{i}"] = meta["lo"], meta["hi"]
+        return [f"if type({v}) is not int or not lo{i} <= {v} <= hi{i}: return None"]
+    if kind == "float":
+        lo, hi = meta["lo"], meta["hi"]
+        ns[f"lo{i}"], ns[f"hi{i}"] = lo, hi
+        out = [f"if type({v}) is not float:",
+               f"    if type({v}) is not int: return None",
+               f"    {v} = float({v})",
+               f"if not lo{i} <= {v} <= hi{i}: return None"]
+        if not (math.isfinite(lo) and math.isfinite(hi)):  # finite bounds already exclude inf/nan
+            out.append(f"if not _isfinite({v}): return None")
+        return out
+    if kind == "bool":
+        return [f"if type({v}) is not bool: return None"]
+    if kind == "str":
+        ns[f"lo{i}"], ns[f"hi{i}"], ns[f"ch{i}"] = meta["minlen"], meta["maxlen"], meta["choices"]
+        out = [f"if type({v}) is not str or not lo{i} <= len({v}) <= hi{i}: return None"]
+        if meta["choices"] is not None:
+            out.append(f"if {v} not in ch{i}: return None")
+        return out
+    if kind == "bytes":
+        ns[f"hi{i}"], ns[f"ex{i}"] = meta["maxlen"], meta["exact"]
+        out = [f"if type({v}) is not bytes or len({v}) > hi{i}: return None"]
+        if meta["exact"] is not None:
+            out.append(f"if len({v}) != ex{i}: return None")
+        return out
+    if kind in ("floats", "ints", "strs"):
+        ns[f"n{i}"] = meta["maxlen"]
+        out = [f"if type({v}) not in _SEQ or len({v}) > n{i}: return None", f"if {v}:"]
+        if kind == "floats":
+            ns[f"lo{i}"], ns[f"hi{i}"] = meta["lo"], meta["hi"]
+            out += [f"    if not _FLOAT_ONLY.issuperset(map(type, {v})): return None",
+                    f"    if not (_isfinite(sum({v})) and lo{i} <= min({v}) and max({v}) <= hi{i}):"
+                    " return None"]
+        elif kind == "ints":
+            ns[f"lo{i}"], ns[f"hi{i}"] = meta["lo"], meta["hi"]
+            out += [f"    if not _INT_ONLY.issuperset(map(type, {v})): return None",
+                    f"    if not (lo{i} <= min({v}) and max({v}) <= hi{i}): return None"]
+        else:
+            ns[f"hi{i}"] = meta["item_maxlen"]
+            out += [f"    if not _STR_ONLY.issuperset(map(type, {v})) or max(map(len, {v})) > hi{i}:"
+                    " return None"]
+        return [*out, f"{v} = tuple({v})"]
+    ns[f"chk{i}"] = _checker_for(meta)  # params (rare): the checker itself; FieldError -> None
+    return [f"{v} = chk{i}({v})"]
+
+
+def compile_fast_builder(cls: type) -> Callable[[list], Any]:
+    """``build(fields) -> body | None``: the checkers of :func:`compile_checkers` fused into
+    one generated function (no per-field calls). It returns the same body the checkers
+    would build from a field list of the right length, or None where any checker might
+    object (or anything raises); the caller then runs the checkers for the error text.
+    A speed path only: it never accepts what the checkers reject."""
+    metas = [dict(fld.metadata) for fld in dataclasses.fields(cls)]
+    ns: dict[str, Any] = {"_cls": cls, "_isfinite": math.isfinite, "_SEQ": (tuple, list),
+                          "_FLOAT_ONLY": _FLOAT_ONLY, "_INT_ONLY": _INT_ONLY,
+                          "_STR_ONLY": _STR_ONLY}
+    names = [f"v{i}" for i in range(len(metas))]
+    body = [f"{', '.join(names)}{',' if len(names) == 1 else ''} = fields"] if names else []
+    for i, meta in enumerate(metas):
+        body += _fast_lines(i, meta, ns)
+    body.append(f"return _cls({', '.join(names)})")
+    src = "def build(fields):\n    try:\n" + "".join(f"        {line}\n" for line in body)
+    src += "    except Exception:\n        return None\n"
+    exec(compile(src, f"<fast builder {cls.__name__}>", "exec"), ns)  # noqa: S102
+    return ns["build"]

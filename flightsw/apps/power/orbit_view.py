@@ -98,9 +98,9 @@ class OrbitView:
         assumed at any moment and a period of ``fallback_period_s`` [s].
         """
         fc = self.forecaster
-        assumed = f"assuming an eclipse of {eclipse_reserve_s:.0f} s may start at any moment"
         if fc is None:
-            return EclipseOutlook.unknown(eclipse_reserve_s, f"no TLE loaded: {assumed}", fallback_period_s)
+            return EclipseOutlook.unknown(eclipse_reserve_s, f"no TLE loaded: {_assumed(eclipse_reserve_s)}",
+                                          fallback_period_s)
         try:
             period_s = fc.period_s
             windows = fc.next_eclipses(t_ns, 2.0 * period_s)
@@ -108,7 +108,8 @@ class OrbitView:
             if not self._failed:
                 self.failures += 1
             self._failed = str(exc)
-            return EclipseOutlook.unknown(eclipse_reserve_s, f"TLE unusable ({exc}): {assumed}",
+            return EclipseOutlook.unknown(eclipse_reserve_s,
+                                          f"TLE unusable ({exc}): {_assumed(eclipse_reserve_s)}",
                                           fallback_period_s)
         self._failed = ""
         rel = tuple(((w.start_ns - t_ns) / NS_PER_S, (w.end_ns - t_ns) / NS_PER_S) for w in windows)
@@ -122,3 +123,8 @@ class OrbitView:
         return (f"TLE {tb.tle_line1[2:7].strip()} epoch {tb.tle_line1[18:32].strip()} "
                 f"(period {fc.period_s:.1f} s, edge margin {tb.edge_margin_s:g} s), "
                 f"scenario epoch {tb.epoch_utc}")
+
+
+def _assumed(eclipse_reserve_s: float) -> str:
+    """The outlook's fallback assumption, in words (built only when it is used)."""
+    return f"assuming an eclipse of {eclipse_reserve_s:.0f} s may start at any moment"
