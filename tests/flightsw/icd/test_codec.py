@@ -324,3 +324,28 @@ def test_encode_fields_gives_the_same_bytes_as_encode(m) -> None:
 
     e = m.env
     assert encode_fields(m.body, e.src, e.seq, e.tick, e.t_ns, e.dst) == encode(m)
+
+
+def _outcome(data: bytes, fast: bool):
+    """decode's result, or its error text, with or without the fast path."""
+    import flightsw.icd.codec as codec
+
+    saved = codec._decode_fast
+    if not fast:
+        codec._decode_fast = lambda raw: None
+    try:
+        return decode(data)
+    except DecodeError as exc:
+        return f"DecodeError: {exc}"
+    finally:
+        codec._decode_fast = saved
+
+
+@FAST
+@given(st.one_of(_nearly_valid_wires(), any_message().map(encode)))
+def test_the_fast_path_accepts_exactly_what_the_full_checks_accept(data: bytes) -> None:
+    fast, slow = _outcome(data, True), _outcome(data, False)
+    assert fast == slow, f"fast path {fast!r:.200} != full checks {slow!r:.200}"
+    if isinstance(fast, Message):
+        assert all(type(getattr(fast.body, n)) is type(getattr(slow.body, n))
+                   for n in fast.body.__class__.__dataclass_fields__), "the paths give different field types"
