@@ -31,9 +31,8 @@ import msgpack
 from flightsw.icd.codec import encode_body
 from flightsw.icd.messages import JobSpec
 
-__all__ = ["Ledger", "JobRow", "ResultRow", "StageRow", "TERMINAL_STATES"]
+__all__ = ["Ledger", "JobRow", "ResultRow", "StageRow"]
 
-TERMINAL_STATES = frozenset({"REJECTED", "COMPLETED", "FAILED", "EXPIRED", "CANCELLED", "DOWNLINKED"})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (

@@ -151,7 +151,6 @@ __all__ = [
 COUNTERS = ("preemptions", "checkpoints", "sdc_detected", "power_cycles")  # kept across restarts
 FINAL_STATES = ("COMPLETED", "FAILED", "EXPIRED", "DOWNLINKED", "REJECTED", "CANCELLED")
 _NS = 1_000_000_000
-_NEVER = NEVER
 _GPU_S_TOL = 1e-9  # [GPU-s] float round-off when comparing work
 # [W] a thermal cap that moved less than this since the last plan does not call for a new
 # one (unless it fell below what its board is commanded, or crossed the minimum power):
@@ -201,7 +200,6 @@ class ExecutorCore:
     model: BoardModel
     policy: Callable[..., Plan]
     table: ExecutorTable = field(default_factory=ExecutorTable)
-    seed: int = 0
     events: EventLog = field(default_factory=EventLog)
     jobs: dict[str, Job] = field(default_factory=dict)
     live: dict[str, Job] = field(default_factory=dict)  # the active subset of jobs
@@ -588,7 +586,7 @@ class ExecutorCore:
     def _expire(self, t_ns: int, ops: list, outs: list) -> None:
         doomed = [j for j in self.running.values() if j.spec.deadline_t_ns >= 0 and t_ns > j.doom_t_ns()]
         if t_ns >= self._next_doom_ns:
-            nxt = _NEVER
+            nxt = NEVER
             for job in self.live.values():
                 if job.state == "STARTED" or job.spec.deadline_t_ns < 0:
                     continue

@@ -70,7 +70,7 @@ class Job:
 
     def doom_t_ns(self) -> int:
         """The last time the job can still finish by its deadline at full power on its
-        boards (_NEVER without a deadline)."""
+        boards (NEVER without a deadline)."""
         if self.spec.deadline_t_ns < 0:
             return NEVER
         return self.spec.deadline_t_ns - int(self.remaining_gpu_s() / self.spec.boards_needed * _NS)
