@@ -14,9 +14,11 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'
+	$(BIN)/python -m groundsw.keys init
 	touch $(STAMP)
 
 run: install
+	$(BIN)/python -m groundsw.keys init >/dev/null
 	$(BIN)/sim run --scenario default --hours $(HOURS) --mode hil --out $(OUT)
 
 test: install
@@ -29,6 +31,7 @@ bench: install
 	$(BIN)/python bench/run_bench.py
 	$(BIN)/python bench/world_step.py
 	$(BIN)/python bench/app_step_cost.py
+	$(BIN)/python bench/cfdp_goodput.py
 
 lint: install
 	$(BIN)/ruff check flightsw sim groundsw tests bench

@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="out/run")
     r.add_argument("--json", action="store_true", help="end stdout with the report on one line")
     r.add_argument("--no-plots", action="store_true")
+    r.add_argument("--keys", default=None,
+                   help="telecommand keyring (default: $SUNSCHED_LINK_KEYS or ~/.config/sunsched/link-keys.json)")
     for name in ("eclipses", "passes"):
         e = sub.add_parser(name)
         e.add_argument("--scenario", default="default")
@@ -67,7 +69,8 @@ def _cmd_run(args) -> int:
         raise ScenarioError(f"--hours: expected > 0, got {args.hours}")
     cfg = RunConfig(scenario=sc, scenario_ref=args.scenario, hours=args.hours, seed=args.seed,
                     policy=args.policy, mode=args.mode, faults=load_fault_plan(args.faults),
-                    out_dir=Path(args.out), speed=args.speed, plots=not args.no_plots)
+                    out_dir=Path(args.out), speed=args.speed, plots=not args.no_plots,
+                    keys_path=Path(args.keys) if args.keys else None)
     if cfg.policy not in POLICY_NAMES:
         raise ScenarioError(f"--policy: expected one of {list(POLICY_NAMES)}, got {cfg.policy!r}")
     bar = None

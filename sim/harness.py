@@ -25,6 +25,7 @@ from flightsw.bus.logsetup import configure as configure_logging
 from flightsw.bus.participant import ParticipantSpec
 from flightsw.bus.runner import run_lockstep
 from flightsw.icd.codec import decode, encode_body
+from flightsw.icd.linkauth import KeyringError, default_keyring_path, load_keyring
 from flightsw.icd.messages import (
     ONBOARD_APPS,
     Event,
@@ -35,7 +36,9 @@ from flightsw.icd.messages import (
     Severity,
 )
 from flightsw.icd.results import expected_synthetic, verify_result
+from sim.environment import orbit_of
 from sim.faults import as_dicts, parse_board_faults, parse_commands, parse_radiation_bursts
+from sim.groundstation import passes_refined
 from sim.scenario import Scenario, ScenarioError
 from sim.sensors import parse_sensor_faults
 from sim.tle import tle_from_circular
@@ -134,6 +137,7 @@ class RunConfig:
     out_dir: Path = Path("out/run")
     speed: float = 60.0
     plots: bool = True
+    keys_path: Path | None = None  # the telecommand keyring; None: flightsw.icd.linkauth's default
 
     @property
     def n_ticks(self) -> int:
@@ -152,8 +156,14 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
         raise ScenarioError(str(exc)) from None
     if jobs is None:
         jobs = generate_jobs(sc, cfg.hours)
+    try:
+        keys = load_keyring(cfg.keys_path or default_keyring_path()).to_dict()
+    except KeyringError as exc:
+        raise ScenarioError(f"{exc} (make one with `groundsw keys init`; `make install` does)") from None
     return [
-        ParticipantSpec("comms", "flightsw.apps.comms.shell:make", {"table": {"tick_s": sc.tick_s}}),
+        ParticipantSpec("comms", "flightsw.apps.comms.shell:make", {
+            "table": {"tick_s": sc.tick_s, "epoch_utc": sc.epoch_utc.isoformat()},
+            "keys": keys, "store_dir": str(store_dir)}),
         ParticipantSpec("executor", "flightsw.apps.executor.shell:make", {
             "store_dir": str(store_dir),
             "board_model": {"n_boards": b["count"], "max_power_w": b["max_power_w"],
@@ -184,8 +194,25 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
             "jobs": [encode_body(j) for j in jobs],
             "tick_s": sc.tick_s,
             "commands": [dict(c) for c in cfg.faults.commands],
+            "keys": keys,
+            "epoch_utc": sc.epoch_utc.isoformat(),
+            "meta": {"scenario": cfg.scenario_ref, "board_count": b["count"],
+                     "board_max_power_w": b["max_power_w"]},
+            "passes": predicted_passes(sc, cfg.hours),
         }, onboard=False),
     ]
+
+
+def predicted_passes(sc: Scenario, hours: float) -> list[tuple[str, int, int, float]]:
+    """The passes the ground plans with (what a flight dynamics team would hand it):
+    (station, aos_t_ns, los_t_ns, max_elev_deg) each."""
+    epoch = sc.epoch_utc
+    out = []
+    for st in sc["ground_stations"]:
+        for p in passes_refined(orbit_of(sc), st, epoch, hours):
+            out.append((st["name"], int(round(p.aos_s * NS_PER_S)), int(round(p.los_s * NS_PER_S)),
+                        round(p.max_elev_deg, 3)))
+    return sorted(out, key=lambda p: p[1])
 
 
 def uplinked_orbit(sc: Scenario) -> dict:
@@ -442,6 +469,11 @@ def make_report(cfg: RunConfig, res, recorder: Recorder, jobs: list[JobSpec] | N
         "dead_at_end": list(res.dead_at_end),
         "kills": [{"tick": t, "process": p, "reason": r} for t, p, r in res.kills],
         "link": world.get("link", {}),
+        # the space link's two ends: telecommands and files on board, packets and files on the ground
+        "space_link": {"onboard": res.reports.get("comms", {}),
+                       "ground": {k: station.get(k) for k in (
+                           "tc_sent", "tm_received", "tm_gaps", "frames_bad_by_reason", "files_received",
+                           "cfdp_receiver")}},
         "hub": {"routed": res.hub.routed, "dropped_dead": res.hub.dropped_dead,
                 "dropped_unroutable": res.hub.dropped_unroutable},
         "results_corrupt": station.get("results_corrupt", 0),

@@ -48,6 +48,7 @@ __all__ = [
     "category_of",
     "MAX_BOARDS",
     "MAX_RESULT_BYTES",
+    "CRITICAL_OPCODES",
     "MAX_NAME",
     "BoardCommand",
     "SetMode",
@@ -170,6 +171,16 @@ class Opcode(enum.IntEnum):
     SUP_SET_ACTIONPOINT = 83  # args {id, state: ACTIVE|PASSIVE|DISABLED}
     SUP_SET_WATCHPOINT = 84  # args {id, enabled: bool}
     SUP_RESET_RESTARTS = 85  # args {process}: clear a process's restart cap
+    # link manager 112-127
+    COMMS_ACTIVATE_KEY = 112  # args {key_id}: authenticate telecommands with this (preloaded) key from now on
+
+
+# Critical commands (after OpenC3 COSMOS): the ground releases them only once a second person with the
+# approver role has approved them. Each can stop compute, drop a safety net or lock the ground out.
+CRITICAL_OPCODES = frozenset({
+    Opcode.TABLE_ACTIVATE, Opcode.POWER_SET_MODE_LIMIT, Opcode.THERMAL_SET_HEATERS,
+    Opcode.EXEC_BOARD_SERVICE, Opcode.SUP_SET_MODE, Opcode.SUP_RESET_RESTARTS, Opcode.COMMS_ACTIVATE_KEY,
+})
 
 
 class JobFailure(enum.IntEnum):
@@ -464,12 +475,19 @@ class CommsStatus:
     """Comms housekeeping: link counters."""
 
     KIND: ClassVar[int] = 215
-    VERSION: ClassVar[int] = 1
-    frames_up_ok: int = f_int(0, 2**62)
-    frames_up_bad: int = f_int(0, 2**62)
+    VERSION: ClassVar[int] = 2
+    frames_up_ok: int = f_int(0, 2**62)  # telecommands accepted
+    frames_up_bad: int = f_int(0, 2**62)  # telecommands rejected, all reasons
     frames_down: int = f_int(0, 2**62)
     bytes_down: int = f_int(0, 2**62)
     results_pending: int = f_int(0, 10**9)
+    # rejections by kind: failed authentication (unknown or inactive key, bad MAC), replays,
+    # and malformed frames (length, header, CRC, service, body)
+    tc_rejected_auth: int = f_int(0, 2**62, default=0)
+    tc_rejected_replay: int = f_int(0, 2**62, default=0)
+    tc_rejected_format: int = f_int(0, 2**62, default=0)
+    events_queued: int = f_int(0, 10**9, default=0)
+    hk_queued: int = f_int(0, 10**9, default=0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,11 @@
-"""Builders for ICD message bodies the app-core tests feed in (plain data, no I/O)."""
+"""Builders for ICD message bodies the app-core tests feed in, and for the telecommands
+the ground puts on the uplink (plain data, no I/O)."""
 
 from __future__ import annotations
 
-from flightsw.icd.linkframe import encode_frame
+from spacepackets.ecss import PusTc
+
+from flightsw.icd.linkauth import MAC_BYTES, Keyring, mac
 from flightsw.icd.messages import (
     BoardSensors,
     Envelope,
@@ -12,10 +15,16 @@ from flightsw.icd.messages import (
     PowerBudget,
     ThermalCaps,
 )
+from flightsw.icd.spacelink import APIDS, TcSigner, TcVerifier, encode_tc
 
-__all__ = ["job_spec", "budget", "thermal_caps", "board_sensors", "frame", "S"]
+__all__ = ["job_spec", "budget", "thermal_caps", "board_sensors", "frame", "signed_packet",
+           "signer", "verifier", "request_id", "LINK_KEYS", "S"]
 
 S = 1_000_000_000  # [ns] one second
+
+# The telecommand keys of these tests: fixed secrets (a test must be replayable bit for bit),
+# four keys as generate_keyring makes, key 1 active.
+LINK_KEYS = Keyring({k: bytes((k * 37 + i) % 256 for i in range(32)) for k in range(1, 5)}, 1)
 
 
 def job_spec(job_id: str = "j1", **overrides) -> JobSpec:
@@ -60,6 +69,44 @@ def board_sensors(n_boards: int, work: dict[int, tuple[str, float]] | None = Non
     )
 
 
-def frame(body, src: str = "ground", seq: int = 1) -> bytes:
-    """``body`` ICD-encoded as the ground would put it on the uplink."""
-    return encode_frame(Message(Envelope(body.KIND, body.VERSION, src, seq, 0, 0, "sat"), body))
+def signer(key_id: int = 1, next_seq: int = 1) -> TcSigner:
+    """The ground's signing state for ``key_id`` of :data:`LINK_KEYS`."""
+    return TcSigner(LINK_KEYS.key(key_id), next_seq)
+
+
+def verifier(active_key_id: int = 1) -> TcVerifier:
+    """The satellite's telecommand gate holding every key of :data:`LINK_KEYS`."""
+    return TcVerifier(dict(LINK_KEYS.keys), active_key_id)
+
+
+def frame(body, tc_signer: TcSigner, seq_count: int = 0, src: str = "ground") -> bytes:
+    """``body`` as the ground puts it on the uplink: one authenticated PUS-C telecommand on
+    its app's APID (``body`` an AppCommand, JobSpec or TableLoad; bytes: a CFDP PDU for
+    comms). Takes one anti-replay number of ``tc_signer``."""
+    if isinstance(body, bytes):
+        return encode_tc(body, apid=APIDS["comms"], seq_count=seq_count, signer=tc_signer)
+    target = "executor" if isinstance(body, JobSpec) else body.target
+    msg = Message(Envelope(body.KIND, body.VERSION, src, 1, 0, 0, "sat"), body)
+    return encode_tc(msg, apid=APIDS[target], seq_count=seq_count, signer=tc_signer)
+
+
+def signed_packet(apid: int, service: int, subtype: int, payload: bytes, key_id: int = 1,
+                  auth_seq: int = 1, secret: bytes | None = None) -> bytes:
+    """A telecommand built by hand, the layout of flightsw.icd.spacelink written out again
+    (key id u16, anti-replay number u32, payload, HMAC-SHA256 over the packet up to the MAC,
+    CRC-16), correctly signed whatever it carries: for frames ``encode_tc`` refuses to make
+    (a body on another app's APID, a message of the wrong type). ``secret`` defaults to the
+    key's in :data:`LINK_KEYS` (pass another to forge)."""
+    secret = LINK_KEYS.keys[key_id] if secret is None else secret
+    head = key_id.to_bytes(2, "big") + auth_seq.to_bytes(4, "big") + payload
+    tc = PusTc(service=service, message_subtype=subtype, apid=apid, seq_count=0,
+               app_data=head + bytes(MAC_BYTES))
+    draft = bytes(tc.pack())
+    tc.app_data = head + mac(secret, draft[: -(MAC_BYTES + 2)])
+    return bytes(tc.pack())
+
+
+def request_id(tc: bytes) -> int:
+    """The PUS request id of a telecommand (packet id and sequence control: its first four
+    bytes), which the PUS 1 reports answering it carry."""
+    return int.from_bytes(tc[:4], "big")

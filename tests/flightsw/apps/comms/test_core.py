@@ -1,192 +1,169 @@
-"""Tests for flightsw.apps.comms.core: uplink validation, downlink pacing, result resends."""
+"""Comms core, the uplink: authenticated telecommands reach their app and are acknowledged
+with their request id; every bad frame is refused, counted by reason and reported, and
+never acted on."""
 
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flightsw.apps.comms.core import CommsCore, CommsTable
-from flightsw.icd.linkframe import decode_frame
+from flightsw.icd.codec import encode
+from flightsw.icd.linkauth import LinkKey
 from flightsw.icd.messages import (
-    ContactState,
-    DownlinkFrame,
+    AppCommand,
+    Envelope,
     Event,
     JobAck,
     JobState,
-    ResultAck,
-    ResultData,
-    ResultResync,
+    Message,
+    Opcode,
     SetMode,
+    Severity,
 )
-from flightsw.icd.results import sha256_digest
-from tests.flightsw.apps.builders import frame, job_spec
+from flightsw.icd.spacelink import APIDS, TcSigner
+from tests.flightsw.apps.builders import (
+    S,
+    frame,
+    job_spec,
+    request_id,
+    signed_packet,
+    signer,
+    verifier,
+)
+from tests.flightsw.apps.comms.ground import IN_CONTACT, decoded, msg, not_down
 
-BYTES_PER_TICK = 1000  # [B] downlink budget per 1 s tick in these tests
-IN_CONTACT = ContactState(True, "svalbard", downlink_bps=8.0 * BYTES_PER_TICK, uplink_bps=8000.0)
-NO_CONTACT = ContactState(False, "", downlink_bps=0.0, uplink_bps=0.0)
-WIDE_OPEN = ContactState(True, "svalbard", downlink_bps=8.0e9, uplink_bps=8000.0)
-
-
-def result(job_id: str = "a", size: int = 100) -> ResultData:
-    data = bytes(range(256))[:size] * (size // 256 + 1)
-    data = data[:size]
-    return ResultData(job_id, "synthetic", data, sha256_digest(data), 5)
-
-
-def downlinked(out) -> list:
-    """Bodies of the downlink frames sent this step (decoded as the ground would)."""
-    return [decode_frame(b.data).body for b, dst in out if isinstance(b, DownlinkFrame) and dst == "world"]
-
-
-def bytes_down(out) -> int:
-    return sum(len(b.data) for b, _ in out if isinstance(b, DownlinkFrame))
-
-
-def to_executor(out) -> list:
-    return [b for b, dst in out if dst == "executor"]
+FORGED_SECRET = bytes(range(100, 132))  # a 32-byte key the satellite does not hold
 
 
 def started_core(**table) -> CommsCore:
     """A core past its first step (which only asks the executor for a resync)."""
-    core = CommsCore(table=CommsTable(**table))
-    core.step(1, 0, None, [], [])
+    core = CommsCore(CommsTable(**table), verifier())
+    core.step(1, S, None, [], [])
     return core
 
 
-# ---------------------------------------------------------------------------- uplink
+def noop(target: str = "power", cmd_id: int = 1) -> AppCommand:
+    return AppCommand(target, Opcode.NOOP, cmd_id, "ground")
 
-@pytest.mark.parametrize(
-    "data",
-    [b"", b"\x00\xff garbage", frame(SetMode("SAFE", "spoofed"))],
-    ids=["empty", "garbage", "valid message of the wrong kind"],
-)
-def test_a_bad_uplink_frame_is_counted_reported_and_never_forwarded(data):
+
+def _wire(body, src: str = "ground") -> bytes:
+    return encode(Message(Envelope(body.KIND, body.VERSION, src, 1, 0, 0, "sat"), body))
+
+
+# ----------------------------------------------------------------------- accepted
+
+
+def test_a_signed_job_spec_telecommand_reaches_the_executor() -> None:
+    spec = job_spec("a", params={"n": 8}, kind="matmul")
     core = started_core()
-    out = core.step(3, 0, None, [data], [])
-    assert to_executor(out) == [], "a bad uplink frame was acted on"
-    assert core.frames_up_bad == 1 and core.frames_up_ok == 0
-    events = [b for b, _ in out if isinstance(b, Event)]
-    assert [e.name for e in events] == ["comms.bad_uplink_frame"]
+    out = core.step(3, 3 * S, None, [frame(spec, signer())], [])
+    assert not_down(out) == [(spec, "executor")], "the job spec did not reach the executor alone"
+    status = core.status()
+    assert (status.frames_up_ok, status.frames_up_bad) == (1, 0)
 
 
-def test_repeated_bad_frames_are_all_counted_but_their_events_throttled():
+def test_the_executors_reports_on_a_job_go_down_with_the_request_id_of_its_tc() -> None:
+    spec = job_spec("a")
+    tc = frame(spec, signer(), seq_count=17)
     core = started_core()
-    out = core.step(3, 0, None, [b"junk"] * 150, [])
-    assert core.frames_up_bad == 150
+    core.step(3, 3 * S, None, [tc], [])
+    reports = [msg(JobAck("a", True, ""), "executor", 4), msg(JobState("a", "STARTED", "", 0.0), "executor", 4)]
+    got = decoded(core.step(4, 4 * S, IN_CONTACT, [], reports))
+    assert [(t.service, t.subtype, t.request_id, t.apid) for t in got] == [
+        (1, 1, request_id(tc), APIDS["executor"]), (1, 3, request_id(tc), APIDS["executor"])]
+    assert [t.message.body for t in got] == [r.body for r in reports]
+
+
+def test_a_command_reaches_its_app_and_a_bare_acceptance_with_its_request_id_goes_down() -> None:
+    cmd = AppCommand("executor", Opcode.EXEC_CANCEL_JOB, 9, "ground", {"job_id": "job-1"})
+    tc = frame(cmd, signer(), seq_count=5)
+    core = started_core()
+    out = core.step(3, 3 * S, IN_CONTACT, [tc], [])
+    assert not_down(out) == [(cmd, "executor")], "the command did not reach its app unchanged"
+    (tm,) = decoded(out)
+    assert (tm.service, tm.subtype, tm.request_id, tm.message, tm.apid) == (
+        1, 1, request_id(tc), None, APIDS["comms"]), "expected a bare PUS 1/1 naming the TC"
+    assert core.commands_routed == 1
+
+
+# ----------------------------------------------------------------------- refused
+
+
+def _bad_frames() -> dict[str, tuple]:
+    """id -> (frames accepted first, the bad frame, CommsStatus counter, LinkError reason)."""
+    good = frame(noop(), signer())
+    flipped = bytearray(frame(noop(), signer()))
+    flipped[20] ^= 0x04  # in the security header: only the CRC can tell
+    return {
+        "empty": ((), b"", "tc_rejected_format", "length"),
+        "garbage": ((), b"\x00\xff garbage", "tc_rejected_format", "length"),
+        "bit flip": ((), bytes(flipped), "tc_rejected_format", "crc"),
+        "forged MAC": ((), frame(noop(), TcSigner(LinkKey(1, FORGED_SECRET))), "tc_rejected_auth", "auth_mac"),
+        "inactive key": ((), frame(noop(), signer(2)), "tc_rejected_auth", "auth_key"),
+        "unknown key": ((), signed_packet(APIDS["power"], 8, 1, _wire(noop()), key_id=9,
+                                          secret=FORGED_SECRET), "tc_rejected_auth", "auth_key"),
+        "replay": ((good,), good, "tc_rejected_replay", "replay"),
+        "another app's APID": ((), signed_packet(APIDS["executor"], 8, 1, _wire(noop("power"))),
+                               "tc_rejected_format", "body"),
+        "unknown APID": ((), signed_packet(0x1FF, 8, 1, _wire(noop())), "tc_rejected_format", "header"),
+        "wrong message type": ((), signed_packet(APIDS["power"], 8, 1, _wire(SetMode("SAFE", "spoofed"))),
+                               "tc_rejected_format", "body"),
+        "unknown service": ((), signed_packet(APIDS["power"], 17, 1, _wire(noop())),
+                            "tc_rejected_format", "service"),
+    }
+
+
+BAD = _bad_frames()
+
+
+@pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
+def test_a_bad_frame_is_counted_by_reason_reported_and_never_acted_on(case: str) -> None:
+    before, bad, counter, reason = BAD[case]
+    core = started_core()
+    core.step(2, 2 * S, IN_CONTACT, list(before), [])  # its acceptance goes down now
+    out = core.step(3, 3 * S, IN_CONTACT, [bad], [])
+    events = [b for b, _ in not_down(out) if isinstance(b, Event)]
+    assert [b for b, _ in not_down(out) if not isinstance(b, Event)] == [], "a bad frame was acted on"
+    assert [(e.name, e.severity) for e in events] == [(f"comms.tc_rejected.{reason}", Severity.WARNING_LO)]
+    assert reason in events[0].text, "the event text does not say why"
+    assert [t.request_id for t in decoded(out)] == [], "a bad frame was acknowledged"
+    status = core.status()
+    counts = {c: getattr(status, c) for c in ("tc_rejected_auth", "tc_rejected_replay", "tc_rejected_format")}
+    assert counts == {c: int(c == counter) for c in counts}, f"counted as {counts}, expected {counter}"
+    assert (status.frames_up_ok, status.frames_up_bad) == (len(before), 1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(bit=st.integers(0, 8 * 85 - 1))
+def test_a_single_flipped_bit_anywhere_is_refused(bit: int) -> None:
+    data = bytearray(frame(noop(), signer()))
+    assert len(data) == 85, "the probe frame changed size: adjust the strategy"
+    data[bit // 8] ^= 1 << (bit % 8)
+    core = started_core()
+    out = core.step(3, 3 * S, IN_CONTACT, [bytes(data)], [])
+    assert [b for b, _ in not_down(out) if not isinstance(b, Event)] == [], f"bit {bit} flipped: acted on"
+    assert decoded(out) == [], f"bit {bit} flipped: acknowledged"
+    assert core.status().frames_up_bad == 1 and core.status().frames_up_ok == 0
+
+
+def test_repeated_bad_frames_are_all_counted_but_their_events_throttled() -> None:
+    core = started_core()
+    out = core.step(3, 3 * S, None, [b"junk"] * 150, [])
+    assert core.status().tc_rejected_format == 150
     limit = core.events.limit
-    assert sum(isinstance(b, Event) for b, _ in out) == limit
+    assert sum(isinstance(b, Event) for b, _ in out) == limit, "the event flood was not throttled"
     assert core.events.statistics().throttled == 150 - limit
     later = core.step(3 + core.events.window_ticks, 0, None, [b"junk"], [])
     (ev,) = [b for b, _ in later if isinstance(b, Event)]
-    assert f"{150 - limit} like it held back" in ev.text and "151 bad frame(s)" in ev.text
+    assert f"{150 - limit} like it held back" in ev.text and "151 frame(s) rejected" in ev.text, ev.text
 
 
-def test_a_valid_job_spec_frame_is_forwarded_to_the_executor():
-    spec = job_spec("a", params={"n": 8}, kind="matmul")
+def test_each_reason_is_throttled_on_its_own() -> None:
     core = started_core()
-    out = core.step(3, 0, None, [frame(spec)], [])
-    assert to_executor(out) == [spec]
-    assert core.frames_up_ok == 1 and core.frames_up_bad == 0
-
-
-def test_a_result_ack_frame_is_forwarded_to_the_executor():
-    out = started_core().step(3, 0, None, [frame(ResultAck("a"))], [])
-    assert to_executor(out) == [ResultAck("a")]
-
-
-def test_the_first_step_asks_the_executor_to_offer_unacknowledged_results():
-    core = CommsCore()
-    first = core.step(1, 0, None, [], [])
-    second = core.step(2, 0, None, [], [])
-    assert [type(b) for b in to_executor(first)] == [ResultResync]
-    assert to_executor(second) == [], "resync asked again without a restart"
-
-
-# -------------------------------------------------------------------------- downlink
-
-def test_nothing_is_downlinked_outside_a_contact():
-    core = started_core()
-    out = core.step(3, 0, NO_CONTACT, [], [JobAck("a", True, ""), result("a")])
-    assert downlinked(out) == []
-    for tick in range(4, 8):  # no new ContactState: still out of contact
-        assert downlinked(core.step(tick, 0, None, [], [])) == [], "downlinked outside a contact"
-
-
-def test_queued_items_go_down_once_a_contact_starts():
-    core = started_core()
-    core.step(3, 0, NO_CONTACT, [], [JobAck("a", True, ""), result("a")])
-    out = core.step(4, 0, WIDE_OPEN, [], [])
-    assert downlinked(out) == [JobAck("a", True, ""), result("a")], "control first, then results"
-
-
-def test_the_downlink_never_runs_ahead_of_the_contact_rate_by_more_than_one_frame():
-    core = started_core()
-    reports = [JobState(f"job-{i:03d}", "STARTED", "", 0.0) for i in range(400)]  # ~19 kB
-    core.step(3, 0, NO_CONTACT, [], reports)
-    sent = 0
-    largest = 0
-    for k in range(1, 11):
-        out = core.step(3 + k, 0, IN_CONTACT, [], [])
-        sent += bytes_down(out)
-        largest = max([largest] + [len(b.data) for b, _ in out if isinstance(b, DownlinkFrame)])
-        assert sent <= k * BYTES_PER_TICK + largest, \
-            f"{sent} B sent in {k} ticks at {BYTES_PER_TICK} B/tick"
-    assert sent >= 10 * BYTES_PER_TICK - largest, "the contact's byte budget went unused"
-
-
-def test_an_unacknowledged_result_is_resent_after_resend_after_ticks():
-    core = started_core(resend_after_ticks=5)
-    sends = []
-    core.step(10, 0, WIDE_OPEN, [], [result("a")])
-    sends.append(10)
-    for tick in range(11, 21):
-        if downlinked(core.step(tick, 0, None, [], [])):
-            sends.append(tick)
-    assert sends == [10, 15, 20], f"result sent at ticks {sends}, expected every 5 ticks"
-
-
-def test_an_acknowledged_result_leaves_the_queue_and_is_not_resent():
-    core = started_core(resend_after_ticks=2)
-    core.step(10, 0, WIDE_OPEN, [], [result("a")])
-    core.step(11, 0, None, [frame(ResultAck("a"))], [])
-    assert core.status().results_pending == 0
-    for tick in range(12, 20):
-        assert downlinked(core.step(tick, 0, None, [], [])) == [], "an acknowledged result was resent"
-
-
-def test_a_result_offered_twice_is_queued_once():
-    core = started_core()
-    core.step(3, 0, NO_CONTACT, [], [result("a"), result("a")])
-    assert core.status().results_pending == 1
-
-
-def test_an_uplink_frame_with_a_flipped_bit_fails_its_crc_and_is_not_forwarded():
-    spec = job_spec("a", params={"n": 8}, kind="matmul")
-    data = bytearray(frame(spec))
-    data[10] ^= 0x04
-    core = started_core()
-    out = core.step(3, 0, None, [bytes(data)], [])
-    assert to_executor(out) == [], "a corrupted frame must never reach the executor"
-    assert core.frames_up_bad == 1
-
-
-def test_the_downlink_queue_is_bounded_and_asks_for_more_once_drained():
-    from flightsw.icd.messages import ResultAck, ResultResync
-
-    core = started_core(max_queue_bytes=250)
-    core.step(2, 0, NO_CONTACT, [], [result("a", 100), result("b", 100), result("c", 100)])
-    assert list(core.results) == ["a", "b"], "a result beyond the byte limit must be refused"
-    assert core.overflowed and core.results_refused == 1
-    out = core.step(3, 0, NO_CONTACT, [frame(ResultAck("a")), frame(ResultAck("b"))], [])
-    asks = [b for b, dst in out if isinstance(b, ResultResync) and dst == "executor"]
-    assert len(asks) == 1, "a drained queue asks the executor for what it refused"
-    assert asks[0].max_bytes == 250 and asks[0].skip == (), asks[0]
-
-
-def test_while_there_is_room_comms_asks_periodically_for_results_it_does_not_hold():
-    from flightsw.icd.messages import ResultResync
-
-    core = started_core(max_queue_bytes=1000, resync_every_ticks=60)
-    core.step(2, 0, NO_CONTACT, [], [result("a", 100)])
-    out = core.step(60, 0, NO_CONTACT, [], [])
-    asks = [b for b, dst in out if isinstance(b, ResultResync) and dst == "executor"]
-    assert len(asks) == 1 and asks[0].max_bytes == 900 and asks[0].skip == ("a",), asks
+    forged = [frame(noop(cmd_id=i), TcSigner(LinkKey(1, FORGED_SECRET), i)) for i in range(1, 21)]
+    out = core.step(3, 3 * S, None, [b"junk"] * 20 + forged, [])
+    names = [b.name for b, _ in out if isinstance(b, Event)]
+    assert names.count("comms.tc_rejected.length") == core.events.limit
+    assert names.count("comms.tc_rejected.auth_mac") == core.events.limit, "a flood of one reason hid another"
