@@ -133,6 +133,9 @@ class Station:
         self.resend_after_ticks = resend_after_ticks
         self.command_resend_ticks = command_resend_ticks
         self.command_timeout_ns = int(command_timeout_s * 1e9)
+        for stage in ("RELEASED", "SENT", "ACCEPTED"):  # a restarted station: commands in flight go on
+            for row in self.archive.commands(stage=stage, limit=10_000):
+                self._take_command({**row, "args_json": json.dumps(row["args"])}, row["queued_t_ns"] or 0, stage)
         self.contact: ContactState | None = None
         self.pass_bytes = [0, 0]  # down, up
         self.table_dumps: list[TableDump] = []
@@ -181,7 +184,9 @@ class Station:
         return out + self._events
 
     def _event(self, severity: Severity, name: str, text: str) -> None:
+        """The station's own events: into its archive (and onto the bus, for the run's log)."""
         self._events.append((Event(int(severity), name, text[:512]), ""))
+        self.archive.add_events([(self._now_ns, "station", severity.name, name, text[:512])])
 
     def _contact(self, c: ContactState, t_ns: int) -> None:
         was = self.contact is not None and self.contact.in_contact
@@ -220,6 +225,9 @@ class Station:
         self.archive.set_meta(now_t_ns=t_ns)
         for rowid, job_id, spec_json in self.archive.new_operator_jobs(self._operator_rowid):
             self._operator_rowid = max(self._operator_rowid, rowid)
+            rec = self.archive.job(job_id)  # a restarted station goes on from the recorded stage
+            if rec is not None and rec["stage"] in _FINAL:
+                continue
             try:
                 fields = json.loads(spec_json)
                 fields.update(job_id=job_id, release_t_ns=t_ns)
@@ -227,7 +235,6 @@ class Station:
             except (TypeError, ValueError, DecodeError) as exc:
                 self.archive.set_stage(job_id, "REJECTED", t_ns, f"ground: spec: {exc}"[:256])
                 continue
-            rec = self.archive.job(job_id)  # a restarted station goes on from the recorded stage
             self._add_job(spec, rec["stage"] if rec else "QUEUED")
         for row in self.archive.commands_to_release():
             if row["cmd_id"] not in self.commands:
@@ -236,7 +243,7 @@ class Station:
             self.archive.clear_cancel(job_id)
             self._cancel(job_id, t_ns)
 
-    def _take_command(self, row: dict, t_ns: int) -> None:
+    def _take_command(self, row: dict, t_ns: int, stage: str = "QUEUED") -> None:
         try:
             args = json.loads(row["args_json"] or "{}")
             cmd = AppCommand(row["target"], int(row["opcode"]), int(row["cmd_id"]), SOURCE, args)
@@ -246,7 +253,9 @@ class Station:
         except (TypeError, ValueError, DecodeError) as exc:
             self.archive.set_command_stage(row["cmd_id"], "FAILED", t_ns, "FORMAT_ERROR", f"ground: {exc}"[:256])
             return
-        self.commands[cmd.cmd_id] = _GroundCommand(cmd.cmd_id, cmd, bool(row["critical"]), t_ns, stage="QUEUED")
+        gc = _GroundCommand(cmd.cmd_id, cmd, bool(row["critical"]), t_ns, stage=stage)
+        gc.sends = int(stage in ("SENT", "ACCEPTED"))  # sent before: a repeat goes up in the next pass
+        self.commands[cmd.cmd_id] = gc
 
     def _cancel(self, job_id: str, t_ns: int) -> None:
         gj = self.jobs.get(job_id)
@@ -431,6 +440,9 @@ class Station:
             return ConditionCode.FILESTORE_REJECTION
         body: ResultData = msg.body
         gj = self.jobs.get(body.job_id)
+        if gj is not None and gj.delivered_t_ns is not None:  # archived already: a late copy
+            self.results_duplicate += 1
+            return ConditionCode.NO_ERROR
         if gj is None:
             self.archive.add_file(name, data, _crc32(data), t_ns, reason="result of a job this ground never sent")
             self._event(Severity.WARNING_LO, "station.unknown_job", f"result for unknown job {body.job_id!r}")

@@ -219,6 +219,8 @@ class CommsCore:
         if kind == ResultData.KIND:
             self.files.offer(msg, t_ns)
         elif kind == Event.KIND:
+            if msg.env.src not in APIDS:
+                return  # the simulated world's and the ground's own events are not the spacecraft's
             high = body.severity in (Severity.FATAL, Severity.WARNING_HI)
             self.queue.add_event(Pending(apid, msg), high)
             self.files.log_event(msg)

@@ -216,6 +216,11 @@ def bodies(outs, cls) -> list:
     return [o.body for o in outs if isinstance(o.body, cls)]
 
 
+# What a run draws for its executor: the policy and the table's drawn entries.
+START = dict(policy=st.sampled_from(sorted(POLICIES)), checkpoint_cost_s=st.sampled_from([0.0, 1.0]),
+             holdoff=st.sampled_from([0, 3]), max_reruns=st.sampled_from([0, 1, 2]))
+
+
 class ExecutorMachine(RuleBasedStateMachine):
     """The executor shell on a real ledger in a temporary folder, against a fake board bank."""
 
@@ -241,8 +246,7 @@ class ExecutorMachine(RuleBasedStateMachine):
         self.clean_sha: dict[str, bytes] = {}  # job -> SHA-256 of its result without upsets
 
     # ------------------------------------------------------------ set-up
-    @initialize(policy=st.sampled_from(sorted(POLICIES)), checkpoint_cost_s=st.sampled_from([0.0, 1.0]),
-                holdoff=st.sampled_from([0, 3]), max_reruns=st.sampled_from([0, 1, 2]))
+    @initialize(**START)
     def start(self, policy: str, checkpoint_cost_s: float, holdoff: int, max_reruns: int) -> None:
         self.policy = policy
         self.table = ExecutorTable(**BASE_TABLE, checkpoint_cost_s=checkpoint_cost_s,
@@ -355,9 +359,17 @@ class ExecutorMachine(RuleBasedStateMachine):
     @rule(data=st.data(), twice=st.booleans())
     def upload(self, data, twice: bool) -> None:
         """A new job (sometimes twice in one inbox: the second is a duplicate)."""
-        job_id = f"j{self.next_job}"
+        spec = data.draw(executor_job_specs(self._new_job_id(), self.tick * S, N), label="spec")
+        self._upload(spec, twice)
+
+    def _new_job_id(self) -> str:
         self.next_job += 1
-        spec = data.draw(executor_job_specs(job_id, self.tick * S, N), label="spec")
+        return f"j{self.next_job - 1}"
+
+    def _upload(self, spec: JobSpec, twice: bool) -> None:
+        """``spec`` uploaded in one tick (``twice``: two copies in the inbox), its answer
+        checked and taken into the model."""
+        job_id = spec.job_id
         self.model[job_id] = Expected(spec)
         msgs = [self._msg(spec, "comms")] * (2 if twice else 1)
         outs = self._step(*msgs)
@@ -740,6 +752,31 @@ def test_the_executor_keeps_its_invariants_over_a_long_campaign():
 PROBE = settings(max_examples=100, stateful_step_count=40, deadline=None, derandomize=True, database=None,
                  phases=[Phase.generate], report_multiple_bugs=False,
                  suppress_health_check=[HealthCheck.too_slow])
+SETUP_TICKS = 12  # [ticks] the probe's first job holds a checkpoint well within this
+
+
+class ACheckpointedJobRunsFirst(ExecutorMachine):
+    """The machine, every run of which starts with a job at work on two boards that holds a
+    checkpoint: for the probes of faults that only show under a checkpointed job.
+
+    Why: from a bare start the machine meets a hang or dead board under a checkpointed job
+    in about one run of 120 (measured over random seeds), so 100 runs miss it about one
+    time in three. ``derandomize`` does not make that miss stable: hypothesis also draws
+    (5% of integer draws) from a pool of the literals of every project module imported so
+    far, so the same seed draws other runs when other test files were collected (the full
+    suite, not this folder, missed it). From this start nearly every run meets it."""
+
+    @initialize(**START)
+    def start(self, policy: str, checkpoint_cost_s: float, holdoff: int, max_reruns: int) -> None:
+        super().start(policy, checkpoint_cost_s, holdoff, max_reruns)
+        job_id = self._new_job_id()
+        self._upload(JobSpec(job_id, "synthetic", 0, -1, 2, 40.0, 2.0, 0, 64, 0, 7, {}), twice=False)
+        for _ in range(SETUP_TICKS):
+            job = self.app.core.running.get(job_id)
+            if job is not None and job.checkpoint_gpu_s > 0.0:
+                return
+            self._step()
+        raise RuntimeError(f"set-up: {job_id} holds no checkpoint after {SETUP_TICKS} ticks")
 
 
 def test_the_machine_finds_a_shell_that_does_not_store_starts(monkeypatch):
