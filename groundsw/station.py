@@ -51,6 +51,7 @@ from flightsw.icd.messages import (
 from flightsw.icd.results import expected_synthetic, sha256_digest, verify_result
 from flightsw.icd.spacelink import (
     APIDS,
+    MAX_TC_BYTES,
     GapDetector,
     LinkError,
     SeqCounters,
@@ -68,6 +69,7 @@ SOURCE = "ground"  # the AppCommand source the spacecraft answers to
 SAT = "sat"
 WORLD = "world"
 POLL_EVERY_TICKS = 10  # the archive's queues (operator jobs, commands, cancels)
+MAX_UPLINK_PDU_BYTES = MAX_TC_BYTES - 256  # room for the TC headers, security header, MAC and CRC
 # Stages by rank: a late report of a lower rank never moves a job back. Running, progress
 # reports and preemptions share a rank: a job goes back and forth between them.
 _RANK = {"QUEUED": -2, "RELEASED": -1, "SENT": 1, "ACCEPTED": 2, "STARTED": 3, "PROGRESS": 3,
@@ -120,7 +122,9 @@ class Station:
                                self._next_auth_seq(keyring.active_key_id))
         self.tc_seq = SeqCounters()
         self.gaps = GapDetector()
-        cfg = CfdpConfig(ack_timer_ns=int(10e9), nak_timer_ns=int(10e9))
+        # the receiver's PDUs (NAKs split to fit) go up in telecommands: they must fit one
+        cfg = CfdpConfig(segment_bytes=4096, max_pdu_bytes=MAX_UPLINK_PDU_BYTES,
+                         ack_timer_ns=int(10e9), nak_timer_ns=int(10e9))
         self.receiver = FileReceiver(cfg, self._accept_file)
         self.plan = sorted(({**c, "i": i} for i, c in enumerate(commands)), key=lambda c: (c["tick"], c["i"]))
         self.jobs: dict[str, _GroundJob] = {}
