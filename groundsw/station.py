@@ -131,7 +131,8 @@ class Station:
         self._to_queue = sorted(jobs, key=lambda j: (j.release_t_ns, j.job_id))
         self._queued: list[_GroundJob] = []
         self._operator_rowid = 0
-        self._held_pdus: list[bytes] = []  # CFDP answers held while a key change is in flight
+        self._held_pdus: list[bytes] = []
+        self._auth_used: dict[str, int] = {}  # anti-replay numbers used this tick, per key  # CFDP answers held while a key change is in flight
         self.commands: dict[int, _GroundCommand] = {}
         self._by_request: dict[int, int] = {}  # TC request id -> cmd_id
         self.resend_after_ticks = resend_after_ticks
@@ -326,6 +327,9 @@ class Station:
             if gj.stage == "RELEASED":
                 self._stage(gj, "SENT", t_ns, timeout_t_ns=t_ns + int(self.resend_after_ticks * self.tick_s * 1e9))
         self._queued = [gj for gj in self._queued if not gj.acked]
+        if self._auth_used:  # one write a tick, in the tick's transaction, before the frames leave
+            self.archive.set_meta(**self._auth_used)
+            self._auth_used = {}
         self.uplink_debt_bytes = max(0.0, -budget)
         self.pass_bytes[1] += sum(len(f) for f in frames)
         self.tc_sent += len(frames)
@@ -342,7 +346,7 @@ class Station:
         frame = encode_tc(item, apid=apid, seq_count=self.tc_seq.next(apid), signer=signer)
         if command is not None:  # PUS 1 reports name the telecommand by its first four bytes
             self._by_request[int.from_bytes(frame[:4], "big")] = command.cmd_id
-        self.archive.set_meta(**{f"tc_auth_seq.{signer.key.key_id}": signer.next_seq - 1})
+        self._auth_used[f"tc_auth_seq.{signer.key.key_id}"] = signer.next_seq - 1
         return frame
 
     # ----------------------------------------------------------------- downlink
