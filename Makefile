@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= out/run
 HOURS ?= 24
+# make bench's scheduling bench (bench/scheduling.py): suite x policies x seeds of this many hours
+BENCH_SEEDS ?= 3
+BENCH_HOURS ?= 24
 
 .PHONY: install run test test-slow bench lint clean
 
@@ -32,6 +35,7 @@ bench: install
 	$(BIN)/python bench/world_step.py
 	$(BIN)/python bench/app_step_cost.py
 	$(BIN)/python bench/cfdp_goodput.py
+	$(BIN)/python bench/scheduling.py --seeds $(BENCH_SEEDS) --hours $(BENCH_HOURS) --out out/bench-scheduling
 
 lint: install
 	$(BIN)/ruff check flightsw sim groundsw tests bench

@@ -30,7 +30,7 @@ from typing import Any
 
 from flightsw.icd.messages import Severity
 
-__all__ = ["FINAL_JOB_STAGES", "Archive"]
+__all__ = ["FINAL_JOB_STAGES", "WAITING_STAGES", "Archive"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -140,6 +140,9 @@ _JOB_COLUMNS = (
     ("cancel_requested_by", "TEXT"),
     ("cancel_requested_t_ns", "INTEGER"),
     ("stage_timeout_t_ns", "INTEGER"),
+    # why the job waits on board now (flightsw.icd.messages.WAIT_REASON_NAMES), from the
+    # executor's JobWaits; NULL when unknown, running or ended (schema 3)
+    ("wait_reason", "TEXT"),
 )
 
 _INDEXES = """
@@ -165,8 +168,12 @@ _STAGE_COLUMN = {
 }
 FINAL_JOB_STAGES = frozenset({"ARCHIVED", "REJECTED", "FAILED", "EXPIRED", "CANCELLED"})
 _FINAL_SQL = "(" + ", ".join(f"'{s}'" for s in sorted(FINAL_JOB_STAGES)) + ")"
+# a job at one of these stages may be waiting on board: JobWaits may give it a reason; any
+# other stage (running, ended, not yet sent) clears it
+WAITING_STAGES = frozenset({"SENT", "ACCEPTED", "PREEMPTED"})
+_WAITING_SQL = "(" + ", ".join(f"'{s}'" for s in sorted(WAITING_STAGES)) + ")"
 BUSY_TIMEOUT_MS = 5000
-SCHEMA_VERSION = 2  # 1: issue 4 (jobs, stages, results); 2: the ground segment
+SCHEMA_VERSION = 3  # 1: issue 4 (jobs, stages, results); 2: the ground segment; 3: jobs.wait_reason
 OPERATOR_JOB_PREFIX = "OP-"
 _SEVERITY_NAMES = {s.name for s in Severity}
 
@@ -311,12 +318,14 @@ class Archive:
     def set_stage(self, job_id: str, stage: str, t_ns: int, reason: str = "",
                   timeout_t_ns: int | None = None) -> None:
         """Move a job to ``stage`` (the first time of each timed stage is kept) and
-        record it in the history; ``timeout_t_ns``: when this stage times out, or None."""
+        record it in the history; ``timeout_t_ns``: when this stage times out, or None.
+        A stage outside WAITING_STAGES (the job runs, or ended) clears its wait reason."""
         col = _STAGE_COLUMN.get(stage)
         timed = f", {col} = COALESCE({col}, ?)" if col else ""
+        waits = "" if stage in WAITING_STAGES else ", wait_reason = NULL"
         params = (stage, reason, timeout_t_ns, *((t_ns,) if col else ()), job_id)
         with self._tx():
-            self.db.execute(f"UPDATE jobs SET stage = ?, reason = ?, stage_timeout_t_ns = ?{timed} "
+            self.db.execute(f"UPDATE jobs SET stage = ?, reason = ?, stage_timeout_t_ns = ?{timed}{waits} "
                             "WHERE job_id = ?", params)
             self.db.execute("INSERT INTO stages (job_id, stage, t_ns, reason) VALUES (?, ?, ?, ?)",
                             (job_id, stage, t_ns, reason))
@@ -331,11 +340,21 @@ class Archive:
                 return False
             for stage in ("DOWNLINKED", "ARCHIVED"):
                 col = _STAGE_COLUMN[stage]
-                self.db.execute(f"UPDATE jobs SET stage = ?, stage_timeout_t_ns = NULL, {col} = ? "
-                                "WHERE job_id = ?", (stage, t_ns, job_id))
+                self.db.execute(f"UPDATE jobs SET stage = ?, stage_timeout_t_ns = NULL, wait_reason = NULL, "
+                                f"{col} = ? WHERE job_id = ?", (stage, t_ns, job_id))
                 self.db.execute("INSERT INTO stages (job_id, stage, t_ns, reason) VALUES (?, ?, ?, '')",
                                 (job_id, stage, t_ns))
         return True
+
+    def set_wait_reasons(self, rows: Iterable[tuple[str, str | None]]) -> int:
+        """``rows``: (job_id, why it waits, or None) from the executor's JobWaits; only a
+        job at one of WAITING_STAGES takes it (a late report never marks a running or
+        ended job as waiting) -> the number of jobs changed."""
+        with self._tx():
+            cur = self.db.executemany(
+                f"UPDATE jobs SET wait_reason = ? WHERE job_id = ? AND stage IN {_WAITING_SQL} "
+                "AND wait_reason IS NOT ?", ((why, job_id, why) for job_id, why in rows))
+        return cur.rowcount
 
     def new_operator_jobs(self, after_rowid: int) -> list[tuple[int, str, str]]:
         """(rowid, job_id, spec_json) of operator jobs added after ``after_rowid``, oldest first."""

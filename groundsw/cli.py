@@ -119,8 +119,11 @@ def _cmd_users(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------- jobs
 def _job_line(j: dict) -> str:
+    """One job: id, kind, priority, work, stage, why it waits on board ("-": it does
+    not, or the ground does not know yet), origin, when it was queued or released."""
     return (f"{j['job_id']:14} {j['kind']:9} {j['priority']:>4} {j['work_gpu_s']:>10.0f} "
-            f"{j['stage']:10} {j['origin']:9} {_t(j, 'queued_') or _t(j, 'released_')}")
+            f"{j['stage']:10} {j.get('wait_reason') or '-':8} {j['origin']:9} "
+            f"{_t(j, 'queued_') or _t(j, 'released_')}")
 
 
 def _cmd_job(args: argparse.Namespace) -> int:
@@ -133,12 +136,15 @@ def _cmd_job(args: argparse.Namespace) -> int:
             return _out(args, job, f"{job['job_id']} queued (estimate {est})")
         if args.action == "list":
             jobs = api.get("/api/jobs", stage=args.stage, limit=args.limit)["jobs"]
-            head = f"{'job':14} {'kind':9} {'prio':>4} {'GPU-s':>10} {'stage':10} {'origin':9} queued/released"
+            head = (f"{'job':14} {'kind':9} {'prio':>4} {'GPU-s':>10} {'stage':10} {'waits':8} {'origin':9} "
+                    "queued/released")
             more = " (the limit: --limit N for more)" if len(jobs) == args.limit else ""
             return _out(args, jobs, [head, *map(_job_line, jobs), f"{len(jobs)} job(s){more}"])
         if args.action == "show":
             job = api.get(f"/api/jobs/{_path_id(args.arg)}")["job"]
             lines = [_job_line(job), f"  spec: {json.dumps(job['spec'])}"]
+            if job.get("wait_reason"):
+                lines.append(f"  waits on board for: {job['wait_reason']}")
             lines += [f"  {_t(s):28} {s['stage']:10} {s['reason']}" for s in job["stages"]]
             return _out(args, job, lines)
         got = api.post(f"/api/jobs/{_path_id(args.arg)}/cancel")

@@ -10,7 +10,9 @@ frame with a new anti-replay number; the spacecraft ignores a repeated id).
 
 Downlink: every packet is checked (CRC-16, header, service, body) and its sequence count
 watched for gaps; verification reports move job and command stages; housekeeping and events
-go into the archive; result and log files arrive by CFDP class 2 and are checked (CRC-32 on
+go into the archive, except the executor's JobWaits, which sets each waiting job's
+``wait_reason`` (only on a job that waits by its latest stage, and not from a report older
+than that stage: housekeeping and verification reports travel in different queues); result and log files arrive by CFDP class 2 and are checked (CRC-32 on
 the link, then SHA-256, ABFT or regeneration) before the archive keeps them and the FINISHED
 PDU tells the spacecraft: a result intact on the link but wrong gets FILESTORE_REJECTION,
 and the spacecraft runs the job again.
@@ -41,6 +43,7 @@ from flightsw.icd.messages import (
     JobAck,
     JobSpec,
     JobState,
+    JobWaits,
     Message,
     Opcode,
     ResultData,
@@ -60,7 +63,7 @@ from flightsw.icd.spacelink import (
     encode_tc,
 )
 from flightsw.icd.value import job_value
-from groundsw.archive import Archive
+from groundsw.archive import WAITING_STAGES, Archive
 from groundsw.telemetry import event_row, telemetry_rows
 
 __all__ = ["Station", "make"]
@@ -85,6 +88,8 @@ class _GroundJob:
     last_sent_tick: int = -(10**12)
     acked: bool = False
     delivered_t_ns: int | None = None
+    stage_t_ns: int = 0  # when its latest stage happened
+    wait_reason: str | None = None  # as the archive holds it
 
 
 @dataclass
@@ -364,7 +369,10 @@ class Station:
             self.receiver.handle(tm.pdu, t_ns)
             return
         if tm.service == 3:
-            self.archive.add_telemetry(telemetry_rows(tm.message))
+            if isinstance(tm.message.body, JobWaits):  # not a time series: a state per job
+                self._job_waits(tm.message)
+            else:
+                self.archive.add_telemetry(telemetry_rows(tm.message))
         elif tm.service == 5:
             self.archive.add_events([event_row(tm.message)])
         elif tm.service == 1:
@@ -402,6 +410,26 @@ class Station:
             # the stage's own time on board when the report carries it, else when it came
             self._stage(gj, body.state, body.stage_t_ns or t_ns, body.reason)
 
+    def _job_waits(self, msg: Message) -> None:
+        """The executor's JobWaits: each listed job that waits by its latest stage, reached
+        no later than the report was made, takes the reason (the archive row only when it
+        changed)."""
+        body: JobWaits = msg.body
+        if len(body.job_ids) != len(body.reason_codes):
+            self._event(Severity.WARNING_LO, "station.bad_job_waits",
+                        f"JobWaits: {len(body.job_ids)} job ids but {len(body.reason_codes)} reasons: ignored")
+            return
+        t_ns = msg.env.t_ns
+        changed = []
+        for job_id, why in zip(body.job_ids, body.reasons, strict=True):
+            gj = self.jobs.get(job_id)
+            if gj is None or gj.stage not in WAITING_STAGES or gj.stage_t_ns > t_ns or gj.wait_reason == why:
+                continue
+            gj.wait_reason = why
+            changed.append((job_id, why))
+        if changed:
+            self.archive.set_wait_reasons(changed)
+
     def _rotate(self, key_id: int) -> None:
         if key_id in self.keyring.keys and key_id != self.signer.key.key_id:
             self.signer = TcSigner(LinkKey(key_id, self.keyring.keys[key_id]), self._next_auth_seq(key_id))
@@ -426,7 +454,9 @@ class Station:
             return  # the same stage again (JobAck and JobState both say ACCEPTED): once
         if stage in _RANK and gj.stage in _RANK and _RANK[stage] < _RANK[gj.stage]:
             return  # a late report of an earlier stage: keep the latest
-        gj.stage = stage
+        gj.stage, gj.stage_t_ns = stage, t_ns
+        if stage not in WAITING_STAGES:  # the archive clears it too
+            gj.wait_reason = None
         self.archive.set_stage(gj.spec.job_id, stage, t_ns, reason, timeout_t_ns=timeout_t_ns)
 
     # -------------------------------------------------------------------- files
@@ -462,13 +492,13 @@ class Station:
             self.archive.add_file(name, data, _crc32(data), t_ns, status="rejected", reason=why[:256],
                                   job_id=body.job_id)
             if gj.stage not in _FINAL:  # the job runs again: its record goes back too
-                gj.stage = "PREEMPTED"
+                gj.stage, gj.stage_t_ns = "PREEMPTED", t_ns
                 self.archive.set_stage(body.job_id, "PREEMPTED", t_ns, f"result rejected: {why}"[:256])
             self._event(Severity.WARNING_HI, "station.result_corrupt", f"{body.job_id}: {why}")
             return ConditionCode.FILESTORE_REJECTION
         if self.archive.store_result(body.job_id, body.kind, body.data, body.sha256, t_ns):
             self.archive.add_file(name, data, _crc32(data), t_ns, job_id=body.job_id)
-            gj.stage = "ARCHIVED"
+            gj.stage, gj.stage_t_ns, gj.wait_reason = "ARCHIVED", t_ns, None
             gj.delivered_t_ns = t_ns
         else:
             self.results_duplicate += 1

@@ -4,6 +4,9 @@
             [--mode hil|fast|realtime] [--faults FILE] [--out DIR] [--json]
     sim eclipses --scenario NAME|FILE [--hours H] --json
     sim passes   --scenario NAME|FILE [--hours H] --json
+    sim oracle   --scenario NAME|FILE [--hours H] --json
+    sim bench scheduling [--scenarios a,b] [--policies p,q] [--seeds N] [--hours H]
+                         [--workers W] [--out DIR] [--json]
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from flightsw.icd.policies import POLICY_NAMES
+from flightsw.icd.policies import DEFAULT_POLICY, POLICY_NAMES
 from sim.scenario import ScenarioError, load_scenario
 
 __all__ = ["main"]
@@ -26,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--scenario", default="default")
     r.add_argument("--hours", type=float, default=24.0)
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--policy", default="priority")
+    r.add_argument("--policy", default=DEFAULT_POLICY)  # "predictive"
     r.add_argument("--mode", choices=("hil", "fast", "realtime"), default="hil")
     r.add_argument("--speed", type=float, default=60.0, help="realtime mode: sim seconds per wall second")
     r.add_argument("--faults", default=None, help="TOML fault plan")
@@ -40,7 +43,36 @@ def _parser() -> argparse.ArgumentParser:
         e.add_argument("--scenario", default="default")
         e.add_argument("--hours", type=float, default=24.0)
         e.add_argument("--json", action="store_true")
+    o = sub.add_parser("oracle", help="an upper bound on value_delivered (an LP, HiGHS)")
+    o.add_argument("--scenario", default="default")
+    o.add_argument("--hours", type=float, default=24.0)
+    o.add_argument("--bin-s", type=float, default=60.0, help="time bin [s]")
+    o.add_argument("--json", action="store_true")
+    from sim.bench import add_arguments
+
+    add_arguments(sub.add_parser("bench", help="every policy on the suite scenarios against the oracle "
+                                               "(sim/bench.py)"))
     return ap
+
+
+def _cmd_oracle(args) -> int:
+    from sim.oracle import oracle
+
+    sc = load_scenario(args.scenario)
+    if args.hours <= 0:
+        raise ScenarioError(f"--hours: expected > 0, got {args.hours}")
+    if not args.bin_s >= sc.tick_s:
+        raise ScenarioError(f"--bin-s: expected >= the tick ({sc.tick_s} s), got {args.bin_s}")
+    out = oracle(sc, args.hours, bin_s=args.bin_s)
+    if args.json:
+        print(json.dumps(out, sort_keys=True))
+    else:
+        print(f"scenario {out['scenario']}  {args.hours:g} h  ({out['bins']} bins of {out['bin_s']:g} s, "
+              f"{out['groups']} job groups)")
+        print(f"  value upper bound:  {out['value_upper_bound']:.0f}")
+        print(f"  energy upper bound: {out['energy_upper_bound_wh'] / 1000:.1f} kWh to compute")
+        print(f"  solved in {out['solve_s']:.2f} s")
+    return 0
 
 
 def _summary(rep: dict) -> str:
@@ -105,6 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "run":
             return _cmd_run(args)
+        if args.cmd == "oracle":
+            return _cmd_oracle(args)
+        if args.cmd == "bench":
+            from sim.bench import main as bench_main
+
+            return bench_main(args)
         from sim.environment import eclipses_json, passes_json
 
         sc = load_scenario(args.scenario)

@@ -46,13 +46,14 @@ from sim.workload import generate_jobs
 from sim.world import sensor_channels
 
 __all__ = ["RunConfig", "FaultPlan", "parse_fault_plan", "load_fault_plan", "build_specs", "run",
-           "make_report", "ONBOARD", "configure_logging"]
+           "make_report", "ONBOARD", "configure_logging", "contact_plan"]
 
 ONBOARD = ONBOARD_APPS
 FAULT_KINDS = ("board", "command", "kill", "radiation", "sensor")
 SAMPLE_EVERY_TICKS = 60
 NS_PER_S = 1_000_000_000
 MODE_CHANGES_KEPT = 200
+CONTACT_PLAN_MAX = 256  # passes the executor's "contacts" table holds (flightsw/apps/executor/contacts.py)
 # a job whose result the flight side must check (ABFT checksums, or computed twice)
 PROTECTED_KINDS = ("matmul",)
 FINISHED_STATES = ("COMPLETED", "DOWNLINKED")
@@ -131,7 +132,7 @@ class RunConfig:
     scenario_ref: str  # built-in name or file path, re-read in each process
     hours: float = 24.0
     seed: int = 0
-    policy: str = "priority"
+    policy: str = "predictive"
     mode: str = "fast"
     faults: FaultPlan = field(default_factory=FaultPlan)
     out_dir: Path = Path("out/run")
@@ -160,6 +161,7 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
         keys = load_keyring(cfg.keys_path or default_keyring_path()).to_dict()
     except KeyringError as exc:
         raise ScenarioError(f"{exc} (make one with `groundsw keys init`; `make install` does)") from None
+    passes = predicted_passes(sc, cfg.hours)
     return [
         ParticipantSpec("comms", "flightsw.apps.comms.shell:make", {
             "table": {"tick_s": sc.tick_s, "epoch_utc": sc.epoch_utc.isoformat()},
@@ -167,8 +169,10 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
         ParticipantSpec("executor", "flightsw.apps.executor.shell:make", {
             "store_dir": str(store_dir),
             "board_model": {"n_boards": b["count"], "max_power_w": b["max_power_w"],
-                            "min_power_w": b["min_power_w"]},
+                            "min_power_w": b["min_power_w"], "throughput_exponent": b["throughput_exponent"],
+                            "boards_per_plate": t["boards_per_plate"]},
             "policy": cfg.policy,
+            "contacts": contact_plan(passes),
         }),
         ParticipantSpec("power", "flightsw.apps.power.shell:make", {"store_dir": str(store_dir), "table": {
             "battery_soc_floor": p["battery_soc_floor"],
@@ -198,7 +202,7 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
             "epoch_utc": sc.epoch_utc.isoformat(),
             "meta": {"scenario": cfg.scenario_ref, "board_count": b["count"],
                      "board_max_power_w": b["max_power_w"]},
-            "passes": predicted_passes(sc, cfg.hours),
+            "passes": passes,
         }, onboard=False),
     ]
 
@@ -213,6 +217,23 @@ def predicted_passes(sc: Scenario, hours: float) -> list[tuple[str, int, int, fl
             out.append((st["name"], int(round(p.aos_s * NS_PER_S)), int(round(p.los_s * NS_PER_S)),
                         round(p.max_elev_deg, 3)))
     return sorted(out, key=lambda p: p[1])
+
+
+def contact_plan(passes: list[tuple[str, int, int, float]]) -> list[list[int]]:
+    """The executor's "contacts" table (its ``passes``) from the predicted passes (as
+    predicted_passes gives them): the times some station hears the spacecraft, in time
+    order, overlapping or touching passes of several stations joined (the table refuses
+    overlaps), the first CONTACT_PLAN_MAX of them (what the ground uplinks before the run;
+    a longer mission would uplink the next ones as a TableLoad)."""
+    out: list[list[int]] = []
+    for aos, los in sorted((int(p[1]), int(p[2])) for p in passes):
+        if aos >= los:
+            continue
+        if out and aos <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], los)
+        else:
+            out.append([aos, los])
+    return out[:CONTACT_PLAN_MAX]
 
 
 def uplinked_orbit(sc: Scenario) -> dict:
@@ -265,7 +286,8 @@ class Recorder:
         self.job_states: dict[str, set[str]] = {}  # job id -> every state it reported
         self.samples: dict[str, list] = {"budget_t_s": [], "budget_w": [], "exec_t_s": [],
                                          "jobs_queued": [], "jobs_running": [], "jobs_completed": [],
-                                         "jobs_downlinked": [], "jobs_failed": [], "jobs_expired": []}
+                                         "jobs_downlinked": [], "jobs_failed": [], "jobs_expired": [],
+                                         "boards_busy": [], "power_alloc_w": []}
 
     def __call__(self, tick: int, w: Wire) -> None:
         if w.kind == Event.KIND:
@@ -290,7 +312,7 @@ class Recorder:
             s = decode(w.data).body
             self.samples["exec_t_s"].append(tick * self.tick_s)
             for k in ("jobs_queued", "jobs_running", "jobs_completed", "jobs_downlinked",
-                      "jobs_failed", "jobs_expired"):
+                      "jobs_failed", "jobs_expired", "boards_busy", "power_alloc_w"):
                 self.samples[k].append(getattr(s, k))
 
     def _mode(self, tick: int, t_ns: int, mode: str) -> None:

@@ -27,6 +27,7 @@ class ScenarioError(ValueError):
 
 
 _REQUIRED = object()
+MIN_BURST_EVERY_H = 0.1  # [h] bursts closer than 6 min are a typo, not a workload
 
 
 def _num(lo: float, hi: float, integer: bool = False, default: Any = _REQUIRED):
@@ -107,6 +108,8 @@ _SCHEMA: dict[str, dict[str, tuple]] = {
         "shutdown_c": _num(-50, 250, default=92.0),
         "cold_limit_c": _num(-150, 100, default=0.0),
         "slowdown_clock_frac": _num(0.01, 1, default=0.5),
+        # boards failed from the epoch (indices in [0, count)): a degraded satellite
+        "failed": ("indices", None, None, []),
     },
     "radiation": {
         "sdc_per_active_board_hour": _num(0, 1e3, default=1e-4),
@@ -140,6 +143,10 @@ _SCHEMA: dict[str, dict[str, tuple]] = {
         "checkpoint_interval_s": _num(0, 1e6),
         # synthetic jobs protected by dual execution on two sets of boards (matmul has ABFT)
         "dual_fraction": _num(0, 1, default=0.25),
+        # bursts: every burst_every_h hours (the first at burst_every_h) burst_jobs more jobs
+        # are released at once; 0 (either) = none. Drawn from their own stream (sim/workload.py)
+        "burst_every_h": _num(0, 1000, default=0.0),
+        "burst_jobs": _num(0, 10000, integer=True, default=0),
     },
 }
 _STATION = {
@@ -197,6 +204,13 @@ def _merge(base: dict, over: dict) -> dict:
 
 def _check_value(where: str, value: Any, spec: tuple) -> float | int | str:
     kind, lo, hi, _default = spec
+    if kind == "indices":
+        ok = (isinstance(value, list) and all(type(x) is int and x >= 0 for x in value)
+              and len(set(value)) == len(value))
+        if not ok:
+            raise ScenarioError(f"{where}: expected a list of unique board indices (integers >= 0), "
+                                f"got {value!r}")
+        return value
     if kind == "vec3":
         ok = (isinstance(value, list) and len(value) == 3
               and all(type(x) in (int, float) and math.isfinite(x) for x in value)
@@ -247,7 +261,7 @@ def _validate(data: dict) -> None:
         for key, spec in keys.items():
             if key not in sect:
                 if spec[3] is not _REQUIRED:
-                    sect[key] = spec[3]
+                    sect[key] = copy.deepcopy(spec[3])  # a list default is never shared
                     continue
                 raise ScenarioError(f"{table}.{key}: missing; expected a number in [{spec[1]}, {spec[2]}]")
             _check_value(f"{table}.{key}", sect[key], spec)
@@ -309,6 +323,13 @@ def _validate(data: dict) -> None:
         )
     if w["deadline_min_h"] > w["deadline_max_h"]:
         raise ScenarioError("workload.deadline_min_h: expected <= deadline_max_h")
+    if 0 < w["burst_every_h"] < MIN_BURST_EVERY_H:
+        raise ScenarioError(f"workload.burst_every_h: expected 0 (no bursts) or >= {MIN_BURST_EVERY_H} h, "
+                            f"got {w['burst_every_h']!r}")
+    bad = [i for i in b["failed"] if i >= b["count"]]
+    if bad:
+        raise ScenarioError(f"boards.failed: expected board indices in [0, {b['count']}) (boards.count), "
+                            f"got {b['failed']!r}")
 
 
 def parse_scenario(text: str, origin: str = "<string>") -> Scenario:

@@ -11,7 +11,8 @@ Per tick, in order (each model in its own module, all state in numpy arrays):
    the conical shadow, Sun distance, contact, and the radiators' incident flux;
 2. radiation events drawn for the boards (``sim.radiation``; planned bursts multiply the
    rates), and planned board faults (``sim.faults``) injected into them;
-3. the board bank (``sim.boards``): boot, idle, active, hung, failed, thermal throttle;
+3. the board bank (``sim.boards``): boot, idle, active, hung, failed, thermal throttle
+   (the scenario's ``boards.failed`` start FAILED);
 4. heaters (``sim.heaters``) on the plates and the battery: the last HeaterCommand's flight
    switches in parallel with survival thermostats;
 5. panels (``sim.panels``) and the battery (``sim.battery``, with temperature windows
@@ -119,6 +120,11 @@ class World:
             shutdown_c=b["shutdown_c"], cold_limit_c=b["cold_limit_c"],
             slowdown_clock_frac=b["slowdown_clock_frac"])
         self.bank = BoardBankState.initial(n)
+        failed = np.asarray(b.get("failed", []), dtype=np.int64)
+        if failed.size:  # boards.failed: dead from the epoch (their controllers answer NO_RESPONSE)
+            code = self.bank.code.copy()
+            code[failed] = FAILED
+            self.bank = dataclasses.replace(self.bank, code=code)
         self.rates = RadiationRates.from_dict(
             {k: v for k, v in sc["radiation"].items() if k != "saa_multiplier"})
         saa = sc["radiation"]["saa_multiplier"]

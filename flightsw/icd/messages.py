@@ -18,7 +18,8 @@ frozen dataclasses; a message on the wire is an :class:`Envelope` plus a body.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from flightsw.icd.schema import (
@@ -80,6 +81,9 @@ __all__ = [
     "HealthPong",
     "AppHousekeeping",
     "TableDump",
+    "JobWaits",
+    "WAIT_REASON_NAMES",
+    "MAX_JOB_WAITS",
     "MAX_TABLE_BYTES",
     "TABLE_LOAD_OPCODE",
     "ONBOARD_APPS",
@@ -388,7 +392,7 @@ class PowerBudget:
     """Power manager -> executor, supervisor: the compute power granted this tick."""
 
     KIND: ClassVar[int] = 210
-    VERSION: ClassVar[int] = 2
+    VERSION: ClassVar[int] = 3
     mode: str = f_str(16, MODES)
     compute_budget_w: float = f_float(0.0, MAX_POWER_W)
     solar_power_w: float = f_float(0.0, MAX_POWER_W)
@@ -405,6 +409,19 @@ class PowerBudget:
     # changes), empty with step 0 in the budgets between: keep the last one
     forecast_step_s: float = f_float(0.0, 1.0e5, default=0.0)
     forecast_budget_w: tuple[float, ...] = f_floats(MAX_FORECAST, 0.0, MAX_POWER_W, default=())
+    # what an energy planner needs beyond the budget (v3): the battery's charge and capacity,
+    # the charge the manager holds at the end of the next eclipse (floor, margin and the
+    # mode's buffer: it never grants power below it), the platform's own draw
+    # (housekeeping and heaters), the learned mean solar power in sunlight, the battery's
+    # one-way efficiencies and its charge limit (bus side)
+    battery_charge_wh: float = f_float(0.0, 1.0e7, default=0.0)
+    battery_capacity_wh: float = f_float(0.0, 1.0e7, default=0.0)
+    hold_wh: float = f_float(0.0, 1.0e7, default=0.0)
+    platform_w: float = f_float(0.0, MAX_POWER_W, default=0.0)
+    solar_mean_w: float = f_float(0.0, MAX_POWER_W, default=0.0)
+    charge_efficiency: float = f_float(0.0, 1.0, default=1.0)
+    discharge_efficiency: float = f_float(0.0, 1.0, default=1.0)
+    max_charge_w: float = f_float(0.0, 1.0e9, default=0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -535,6 +552,59 @@ class TableDump:
     table: str = f_str(MAX_NAME, minlen=1)
     data: bytes = f_bytes(MAX_TABLE_BYTES)
     crc32: int = f_int(0, 2**32 - 1)
+
+
+# Why a queued job waits, by code (JobWaits.reason_codes[i] names WAIT_REASON_NAMES[i]).
+# Equal, in order, to flightsw.sched.types.WAIT_REASONS (a test checks: the ICD may not
+# import the scheduler). The codes are the wire form: changing this tuple is a new JobWaits
+# VERSION. Codes, not names, because the schema checks an integer array's range on decode
+# but has no per-item choices for a string array.
+WAIT_REASON_NAMES = ("energy", "thermal", "boards", "deadline", "downlink", "priority", "order", "safe")
+MAX_JOB_WAITS = 256
+
+
+@dataclass(frozen=True, slots=True)
+class JobWaits:
+    """Executor -> ground (housekeeping): why each queued job (accepted or preempted, not
+    running) waits. Parallel arrays: ``job_ids[i]`` waits for ``reason_codes[i]`` (an index
+    into WAIT_REASON_NAMES; ``reasons`` gives the names). At most MAX_JOB_WAITS jobs, the
+    first in the policy's order, then in acceptance order; ``jobs_queued`` counts them all.
+    Sent when the reasons change and at least every status period."""
+
+    KIND: ClassVar[int] = 220
+    VERSION: ClassVar[int] = 1
+    job_ids: tuple[str, ...] = f_strs(MAX_JOB_WAITS, MAX_JOB_ID)
+    # "names" is for the dictionary (ground tools): code i means names[i]
+    reason_codes: tuple[int, ...] = field(metadata={
+        **f_ints(MAX_JOB_WAITS, 0, len(WAIT_REASON_NAMES) - 1).metadata, "names": WAIT_REASON_NAMES})
+    jobs_queued: int = f_int(0, 10**9, default=0)
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The reasons by name, parallel to ``job_ids``."""
+        return tuple(WAIT_REASON_NAMES[c] for c in self.reason_codes)
+
+    @classmethod
+    def of(cls, waits: Iterable[tuple[str, str]], jobs_queued: int | None = None) -> JobWaits:
+        """From (job id, reason name) pairs, the first MAX_JOB_WAITS of them; ValueError
+        naming a reason that is not in WAIT_REASON_NAMES. ``jobs_queued``: all the jobs
+        that wait (default: the pairs given)."""
+        ids: list[str] = []
+        codes: list[int] = []
+        n = 0
+        for job_id, reason in waits:
+            n += 1
+            if reason not in _WAIT_CODE:
+                raise ValueError(f"JobWaits: reason of {job_id!r}: expected one of {list(WAIT_REASON_NAMES)}, "
+                                 f"got {reason!r}")
+            if len(ids) >= MAX_JOB_WAITS:
+                continue
+            ids.append(job_id)
+            codes.append(_WAIT_CODE[reason])
+        return cls(tuple(ids), tuple(codes), n if jobs_queued is None else jobs_queued)
+
+
+_WAIT_CODE = {name: i for i, name in enumerate(WAIT_REASON_NAMES)}
 
 
 # ----------------------------------------------------------------------------- events
@@ -702,5 +772,6 @@ BODY_TYPES: dict[int, type] = {
         HealthPong,
         AppHousekeeping,
         TableDump,
+        JobWaits,
     )
 }

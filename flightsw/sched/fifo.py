@@ -8,6 +8,8 @@
 3. Waiting jobs start in acceptance order while free usable boards and budget allow;
    the first that does not fit blocks those behind it.
 4. The budget is water-filled over the busy boards (see power_split).
+5. The job at the head of the line waits for boards, power or heat; those behind it wait
+   their turn (``order``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from operator import attrgetter
 
+from flightsw.sched.explain import wait_reasons
 from flightsw.sched.power_split import board_caps
-from flightsw.sched.types import BoardModel, JobView, Plan
+from flightsw.sched.types import BoardModel, JobView, Plan, PlanContext
 
 __all__ = ["fifo"]
 
@@ -24,9 +27,11 @@ _BOARDS = attrgetter("boards")  # truthy for a running job (a C-level filter)
 
 
 def fifo(
-    jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence[float], model: BoardModel
+    jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence[float], model: BoardModel,
+    *, ctx: PlanContext | None = None,
 ) -> Plan:
-    """``jobs`` in acceptance order (ascending order_no); caps and budget in W."""
+    """``jobs`` in acceptance order (ascending order_no); caps and budget in W; ``ctx`` unused
+    (FIFO plans on what it sees now)."""
     ordered = jobs  # the executor passes them in acceptance order
     usable = [thermal_cap_w[b] >= model.min_power_w for b in range(model.n_boards)]
     assignments: dict[str, tuple[int, ...]] = {}
@@ -37,15 +42,20 @@ def fifo(
             if need <= budget_w:
                 assignments[j.job_id] = j.boards
                 busy.update(j.boards)
+    head: JobView | None = None
     for j in ordered:  # start what waits, strictly in order
         if j.job_id in assignments:
             continue
         free = [b for b in range(model.n_boards) if usable[b] and b not in busy]
         need = (len(busy) + j.boards_needed) * model.min_power_w
         if len(free) < j.boards_needed or need > budget_w:
+            head = j
             break
         boards = tuple(free[: j.boards_needed])
         assignments[j.job_id] = boards
         busy.update(boards)
-    return Plan(assignments, board_caps(assignments, budget_w, thermal_cap_w, model))
+    waiting = {j.job_id: "order" for j in ordered if j.job_id not in assignments}
+    if head is not None:
+        waiting.update(wait_reasons([head], assignments, {}, budget_w, thermal_cap_w, model))
+    return Plan(assignments, board_caps(assignments, budget_w, thermal_cap_w, model), waiting)
 

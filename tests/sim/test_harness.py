@@ -11,10 +11,12 @@ from flightsw.bus.hub import Wire
 from flightsw.icd.codec import encode
 from flightsw.icd.messages import Envelope, JobSpec, JobState, Message, PowerBudget
 from sim.harness import (
+    CONTACT_PLAN_MAX,
     FaultPlan,
     Recorder,
     RunConfig,
     build_specs,
+    contact_plan,
     integrity_report,
     parse_fault_plan,
     run,
@@ -22,6 +24,7 @@ from sim.harness import (
 from sim.scenario import ScenarioError, load_scenario
 
 HOURS = 0.05  # 180 ticks of 1 s: a few tenths of a second in fast mode
+S = 1_000_000_000  # [ns]
 PLAN = """
 [[board]]
 board = 2
@@ -91,6 +94,29 @@ def test_the_world_gets_the_board_faults_and_bursts(tmp_path) -> None:
     assert world.kwargs["board_faults"] == [{"board": 2, "tick": 40, "fault": "fail"},
                                             {"board": 5, "tick": 60, "fault": "hang"}]
     assert world.kwargs["radiation_bursts"] == [{"start_tick": 10, "end_tick": 150, "multiplier": 500.0}]
+
+
+def test_the_executor_gets_the_contact_plan_the_throughput_exponent_and_the_predictive_policy(tmp_path) -> None:
+    cfg = _cfg(tmp_path, "x", FaultPlan())
+    specs = {s.name: s for s in build_specs(cfg, tmp_path, [])}
+    ex = specs["executor"].kwargs
+    assert cfg.policy == "predictive" and ex["policy"] == "predictive"
+    assert ex["board_model"]["throughput_exponent"] == cfg.scenario["boards"]["throughput_exponent"]
+    assert ex["contacts"] == contact_plan(specs["station"].kwargs["passes"])
+    for a, b in zip(ex["contacts"], ex["contacts"][1:], strict=False):
+        assert a[0] < a[1] < b[0], f"passes {a}, {b}: not in order or not merged"
+
+
+def test_the_contact_plan_joins_overlapping_passes_of_several_stations() -> None:
+    passes = [("b", 50 * S, 120 * S, 10.0), ("a", 0, 60 * S, 30.0), ("c", 120 * S, 130 * S, 5.0),
+              ("a", 500 * S, 600 * S, 40.0), ("b", 510 * S, 550 * S, 12.0)]
+    assert contact_plan(passes) == [[0, 130 * S], [500 * S, 600 * S]]
+
+
+def test_the_contact_plan_keeps_the_first_passes_the_table_holds() -> None:
+    passes = [("a", 2 * i * S, (2 * i + 1) * S, 10.0) for i in range(CONTACT_PLAN_MAX + 10)]
+    plan = contact_plan(passes)
+    assert len(plan) == CONTACT_PLAN_MAX and plan[-1] == [2 * (CONTACT_PLAN_MAX - 1) * S, (2 * CONTACT_PLAN_MAX - 1) * S]
 
 
 # ---------------------------------------------------------------------- the recorder

@@ -258,3 +258,44 @@ def test_a_tle_with_a_bad_checksum_is_named_by_line_and_column(tmp_path):
     path.write_text(_tle_toml(bad))
     with pytest.raises(ScenarioError, match=r"orbit\.tle\[0\].*column 69"):
         load_scenario(str(path))
+
+
+# ---------------------------------------------------- failed boards and bursts
+
+
+def test_failed_boards_default_to_none_and_bursts_to_off(default_data: dict) -> None:
+    assert default_data["boards"]["failed"] == [], "boards.failed is not [] by default"
+    w = default_data["workload"]
+    assert (w["burst_every_h"], w["burst_jobs"]) == (0.0, 0), "bursts are on by default"
+
+
+def test_failed_boards_in_range_are_accepted() -> None:
+    sc = parse_scenario('base = "default"\n[boards]\nfailed = [0, 15]\n')
+    assert sc["boards"]["failed"] == [0, 15], f"boards.failed became {sc['boards']['failed']}"
+
+
+def test_the_failed_list_default_is_not_shared_between_scenarios() -> None:
+    a = parse_scenario('base = "default"\n')
+    a["boards"]["failed"].append(3)
+    assert parse_scenario('base = "default"\n')["boards"]["failed"] == [], (
+        "changing one scenario's boards.failed changed another's"
+    )
+
+
+@pytest.mark.parametrize("value", ["[16]", "[-1]", "[1, 1]", "[1.0]", "[true]", "3", '"3"'])
+def test_a_bad_failed_board_list_is_named(value: str) -> None:
+    text = _error(f'base = "default"\n[boards]\nfailed = {value}\n')
+    assert "boards.failed" in text and "expected" in text, text
+
+
+def test_a_failed_board_beyond_the_count_names_the_count() -> None:
+    text = _error('base = "default"\n[boards]\ncount = 4\nfailed = [4]\n')
+    assert "boards.failed" in text and "[0, 4)" in text and "[4]" in text, text
+
+
+@pytest.mark.parametrize(("key", "value"), [("burst_every_h", "-1.0"), ("burst_every_h", "0.01"),
+                                            ("burst_every_h", '"often"'), ("burst_jobs", "2.5"),
+                                            ("burst_jobs", "-3")])
+def test_a_bad_burst_key_is_named(key: str, value: str) -> None:
+    text = _error(f'base = "default"\n[workload]\n{key} = {value}\n')
+    assert f"workload.{key}" in text and "expected" in text and value.strip('"') in text, text

@@ -267,3 +267,39 @@ def test_a_station_with_its_own_loss_rate_loses_every_frame_when_it_is_one(defau
     frames = [b for b, _ in outs if isinstance(b, UplinkFrame | DownlinkFrame)]
     assert frames == [], "a station whose loss rate is 1 passed a frame"
     assert w.link.statistics()["up_lost"] == 1 and w.link.statistics()["down_lost"] == 1
+
+
+# ------------------------------------------------------------------ failed boards
+
+NO_RESPONSE = 5  # BoardSensors.state of a dead board (flightsw/apps/executor/boards.py)
+
+
+def test_boards_failed_in_the_scenario_start_failed_and_never_work(default_data) -> None:
+    from sim.boards import FAILED
+
+    w = quiet(default_data, boards={"boot_s": 0.0, "failed": [2, 5]})
+    n = w.boards.count
+    assert [int(c) for c in np.flatnonzero(w.bank.code == FAILED)] == [2, 5], (
+        f"bank states at the epoch {w.bank.names()}: boards.failed not FAILED"
+    )
+    for tick in range(3):  # every board commanded on with a job, the failed ones too
+        sensors = readings(w.step(tick, tick * S, [all_on(w, 700.0)] if tick == 0 else []), BoardSensors)
+        assert sensors.state[2] == sensors.state[5] == NO_RESPONSE, (
+            f"tick {tick}: failed boards report {sensors.state}, not NO_RESPONSE"
+        )
+        assert sensors.work_gpu_s[2] == sensors.work_gpu_s[5] == 0.0 and sensors.power_w[2] == 0.0, (
+            f"tick {tick}: a failed board worked or drew power: {sensors.work_gpu_s}, {sensors.power_w}"
+        )
+        assert all(sensors.work_gpu_s[b] > 0 for b in range(n) if b not in (2, 5)), (
+            f"tick {tick}: a healthy board did no work: {sensors.work_gpu_s}"
+        )
+    assert w.final_report()["boards_failed"] == 2, "the report does not count the failed boards"
+    assert w.final_report()["hardware_events"]["board_failures"] == 0, (
+        "boards failed from the epoch counted as failures during the run"
+    )
+
+
+def test_without_failed_boards_every_board_starts_off(default_data) -> None:
+    from sim.boards import OFF
+
+    assert (quiet(default_data).bank.code == OFF).all(), "a board starts other than OFF"

@@ -60,7 +60,8 @@ COMMS_APID = APIDS["comms"]
 # time stamp), CRC-16 2
 TM_PDU_OVERHEAD_BYTES = 22
 # housekeeping sampled for the ground (PUS 3): the apps' status and what they read
-HK_KINDS = frozenset({200, 201, 210, 211, 212, 214, 215, 218})
+HK_KINDS = frozenset({200, 201, 210, 211, 212, 214, 215, 218, 220})
+STATE_KINDS = frozenset({220})  # JobWaits: a whole picture, only the newest goes down
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,10 @@ class CommsCore:
             apid = APIDS.get(msg.env.src)
             if apid is None:  # hardware readings (world): the app that reads them sends them
                 apid = APIDS["thermal"] if msg.body.KIND == 201 else APIDS["power"]
-            self.queue.add_hk(Pending(apid, msg))
+            if msg.body.KIND in STATE_KINDS:
+                self.queue.put_state((msg.env.src, msg.body.KIND), Pending(apid, msg))
+            else:
+                self.queue.add_hk(Pending(apid, msg))
         self.hk_latest.clear()
 
     # ----------------------------------------------------------------- downlink

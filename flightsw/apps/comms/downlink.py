@@ -6,8 +6,10 @@ Four classes, served in this order every tick of a contact until the tick's byte
 1. verification reports (PUS 1: job and command stages) and table dumps: small, and what
    the operators wait for; unbounded by pass, bounded in count;
 2. events (PUS 5): high severity (FATAL, WARNING_HI) before the rest, oldest first;
-3. housekeeping (PUS 3): samples stored since the last pass, newest first (the operators
-   see the present at acquisition of signal, the history after);
+3. housekeeping (PUS 3): first the latest of each *state* report (a whole picture that a
+   newer one replaces, such as the executor's JobWaits: only the newest is kept), then
+   samples stored since the last pass, newest first (the operators see the present at
+   acquisition of signal, the history after);
 4. files (CFDP): whatever budget is left (the caller asks the file sender for it).
 
 Events and housekeeping each have a byte budget per pass, so a flood of either can never
@@ -45,6 +47,7 @@ class DownlinkQueue:
     events_high: deque = field(default_factory=deque)
     events_low: deque = field(default_factory=deque)
     hk: deque = field(default_factory=deque)
+    state: dict = field(default_factory=dict)  # key -> the newest state report (replaced, never queued)
     events_sent_bytes: int = 0  # this pass
     hk_sent_bytes: int = 0  # this pass
     dropped: dict = field(default_factory=lambda: {"control": 0, "events": 0, "hk": 0})
@@ -71,6 +74,10 @@ class DownlinkQueue:
             self.dropped["hk"] += 1
         self.hk.append(item)
 
+    def put_state(self, key: object, item: Pending) -> None:
+        """A state report: replaces the one held under ``key`` (it goes down once, the newest)."""
+        self.state[key] = item
+
     def take(self, budget_bytes: float, encode: Callable[[Pending], bytes]) -> tuple[list[bytes], float]:
         """Packets to send this tick, in class order, and the budget left (may go below zero
         by part of one packet: the caller carries that as debt into the next tick)."""
@@ -85,6 +92,11 @@ class DownlinkQueue:
                 budget_bytes -= len(pkt)
                 self.events_sent_bytes += len(pkt)
                 out.append(pkt)
+        while budget_bytes > 0 and self.state and self.hk_sent_bytes < self.hk_bytes_per_pass:
+            pkt = encode(self.state.pop(next(iter(self.state))))
+            budget_bytes -= len(pkt)
+            self.hk_sent_bytes += len(pkt)
+            out.append(pkt)
         while budget_bytes > 0 and self.hk and self.hk_sent_bytes < self.hk_bytes_per_pass:
             pkt = encode(self.hk.pop())  # newest first
             budget_bytes -= len(pkt)
@@ -93,4 +105,4 @@ class DownlinkQueue:
         return out, budget_bytes
 
     def lengths(self) -> tuple[int, int, int]:
-        return len(self.control), len(self.events_high) + len(self.events_low), len(self.hk)
+        return len(self.control), len(self.events_high) + len(self.events_low), len(self.hk) + len(self.state)

@@ -92,6 +92,16 @@ class BoardHealth:
             if not (b < len(commanded) and commanded[b]):
                 if on_since[b] >= 0:  # switched off: nothing to watch
                     self._reset(b)
+                # ... but a switched-off board's controller still answers (OFF); one that
+                # does not has failed (e.g. dead from launch): out of service before any job
+                if states is not None and b not in self.out_of_service:
+                    if states[b] == NO_RESPONSE:
+                        self._silent[b] += 1
+                        if self._silent[b] >= table.no_response_ticks:
+                            actions.append(self.take_out(
+                                b, f"board {b}: no response for {self._silent[b]} ticks while switched off"))
+                    else:
+                        self._silent[b] = 0
                 continue
             if b in self.out_of_service:
                 continue

@@ -41,7 +41,10 @@ boards_needed > seconds left), not only when the deadline passes.
 Load shed: jobs below PowerBudget.min_priority are not given to the policy (running ones
 are preempted, with a checkpoint); in SAFE mode every job is preempted.
 
-Planning: the policy (flightsw.sched, pure) is called again only when something moved
+Planning: the policy (flightsw.sched, pure) is called as ``policy(jobs, budget_w, caps,
+model, ctx=PlanContext)``: the context holds the time, the latest PowerBudget's energy
+picture and the passes of the contact plan (the "contacts" table, contacts.py) still ahead.
+It is called again only when something moved
 (jobs, boards, the budget falling below what is commanded or rising by ``replan_rise_w``,
 a thermal cap moving by CAPS_REPLAN_W or more, across the boards' minimum power or below
 what a board is commanded, or ``replan_every_ticks``), never because of its own starts
@@ -55,6 +58,15 @@ eclipse entry); a larger one is followed at once. A rise is not planned for when
 plan ran every usable board at its ceiling with budget to spare (more cannot help). After
 the budget pushes a job out, no job starts for ``resume_holdoff_ticks`` (no thrash on a
 noisy, falling budget).
+
+Why jobs wait: after each plan every queued job (accepted or preempted, not running) has a
+reason (``waits``, one of flightsw.sched.WAIT_REASONS): the plan's ``waiting`` entry when
+it gives a known one, else inferred here: SAFE mode, a stale or missing budget -> safe;
+below the load-shed priority -> priority; fewer free usable boards than it needs ->
+thermal when boards too hot (cap below the minimum power) would make up the difference,
+else boards; otherwise energy. A policy's "thermal" becomes "boards" when the boards it
+lacks are out of service rather than hot (the policy sees both as a zero cap). They go to
+the ground as JobWaits when they change and every ``status_every_ticks``.
 
 Boards: see boards.py (hangs are power-cycled, dead boards taken out of service). A job
 that needs more boards than remain in service cannot ever run: it ends FAILED (code
@@ -86,6 +98,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from flightsw.apps.executor.boards import BoardAction, BoardHealth
+from flightsw.apps.executor.contacts import ContactTable
 from flightsw.apps.executor.integrity import compute_result, dual_param_error, replicas_of
 from flightsw.apps.executor.job import NEVER, Job
 from flightsw.apps.executor.ops import (
@@ -115,6 +128,7 @@ from flightsw.icd.messages import (
     JobFailure,
     JobSpec,
     JobState,
+    JobWaits,
     Mode,
     PowerBudget,
     ResultAck,
@@ -125,7 +139,7 @@ from flightsw.icd.messages import (
 )
 from flightsw.icd.results import sha256_digest
 from flightsw.sched.power_split import board_caps
-from flightsw.sched.types import BoardModel, JobView, Plan
+from flightsw.sched.types import WAIT_REASONS, BoardModel, JobView, Plan, PlanContext
 
 __all__ = [
     "ExecutorCore",
@@ -201,10 +215,14 @@ class ExecutorCore:
     policy: Callable[..., Plan]
     table: ExecutorTable = field(default_factory=ExecutorTable)
     events: EventLog = field(default_factory=EventLog)
+    contacts: ContactTable = field(default_factory=ContactTable)  # the contact plan (a table)
     jobs: dict[str, Job] = field(default_factory=dict)
     live: dict[str, Job] = field(default_factory=dict)  # the active subset of jobs
     running: dict[str, Job] = field(default_factory=dict)  # the STARTED subset
     unacked: set[str] = field(default_factory=set)  # results stored, not yet confirmed
+    # job id -> why it waits, for every queued job after the last plan: the policy's order
+    # first, then acceptance order (what JobWaits carries)
+    waits: dict[str, str] = field(default_factory=dict)
     budget: PowerBudget | None = None
     caps: ThermalCaps | None = None
     started_up: bool = False
@@ -251,6 +269,8 @@ class ExecutorCore:
     _bad_plans: int = 0
     _budget_tick: int = 0  # the tick the last budget came
     _budget_stale: bool = False
+    _waits_changed: bool = False  # send JobWaits this step
+    _waits_msg: JobWaits | None = None  # the JobWaits of ``waits`` (None: build it again)
 
     def __post_init__(self) -> None:
         self.health = BoardHealth(self.model.n_boards)
@@ -350,6 +370,12 @@ class ExecutorCore:
                 outs.append(cmd)
         if tick % self.table.status_every_ticks == 0:
             outs.append(self.status())
+            self._waits_changed = True
+        if self._waits_changed:
+            self._waits_changed = False
+            if self._waits_msg is None:
+                self._waits_msg = JobWaits.of(self.waits.items())
+            outs.append(self._waits_msg)
         values = self._counter_values()
         if values != self._saved_counters:
             self._saved_counters = values
@@ -612,7 +638,9 @@ class ExecutorCore:
 
     # ----------------------------------------------------------------- plan
     def _plan(self, t_ns: int, ops: list, outs: list) -> None:
-        if self.budget is None or self.caps is None:
+        if self.budget is None or self.caps is None:  # nothing runs before both have come
+            why = "safe" if self.budget is None else "thermal"
+            self._set_waits({job_id: why for job_id, job in self.live.items() if job.state != "STARTED"})
             return
         stale = self.tick - self._budget_tick > self.table.budget_stale_ticks
         if stale != self._budget_stale:  # no word from the power manager: as in SAFE mode
@@ -651,7 +679,7 @@ class ExecutorCore:
         holding = self.tick < self._hold_starts_until
         if holding:  # only what runs may keep running
             views = [v for v in views if v.boards]
-        plan = self.policy(views, max(0.0, budget_w - t.plan_margin_w), caps, self.model)
+        plan = self.policy(views, max(0.0, budget_w - t.plan_margin_w), caps, self.model, ctx=self._context(t_ns))
         assignments = self._checked(plan, safe, avail, outs)
         self.caps_w = self._checked_caps(plan, assignments, caps, max(0.0, budget_w - t.plan_margin_w), outs)
         self._cmd_dirty = True
@@ -682,6 +710,83 @@ class ExecutorCore:
             self._assign(job, boards)
         self._save(moved, t_ns, ops)
         self._replan = False
+        self._explain(plan.waiting, assignments, safe, avail)
+
+    def _context(self, t_ns: int) -> PlanContext:
+        """What the policy may know beyond the budget: the latest PowerBudget's energy
+        picture, the passes still ahead and the cost of a checkpoint."""
+        b = self.budget
+        return PlanContext(
+            t_ns=t_ns,
+            in_eclipse=b.next_eclipse_in_s == 0.0 and b.next_eclipse_s > 0.0,
+            next_eclipse_in_s=b.next_eclipse_in_s,
+            next_eclipse_s=b.next_eclipse_s,
+            battery_charge_wh=b.battery_charge_wh,
+            battery_capacity_wh=b.battery_capacity_wh,
+            hold_wh=b.hold_wh,
+            platform_w=b.platform_w,
+            solar_w=b.solar_power_w,
+            solar_mean_w=b.solar_mean_w,
+            charge_efficiency=b.charge_efficiency,
+            discharge_efficiency=b.discharge_efficiency,
+            max_charge_w=b.max_charge_w,
+            passes=self.contacts.ahead(t_ns),
+            checkpoint_cost_s=self.table.checkpoint_cost_s,
+            known=b.battery_capacity_wh > 0.0,
+        )
+
+    # ------------------------------------------------------------- why jobs wait
+    def _explain(self, given: Mapping[str, str], assignments: Mapping[str, tuple[int, ...]], safe: bool,
+                 avail: Sequence[bool]) -> None:
+        """Why each queued job waits after this plan (the module docstring says how)."""
+        queued = [job for job in self.live.values() if job.state != "STARTED"]
+        if not queued:
+            self._set_waits({})
+            return
+        m = self.model
+        lo_w = m.min_power_w
+        hot_w = self.caps.cap_w  # the thermal caps as the thermal guard sent them
+        busy = {b for boards in assignments.values() for b in boards}
+        free_ok = free_hot = 0  # boards in service and free: usable, or too hot to use
+        for b in range(m.n_boards):
+            if avail[b] and b not in busy:
+                if hot_w[b] >= lo_w:
+                    free_ok += 1
+                else:
+                    free_hot += 1
+        cool = sum(1 for c in hot_w if c >= lo_w)  # boards the heat leaves usable
+        waits: dict[str, str] = {}
+        if not safe:
+            for job_id, why in given.items():
+                job = self.live.get(job_id)
+                if (job is None or job.state == "STARTED" or why not in WAIT_REASONS
+                        or job.spec.priority < self._min_priority):
+                    continue
+                if why == "thermal" and job.boards_total <= cool:  # out of service, not hot
+                    why = "boards"
+                waits[job_id] = why
+        for job in queued:
+            job_id = job.spec.job_id
+            if job_id not in waits:
+                waits[job_id] = self._inferred(job, safe, free_ok, free_hot)
+        self._set_waits(waits)
+
+    def _inferred(self, job: Job, safe: bool, free_ok: int, free_hot: int) -> str:
+        """Why ``job`` waits when the policy did not say (or said something unknown)."""
+        if safe:
+            return "safe"
+        if job.spec.priority < self._min_priority:
+            return "priority"
+        need = job.boards_total
+        if need > free_ok:
+            return "thermal" if need <= free_ok + free_hot else "boards"
+        return "energy"
+
+    def _set_waits(self, waits: dict[str, str]) -> None:
+        if waits != self.waits or list(waits) != list(self.waits):  # the order is sent too
+            self.waits = waits
+            self._waits_changed = True
+            self._waits_msg = None
 
     def _all_at_ceiling(self, assignments: Mapping[str, tuple[int, ...]], caps: Sequence[float],
                         plan_w: float) -> bool:

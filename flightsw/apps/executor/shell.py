@@ -6,6 +6,12 @@ Order in a tick: commands (EXEC_CANCEL_JOB, EXEC_BOARD_SERVICE, table loads...) 
 handled first, then the core steps; the store operations of both are applied; only then
 is anything sent, command responses included.
 
+Tables: "executor" (table.py, the parameters) and "contacts" (contacts.py, the contact
+plan the policy plans the downlink with), each loaded, validated whole and activated
+through the framework; the core takes the active ones before it steps. As for the power
+manager, a table loaded in flight is not stored: a restarted executor starts from the
+tables it is built with.
+
 RESET_COUNTERS resets the framework's command and event counters only: the executor's
 run totals (jobs by state, preemptions, checkpoints, detections, power cycles) are
 mission data kept in the ledger, not housekeeping counters.
@@ -19,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from flightsw.apps.executor.contacts import ContactTable
 from flightsw.apps.executor.core import ExecInputs, ExecutorCore
 from flightsw.apps.executor.downlink import choose_results, result_value
 from flightsw.apps.executor.ops import (
@@ -80,15 +87,17 @@ class ExecutorApp:
          ResultNak.KIND, ResultResync.KIND} | FRAMEWORK_KINDS
     )
 
-    def __init__(self, store_dir: Path, model: BoardModel, policy: str, table: ExecutorTable | None = None) -> None:
+    def __init__(self, store_dir: Path, model: BoardModel, policy: str, table: ExecutorTable | None = None,
+                 contacts: ContactTable | None = None) -> None:
         if policy not in POLICIES:
             raise ValueError(f"policy: expected one of {sorted(POLICIES)}, got {policy!r}")
         table = table or ExecutorTable()
+        contacts = contacts if contacts is not None else ContactTable()
         self.model = model
         self.ledger = Ledger(Path(store_dir) / "executor.sqlite")
-        self.core = ExecutorCore(model=model, policy=POLICIES[policy], table=table)
+        self.core = ExecutorCore(model=model, policy=POLICIES[policy], table=table, contacts=contacts)
         self.fw = AppFramework(
-            "executor", tables=TableService({"executor": table}), events=self.core.events,
+            "executor", tables=TableService({"executor": table, "contacts": contacts}), events=self.core.events,
             handlers={Opcode.EXEC_CANCEL_JOB: self._cmd_cancel, Opcode.EXEC_BOARD_SERVICE: self._cmd_board_service},
         )
         self._t_ns = 0
@@ -102,8 +111,11 @@ class ExecutorApp:
     def step(self, tick: int, t_ns: int, inbox: Sequence[Message]) -> list[Out]:
         self._t_ns = t_ns
         answers = self.fw.handle(tick, inbox)  # commands act on the core; their ops come out of step
-        if self.fw.tables.active["executor"] is not self.core.table:  # a new table is active
-            self.core.table = self.fw.tables.active["executor"]
+        active = self.fw.tables.active
+        if active["executor"] is not self.core.table:  # a new table is active
+            self.core.table = active["executor"]
+        if active["contacts"] is not self.core.contacts:  # a new contact plan
+            self.core.contacts = active["contacts"]
         inp = _inputs(inbox)
         ops, items = self.core.step(tick, t_ns, inp)
         for op in ops:  # durable first
@@ -241,9 +253,12 @@ def apply_op(ledger: Ledger, op) -> None:
         raise TypeError(f"unknown store operation {op!r}")
 
 
-def make(start_tick: int, store_dir: str, board_model: dict, policy: str = "priority",
-         table: dict | None = None) -> ExecutorApp:
-    """``table``: fields of the "executor" table (ExecutorTable) over its defaults."""
+def make(start_tick: int, store_dir: str, board_model: dict, policy: str = "predictive",
+         table: dict | None = None, contacts: list | None = None) -> ExecutorApp:
+    """``table``: fields of the "executor" table (ExecutorTable) over its defaults;
+    ``contacts``: the contact plan, [aos_t_ns, los_t_ns] pairs (the "contacts" table's
+    ``passes``; None: none). Bad fields raise TableError naming the field."""
     base = ExecutorTable()
     return ExecutorApp(Path(store_dir), BoardModel(**board_model), policy,
-                       table_from_mapping(ExecutorTable, table, base=base) if table else base)
+                       table_from_mapping(ExecutorTable, table, base=base) if table else base,
+                       table_from_mapping(ContactTable, {"passes": list(contacts or ())}))

@@ -31,7 +31,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
-from flightsw.apps.power.energy import budget_terms, forecast_budget_w, reserve_wh
+from flightsw.apps.power.energy import (
+    budget_terms,
+    eclipse_energy_wh,
+    forecast_budget_w,
+    reserve_wh,
+)
 from flightsw.apps.power.modes import Conditions, decide
 from flightsw.apps.power.outlook import EclipseAhead, EclipseOutlook
 from flightsw.apps.power.table import PowerTable, TableError
@@ -139,9 +144,15 @@ def step(state: PowerState, t: PowerTable, inputs: PowerInputs) -> tuple[PowerSt
     guard_wh = (t.battery_soc_floor + t.guard_soc) * cap_wh
     reserve_level_wh = t.battery_soc_floor * cap_wh + reserve_wh(t, cap_wh, ahead)
     below_guard = state.below_guard + 1 if charge_wh < guard_wh else 0
-    below_reserve = state.below_reserve + 1 if charge_wh < reserve_level_wh else 0
+    # Against the reserve, in sunlight before a predicted eclipse, the charge counts what
+    # the sun will still add by the eclipse's start with no compute at all (the eclipse is
+    # what the reserve is for): a battery just out of an eclipse is not short of the next
+    # one's reserve while the sunlit arc ahead refills it.
+    reserve_charge_wh = _charge_at_eclipse_wh(t, charge_wh, cap_wh, s.solar_power_w, heater_w, outlook, ahead)
+    below_reserve = state.below_reserve + 1 if reserve_charge_wh < reserve_level_wh else 0
     cond = Conditions(charge_wh, cap_wh, guard_wh, reserve_level_wh, below_guard, below_reserve,
-                      solar_surplus=s.solar_power_w > t.housekeeping_w + heater_w)
+                      solar_surplus=s.solar_power_w > t.housekeeping_w + heater_w,
+                      reserve_charge_wh=reserve_charge_wh)
     held = state.held_ticks + 1
     mode, reason = decide(t, state.mode, held, state.forced_safe, state.mode_limit, cond)
     transitions = state.transitions
@@ -175,8 +186,27 @@ def step(state: PowerState, t: PowerTable, inputs: PowerInputs) -> tuple[PowerSt
         next_eclipse_s=min(MAX_ECLIPSE_S, ahead.duration_s),
         forecast_step_s=t.forecast_step_s if forecast else 0.0,
         forecast_budget_w=forecast,
+        battery_charge_wh=min(MAX_ENERGY_WH, max(0.0, charge_wh)),
+        battery_capacity_wh=min(MAX_ENERGY_WH, max(0.0, cap_wh)),
+        hold_wh=min(MAX_ENERGY_WH, max(0.0, terms.target_wh - eclipse_energy_wh(t, ahead.duration_s))),
+        platform_w=min(MAX_POWER_W, max(0.0, t.housekeeping_w + heater_w)),
+        solar_mean_w=min(MAX_POWER_W, max(0.0, t.solar_initial_w if solar_mean_w is None else solar_mean_w)),
+        charge_efficiency=t.charge_efficiency,
+        discharge_efficiency=t.discharge_efficiency,
+        max_charge_w=min(1.0e9, t.max_charge_w),
     )
     return state, budget, notes
+
+
+def _charge_at_eclipse_wh(t: PowerTable, charge_wh: float, cap_wh: float, solar_w: float, heater_w: float,
+                         outlook: EclipseOutlook, ahead: EclipseAhead) -> float:
+    """The charge [Wh] at the next predicted eclipse's start if the sun's surplus over the
+    platform (as now) went to the battery until then; the charge now inside an eclipse,
+    with no forecast or no eclipse ahead."""
+    if not outlook.valid or ahead.in_eclipse or ahead.starts_in_s <= 0.0:
+        return charge_wh
+    surplus_w = min(max(0.0, solar_w - t.housekeeping_w - heater_w), t.max_charge_w)
+    return min(cap_wh, charge_wh + t.charge_efficiency * surplus_w * ahead.starts_in_s / 3600.0)
 
 
 def _forecast_key(mode: str, heater_w: float, outlook: EclipseOutlook, ahead: EclipseAhead) -> tuple:

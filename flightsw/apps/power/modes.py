@@ -11,6 +11,8 @@ Rules, first match wins (levels as in ``flightsw.apps.power.table``):
    - SAFE -> LOW_POWER at charge >= guard + safe_exit_margin_soc x capacity
    - LOW_POWER -> NOMINAL at charge >= reserve + low_power_exit_margin_soc x capacity
    - NOMINAL, COMPUTE -> LOW_POWER after ``low_power_entry_ticks`` readings < reserve
+   (against the reserve, in sunlight before a predicted eclipse, the charge is the one
+   the sun's surplus will have made by the eclipse's start: ``reserve_charge_wh``)
    - NOMINAL -> COMPUTE at SOC >= compute_entry_soc with a solar surplus (sunlight
      that would otherwise go to a full battery or be curtailed)
    - COMPUTE -> NOMINAL at SOC < compute_exit_soc
@@ -46,6 +48,13 @@ class Conditions:
     below_guard_readings: int  # in a row, this one included
     below_reserve_readings: int  # in a row, this one included
     solar_surplus: bool  # the panels give more than the platform draws
+    # the charge that counts against the reserve: in sunlight, what it will be at the next
+    # eclipse's start with the sun's surplus added (the caller projects it); default: now
+    reserve_charge_wh: float | None = None
+
+    @property
+    def charge_for_reserve_wh(self) -> float:
+        return self.charge_wh if self.reserve_charge_wh is None else self.reserve_charge_wh
 
     @property
     def soc(self) -> float:
@@ -79,8 +88,9 @@ def _thresholds(t: PowerTable, mode: str, c: Conditions) -> tuple[str, str]:
         return mode, ""
     if mode == LOW_POWER:
         exit_wh = c.reserve_level_wh + t.low_power_exit_margin_soc * cap
-        if c.charge_wh >= exit_wh:
-            return NOMINAL, f"battery {c.charge_wh:.1f} Wh >= reserve + exit margin {exit_wh:.1f} Wh"
+        if c.charge_for_reserve_wh >= exit_wh:
+            return NOMINAL, (f"battery {c.charge_wh:.1f} Wh (by the eclipse {c.charge_for_reserve_wh:.1f} Wh) "
+                             f">= reserve + exit margin {exit_wh:.1f} Wh")
         return mode, ""
     if c.below_reserve_readings >= t.low_power_entry_ticks:
         return LOW_POWER, (f"battery {c.charge_wh:.1f} Wh below the eclipse reserve "

@@ -217,6 +217,16 @@ def test_bounded_housekeeping_queue_drops_the_oldest_sample_and_counts_it() -> N
     assert q.dropped["hk"] == 2 and [p.message for p in q.hk] == ["s3", "s4"]
 
 
+def test_a_state_report_is_replaced_by_the_newer_one_and_goes_down_before_the_samples() -> None:
+    q = DownlinkQueue(events_bytes_per_pass=10**6, hk_bytes_per_pass=10**6)
+    q.add_hk(Pending(1, "sample"))
+    for name in ("waits-1", "waits-2", "waits-3"):  # a day of JobWaits keeps one, never thousands
+        q.put_state(("executor", 220), Pending(3, name))
+    assert q.lengths()[2] == 2
+    sent, _ = q.take(10**6, lambda p: p.message.encode())
+    assert sent == [b"waits-3", b"sample"]
+
+
 def test_bounded_report_queue_counts_what_it_cannot_hold() -> None:
     q = DownlinkQueue(events_bytes_per_pass=10**6, hk_bytes_per_pass=10**6, max_control=2)
     for name in ("r1", "r2", "r3"):

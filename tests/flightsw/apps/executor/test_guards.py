@@ -51,7 +51,7 @@ def test_a_budget_a_few_ticks_late_changes_nothing():
     assert len(sim.core.running) == 2
 
 
-def greedy_caps(jobs, budget_w, caps, model) -> Plan:
+def greedy_caps(jobs, budget_w, caps, model, *, ctx=None) -> Plan:
     """A faulty policy: fifo's assignments, every busy board at its full power whatever
     the budget and the thermal caps."""
     plan = POLICIES["fifo"](jobs, budget_w, caps, model)

@@ -75,7 +75,8 @@ class ToyOrbit:
     """A battery, a sun that shines ``sun_s`` then hides ``eclipse_s`` (repeating, from
     t = 0 in sunlight), and a load of housekeeping plus the budget granted
     ``latency_ticks`` ticks earlier, at 1 s ticks. The outlook is exact (hand-made from
-    the same timetable). Records the lowest charge and the budgets granted."""
+    the same timetable). Records the lowest charge and the budgets granted. Time goes on
+    across calls of ``run``."""
 
     t: PowerTable
     capacity_wh: float
@@ -92,6 +93,7 @@ class ToyOrbit:
 
     def __post_init__(self) -> None:
         self._in_flight = deque([0.0] * self.latency_ticks)
+        self._k = 0  # ticks run so far
         self.lowest_wh = self.charge_wh
 
     @property
@@ -104,7 +106,8 @@ class ToyOrbit:
 
     def run(self, ticks: int) -> None:
         t = self.t
-        for k in range(ticks):
+        for k in range(self._k, self._k + ticks):
+            self._k = k + 1
             sun = k % self.period_s < self.sun_s
             solar_w = self.solar_w if sun else 0.0
             reading = sensors(self.charge_wh, solar_w, self.capacity_wh)

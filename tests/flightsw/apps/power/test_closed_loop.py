@@ -140,6 +140,7 @@ def test_over_two_default_orbits_the_mode_does_not_flap(two_default_orbits):
 
 def test_low_power_refills_past_its_exit_and_hands_back_to_nominal_within_an_orbit():
     toy = default_like()
+    toy.run(toy.sun_s)  # to the eclipse's start
     toy.charge_wh = (0.25 + 0.05) * toy.capacity_wh  # the margin only: below the eclipse reserve
     toy.run(toy.period_s)
     assert Mode.LOW_POWER.value in toy.modes, "the case meant to exercise LOW_POWER never entered it"

@@ -19,6 +19,7 @@ from flightsw.apps.power.outlook import EclipseOutlook
 from flightsw.icd.codec import decode, encode
 from flightsw.icd.messages import Envelope, Message, SetMode, Severity
 from tests.flightsw.apps.power.power_builders import (
+    CAPACITY_WH,
     COMPUTE,
     LOW_POWER,
     NO_ECLIPSE,
@@ -106,8 +107,21 @@ def test_the_reserve_that_low_power_guards_grows_with_the_forecast_eclipse():
     soc = 0.27  # above the margin-only reserve (0.25), below it plus a 2100 s eclipse (0.25 + 0.0307)
     state, _ = run(t, [at_soc(soc, SUN_W)] * 10, outlook=NO_ECLIPSE, state=settled(NOMINAL))
     assert state.mode == NOMINAL
-    state, _ = run(t, [at_soc(soc, SUN_W)] * 10, outlook=eclipse_ahead(600.0, 2100.0), state=settled(NOMINAL))
+    dim_w = t.housekeeping_w  # no surplus to refill the battery before the eclipse
+    state, _ = run(t, [at_soc(soc, dim_w)] * 10, outlook=eclipse_ahead(600.0, 2100.0), state=settled(NOMINAL))
     assert state.mode == LOW_POWER, "the reserve for the forecast eclipse was not held"
+
+
+def test_below_the_reserve_just_after_an_eclipse_is_no_shortage_while_the_sun_refills_it_in_time():
+    t = table()
+    soc = 0.27  # below the reserve of a 2100 s eclipse (0.2807) now
+    surplus_wh = (SUN_W - t.housekeeping_w) * t.charge_efficiency * 3000.0 / 3600.0
+    assert soc * CAPACITY_WH + surplus_wh > (0.2807 + 0.01) * CAPACITY_WH, "the case: the sun refills it by then"
+    state, _ = run(t, [at_soc(soc, SUN_W)] * 10, outlook=eclipse_ahead(3000.0, 2100.0), state=settled(NOMINAL))
+    assert state.mode == NOMINAL
+    # the same charge with the eclipse about to start: short
+    state, _ = run(t, [at_soc(soc, SUN_W)] * 10, outlook=eclipse_ahead(1.0, 2100.0), state=settled(NOMINAL))
+    assert state.mode == LOW_POWER
 
 
 def test_low_power_is_left_for_nominal_only_at_reserve_plus_exit_margin():

@@ -1,15 +1,17 @@
-"""Priority policy: higher priority first, deadlines within a priority, guarded preemption
-and backfill that respects a blocked higher-priority job.
+"""Greedy policy: as much power as the budget allows, higher priority first, deadlines
+within a priority, guarded preemption and backfill that respects a blocked higher-priority
+job. (Named ``priority`` before the scheduling suite; ``rank_fill`` is its engine, which
+the predictive policy drives with its own power level and tests.)
 
 1. Boards whose thermal cap is below the minimum power are unusable. The budget covers
    ``floor(budget / min power)`` busy boards; ``capacity`` is the smaller of that and the
    number of usable boards: no job needing more can run in this plan.
 2. Order: higher priority first; within a priority, earlier deadline first (no deadline
-   last), then acceptance order. When the caller passes ``t_ns``, a job that can no longer
-   meet its deadline even at full power on its boards (``remaining_gpu_s / boards_needed``
-   seconds from ``t_ns``) is skipped: never started, and preempted if it runs (the
-   executor expires such jobs itself, by the same test; without ``t_ns`` none is skipped
-   here).
+   last), then acceptance order. When the caller passes a context (``ctx.t_ns``), a job
+   that can no longer meet its deadline even at full power on its boards
+   (``remaining_gpu_s / boards_needed`` seconds from ``t_ns``) is skipped: never started,
+   and preempted if it runs (the executor expires such jobs itself, by the same test;
+   without a context none is skipped here).
 3. Keep: running jobs, in that order, keep their boards while those stay usable and the
    budget covers every kept board at its minimum power (so when the budget shrinks, the
    last in that order lose their boards first). A job that lost a board to heat waits,
@@ -30,6 +32,7 @@ and backfill that respects a blocked higher-priority job.
       for. A job that needs more than ``capacity`` can use nothing now and reserves
       nothing.
 5. The budget is water-filled over the busy boards (power_split.board_caps).
+6. Every job left waiting gets its reason (``explain.wait_reasons``).
 
 What it leaves out. The deadline test assumes full power (the policy does not know the
 boards' throughput curve), so it is optimistic: a skipped job surely misses, a started one
@@ -44,13 +47,14 @@ Cost: O(jobs log jobs + boards log boards) per call.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from heapq import heappop, heappush
+from collections.abc import Callable, Sequence
+from heapq import heapify, heappop, heappush
 
+from flightsw.sched.explain import boards_covered, wait_reasons
 from flightsw.sched.power_split import board_caps
-from flightsw.sched.types import BoardModel, JobView, Plan
+from flightsw.sched.types import BoardModel, JobView, Plan, PlanContext
 
-__all__ = ["PREEMPT_FINISH_GUARD_GPU_S", "priority"]
+__all__ = ["PREEMPT_FINISH_GUARD_GPU_S", "greedy", "rank_fill"]
 
 # [GPU-s per board] A running job with at most this much work left per board (about a
 # minute at full power; a tenth of the default scenario's median job) is never preempted
@@ -61,21 +65,55 @@ _NS_PER_S = 1_000_000_000
 _NO_DEADLINE_NS = 2**63  # sorts after every real deadline
 
 
-def priority(
+def greedy(
     jobs: Sequence[JobView],
     budget_w: float,
     thermal_cap_w: Sequence[float],
     model: BoardModel,
     *,
-    t_ns: int | None = None,
+    ctx: PlanContext | None = None,
 ) -> Plan:
     """``jobs`` in any order (acceptance order is ``order_no``); caps and budget in W;
-    ``t_ns`` the current time [ns since epoch], or None to skip the deadline test."""
+    ``ctx``: the context (its ``t_ns`` enables the deadline test), or None."""
+    t_ns = None if ctx is None else ctx.t_ns
+
+    def skip(j: JobView) -> str | None:
+        return None if _can_meet_deadline(j, t_ns) else "deadline"
+
+    return rank_fill(jobs, budget_w, thermal_cap_w, model, skip)
+
+
+def rank_fill(
+    jobs: Sequence[JobView],
+    budget_w: float,
+    thermal_cap_w: Sequence[float],
+    model: BoardModel,
+    skip: Callable[[JobView], str | None],
+    guard: Callable[[JobView], bool] | None = None,
+    rank: Callable[[JobView], float] | None = None,
+    spread: bool = False,
+) -> Plan:
+    """Steps 1-6 with ``budget_w`` as the power to spend; ``skip(job)`` names why a job
+    must not run now (a WAIT_REASONS entry) or None; ``guard(job)``: True for a running
+    job that must not be preempted (default: near its finish, PREEMPT_FINISH_GUARD_GPU_S);
+    ``rank(job)``: the class that orders jobs, preempts and reserves, higher first
+    (default: the priority; "priority" in steps 2-4 reads as this rank); ``spread``: start
+    jobs on the free boards of the least busy cold plates first (``model.boards_per_plate``),
+    not the lowest-numbered: the compute's heat then warms every plate, in place of the
+    plate heaters, when few boards run."""
+    rank = rank or _priority
     usable = [thermal_cap_w[b] >= model.min_power_w for b in range(model.n_boards)]
-    room = _boards_covered(budget_w, model)  # busy boards the budget still covers
+    room = boards_covered(budget_w, model)  # busy boards the budget still covers
     capacity = min(room, sum(usable))
-    eligible = jobs if t_ns is None else [j for j in jobs if _can_meet_deadline(j, t_ns)]
-    ordered = sorted(eligible, key=_run_order)
+    skipped: dict[str, str] = {}
+    eligible = []
+    for j in jobs:
+        why = skip(j)
+        if why is None:
+            eligible.append(j)
+        else:
+            skipped[j.job_id] = why
+    ordered = sorted(eligible, key=lambda j: (-rank(j), *_run_order(j)[1:]))
     assignments: dict[str, tuple[int, ...]] = {}
     busy = [False] * model.n_boards
     kept = []
@@ -87,14 +125,15 @@ def priority(
                 busy[b] = True
             kept.append(j)
     free = [b for b in range(model.n_boards) if usable[b] and not busy[b]]  # sorted: a heap
-    victims = _Victims([j for j in reversed(kept) if not _near_finish(j)])  # reverse run order
+    protected = guard or _near_finish
+    victims = _Victims([j for j in reversed(kept) if not protected(j)], rank)  # reverse run order
     reserved_above: int | None = None  # a blocked job of this priority reserves its boards
     for j in ordered:
         if j.job_id in assignments or j.boards_needed > capacity:
             continue
-        if reserved_above is not None and j.priority < reserved_above:
+        if reserved_above is not None and rank(j) < reserved_above:
             break
-        victims.limit_below(j.priority)
+        victims.limit_below(rank(j))
         free_room = min(len(free), room)
         if free_room + victims.eligible_boards == 0:
             break  # both only fall from here on: nothing else can start
@@ -102,16 +141,43 @@ def priority(
         if short > 0:
             if victims.eligible_boards < short:
                 if reserved_above is None:
-                    reserved_above = j.priority
+                    reserved_above = rank(j)
                 continue
             for v in victims.take(short):
                 del assignments[v.job_id]
                 room += len(v.boards)
                 for b in v.boards:
                     heappush(free, b)
-        assignments[j.job_id] = tuple(heappop(free) for _ in range(j.boards_needed))
+                    busy[b] = False
+        if spread and model.boards_per_plate > 0:
+            assignments[j.job_id] = _spread_pick(free, j.boards_needed, busy, model.boards_per_plate)
+        else:
+            assignments[j.job_id] = tuple(heappop(free) for _ in range(j.boards_needed))
         room -= j.boards_needed
-    return Plan(assignments, board_caps(assignments, budget_w, thermal_cap_w, model))
+    caps = board_caps(assignments, budget_w, thermal_cap_w, model)
+    return Plan(assignments, caps, wait_reasons(jobs, assignments, skipped, budget_w, thermal_cap_w, model,
+                                                 blocked_by_rank=True))
+
+
+def _spread_pick(free: list[int], n: int, busy: list[bool], per_plate: int) -> tuple[int, ...]:
+    """Take ``n`` boards from the heap ``free``, each from the plate with the fewest busy
+    boards (then the lowest index); marks them busy. O(boards) per board taken."""
+    picked = []
+    for _ in range(n):
+        load: dict[int, int] = {}
+        for b, on in enumerate(busy):
+            if on:
+                load[b // per_plate] = load.get(b // per_plate, 0) + 1
+        best = min(free, key=lambda b: (load.get(b // per_plate, 0), b))
+        free.remove(best)
+        busy[best] = True
+        picked.append(best)
+    heapify(free)
+    return tuple(picked)
+
+
+def _priority(j: JobView) -> float:
+    return j.priority
 
 
 def _run_order(j: JobView) -> tuple[int, int, int]:
@@ -129,21 +195,6 @@ def _near_finish(j: JobView) -> bool:
     return j.remaining_gpu_s <= PREEMPT_FINISH_GUARD_GPU_S * len(j.boards)
 
 
-def _boards_covered(budget_w: float, model: BoardModel) -> int:
-    """The most busy boards ``budget_w`` covers at the minimum power each."""
-    n, floor_w = model.n_boards, model.min_power_w
-    if floor_w <= 0.0:
-        return n
-    if not budget_w > 0.0:  # also NaN
-        return 0
-    k = min(n, int(budget_w // floor_w))
-    while k > 0 and k * floor_w > budget_w:  # guard float round-off both ways
-        k -= 1
-    while k < n and (k + 1) * floor_w <= budget_w:
-        k += 1
-    return k
-
-
 class _Victims:
     """Running jobs that may be preempted, lowest priority first (reverse run order).
 
@@ -151,14 +202,15 @@ class _Victims:
     fill visits waiting jobs highest priority first). Taken jobs are skipped with a
     union-find "next untaken" array, so all calls together cost O(boards)."""
 
-    def __init__(self, jobs: list[JobView]) -> None:
+    def __init__(self, jobs: list[JobView], rank: Callable[[JobView], float] = _priority) -> None:
         self._jobs = jobs
+        self._rank = rank
         self._next = list(range(len(jobs) + 1))  # _find(i): first untaken index >= i
         self._hi = len(jobs)  # jobs[:_hi] are below the threshold
         self.eligible_boards = sum(len(j.boards) for j in jobs)  # untaken, below threshold
 
-    def limit_below(self, priority: int) -> None:
-        while self._hi > 0 and self._jobs[self._hi - 1].priority >= priority:
+    def limit_below(self, priority: float) -> None:
+        while self._hi > 0 and self._rank(self._jobs[self._hi - 1]) >= priority:
             self._hi -= 1
             if self._find(self._hi) == self._hi:
                 self.eligible_boards -= len(self._jobs[self._hi].boards)

@@ -1,0 +1,115 @@
+"""Predictive policy (the default): plans the power over the orbit ahead, then fills the
+boards by value with the tests the baselines leave out.
+
+1. Power: the flat level of ``energy_plan.planned_power_w`` (less than the budget in
+   sunlight, so the eclipse is carried; all of it in eclipse; never below what would be
+   curtailed), spent on as many boards as it covers at the minimum power each, water-
+   filled equally (the best split of a concave curve): when energy is the limit, more
+   boards at lower, more efficient caps.
+2. Order: value density first: a job's value per GPU-second of board work is its
+   priority weight over its replicas (a dual-execution job does its work twice for one
+   value); then earlier deadline, then acceptance order (rank_fill, with this density as
+   the rank that orders, preempts and reserves).
+3. Worth finishing: a job with a deadline is skipped when, at the planned per-board
+   rate, it would finish after its deadline (``deadline``), or when the first contact at
+   or after its finish starts after its deadline (``downlink``: its result could not
+   reach the ground in time, so the work would be worth nothing). Jobs without a deadline
+   are always worth finishing. With no contact plan the downlink test is off.
+4. Deliverable first: a job that, at the planned rate, would finish after the end of the
+   last contact in the plan (less ``DOWNLINK_MARGIN_S`` to send its result) ranks below
+   every job that would not: while there is work whose result can come down in a known
+   contact, the boards do that work (packing the time before the plan's horizon with
+   jobs that fit), and a running job that cannot make it may be preempted for one that
+   can. Such work still runs when nothing deliverable waits.
+5. Preemption pays: a running job is never preempted while its remaining time at the
+   planned rate is within ``PREEMPT_PAYBACK`` checkpoint costs (a save and a load each)
+   or within greedy's finish guard: preempting it would cost more board time than it
+   frees for the higher-priority job. Otherwise as greedy (lower priority only).
+6. Placement: a job starts on the free boards of the plates with the fewest busy boards
+   (``model.boards_per_plate``), so when energy allows few boards, their heat is spread
+   over every cold plate and stands in for the plate heaters' power.
+7. Every waiting job gets its reason (energy, thermal, boards, deadline, downlink, order).
+
+Left out: packing jobs to fit the time before each contact (only the plan's last one
+counts: a result that misses a contact takes the next), and moving running jobs between
+boards (to cooler plates, or to warm cold ones).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flightsw.icd.value import PRIORITY_WEIGHT
+from flightsw.sched.energy_plan import planned_power_w
+from flightsw.sched.explain import boards_covered
+from flightsw.sched.greedy import PREEMPT_FINISH_GUARD_GPU_S, rank_fill
+from flightsw.sched.types import BoardModel, JobView, Plan, PlanContext
+
+__all__ = ["PREEMPT_PAYBACK", "predictive", "value_density"]
+
+NS_PER_S = 1_000_000_000
+PREEMPT_PAYBACK = 10.0  # a preemption must free at least this many checkpoint costs of time
+DOWNLINK_MARGIN_S = 60.0  # [s] before the last contact's end: time to send a finished result down
+UNDELIVERABLE = 1.0e9  # rank offset below every deliverable job
+
+
+def _per_board_rate(level_w: float, usable: int, demand: int, model: BoardModel) -> float:
+    """Full-speed fraction of a busy board when ``level_w`` is spread over the boards the
+    jobs can fill (``demand``: the boards they need together)."""
+    n = max(1, min(usable, demand, boards_covered(level_w, model)))
+    p_w = min(model.max_power_w, max(model.min_power_w, level_w / n))
+    return (p_w / model.max_power_w) ** model.throughput_exponent
+
+
+def _first_contact_after(passes: Sequence[tuple[int, int]], t_ns: int) -> int | None:
+    """When a result ready at ``t_ns`` can start down: inside a pass at once, else the next AOS."""
+    for aos, los in passes:
+        if los > t_ns:
+            return max(aos, t_ns)
+    return None
+
+
+def predictive(jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence[float], model: BoardModel,
+               *, ctx: PlanContext | None = None) -> Plan:
+    """``jobs`` in any order; caps and budget in W; ``ctx`` the energy picture and contact plan."""
+    usable = sum(1 for c in thermal_cap_w[: model.n_boards] if c >= model.min_power_w)
+    ceiling_w = sum(min(c, model.max_power_w) for c in thermal_cap_w[: model.n_boards] if c >= model.min_power_w)
+    level_w = planned_power_w(ctx, budget_w, ceiling_w, usable, model)
+    rate = _per_board_rate(level_w, usable, sum(j.boards_needed for j in jobs), model)
+    t_ns = None if ctx is None else ctx.t_ns
+    passes = () if ctx is None else ctx.passes
+
+    def finish_ns(j: JobView) -> int:
+        return t_ns + int(j.remaining_gpu_s / (j.boards_needed * rate) * NS_PER_S)
+
+    def skip(j: JobView) -> str | None:
+        if t_ns is None or j.deadline_t_ns < 0 or rate <= 0.0:
+            return None
+        done = finish_ns(j)
+        if done > j.deadline_t_ns:
+            return "deadline"
+        down = _first_contact_after(passes, done) if passes else None
+        if passes and passes[-1][1] > done and (down is None or down > j.deadline_t_ns):
+            return "downlink"
+        return None
+
+    cost_s = 0.0 if ctx is None else 2.0 * ctx.checkpoint_cost_s
+
+    def guard(j: JobView) -> bool:
+        if j.remaining_gpu_s <= PREEMPT_FINISH_GUARD_GPU_S * len(j.boards):
+            return True
+        left_s = j.remaining_gpu_s / (max(1, len(j.boards)) * max(rate, 1e-9))
+        return left_s <= PREEMPT_PAYBACK * cost_s
+
+    horizon_ns = passes[-1][1] - int(DOWNLINK_MARGIN_S * NS_PER_S) if passes and t_ns is not None else None
+
+    def rank(j: JobView) -> float:
+        late = horizon_ns is not None and rate > 0.0 and finish_ns(j) > horizon_ns
+        return value_density(j) - (UNDELIVERABLE if late else 0.0)
+
+    return rank_fill(jobs, level_w, thermal_cap_w, model, skip, guard, rank, spread=True)
+
+
+def value_density(j: JobView) -> float:
+    """Value per GPU-second of board work."""
+    return PRIORITY_WEIGHT.get(j.priority, 2.0**j.priority) / max(1, j.replicas)

@@ -1,0 +1,237 @@
+"""Tests for the predictive policy, its energy plan, EDF, and the wait reasons."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flightsw.sched import (
+    WAIT_REASONS,
+    BoardModel,
+    JobView,
+    PlanContext,
+    edf,
+    fifo,
+    greedy,
+    predictive,
+)
+from flightsw.sched.energy_plan import planned_power_w
+from flightsw.sched.explain import wait_reasons
+
+NS = 1_000_000_000
+MODEL = BoardModel(n_boards=16, max_power_w=700.0, min_power_w=200.0, throughput_exponent=0.48)
+COOL = (700.0,) * 16
+NOW_NS = 1000 * NS
+ENERGY_TOL_WH = 0.5  # [Wh] the bisection's and the closed form's round-off
+
+
+def sunlit_ctx(**kw) -> PlanContext:
+    """The default scenario's satellite 30 min before a 35 min eclipse."""
+    base = dict(t_ns=NOW_NS, in_eclipse=False, next_eclipse_in_s=1800.0, next_eclipse_s=2100.0,
+                battery_charge_wh=3000.0, battery_capacity_wh=6000.0, hold_wh=1800.0, platform_w=600.0,
+                solar_w=8980.0, solar_mean_w=8980.0, charge_efficiency=0.95, discharge_efficiency=0.95,
+                max_charge_w=6000.0, known=True, checkpoint_cost_s=2.0)
+    base.update(kw)
+    return PlanContext(**base)
+
+
+def job(job_id: str, order_no: int, boards_needed: int = 1, boards: tuple[int, ...] = (), *, prio: int = 0,
+        deadline_t_ns: int = -1, remaining_gpu_s: float = 10_000.0) -> JobView:
+    return JobView(job_id, order_no, prio, deadline_t_ns, boards_needed, remaining_gpu_s, boards)
+
+
+def charge_after_eclipse_wh(ctx: PlanContext, p_w: float) -> float:
+    """The closed form the plan solves, written out again."""
+    net_w = ctx.solar_mean_w - ctx.platform_w - p_w
+    e = ctx.battery_charge_wh
+    if net_w >= 0:
+        e = min(ctx.battery_capacity_wh, e + ctx.charge_efficiency * min(net_w, ctx.max_charge_w)
+                * ctx.next_eclipse_in_s / 3600)
+    else:
+        e += net_w * ctx.next_eclipse_in_s / 3600 / ctx.discharge_efficiency
+    return e - (p_w + ctx.platform_w) * ctx.next_eclipse_s / 3600 / ctx.discharge_efficiency
+
+
+def test_the_flat_level_ends_the_eclipse_at_the_hold_level():
+    ctx = sunlit_ctx()
+    level = planned_power_w(ctx, budget_w=9000.0, max_compute_w=11_200.0)
+    assert 0 < level < 9000.0, "in sunlight before an eclipse it saves some of the budget"
+    assert charge_after_eclipse_wh(ctx, level) == pytest.approx(ctx.hold_wh, abs=ENERGY_TOL_WH)
+
+
+def eclipse_level_w(ctx: PlanContext, p_sun_w: float) -> float:
+    return p_sun_w + (charge_after_eclipse_wh(ctx, p_sun_w) - ctx.hold_wh) * ctx.discharge_efficiency / (
+        ctx.next_eclipse_s / 3600)
+
+
+def test_where_the_curve_is_concave_the_eclipse_runs_lower_by_the_battery_round_trip():
+    ctx = sunlit_ctx()
+    p_sun = planned_power_w(ctx, 9000.0, 11_200.0, 16, MODEL)
+    p_ecl = eclipse_level_w(ctx, p_sun)
+    assert p_sun > 16 * 200.0 and p_ecl > 16 * 200.0, "both levels above every board at its minimum"
+    # equal marginal work per joule of sunlight: (P_e / P_s)^(a - 1) = 1 / (eta_c eta_d)
+    assert p_ecl / p_sun == pytest.approx((0.95 * 0.95) ** (1 / (1 - 0.48)), rel=0.01)
+    assert charge_after_eclipse_wh(ctx, p_sun) < ctx.hold_wh, "sunlit level above the flat one"
+
+
+def test_where_energy_binds_below_the_boards_minimum_the_sun_is_used_directly():
+    # small panels: 2.4 kW spare in sunlight, 16 boards need 3.2 kW at their minimum
+    ctx = sunlit_ctx(solar_w=3000.0, solar_mean_w=3000.0, battery_charge_wh=2400.0)
+    p_sun = planned_power_w(ctx, 9000.0, 11_200.0, 16, MODEL)
+    flat = planned_power_w(ctx, 9000.0, 11_200.0)
+    assert p_sun >= 3000.0 - 600.0 - 1.0, "all the sunlight goes to the boards, none round the battery"
+    assert p_sun > flat + 100.0
+    assert eclipse_level_w(ctx, p_sun) < eclipse_level_w(ctx, flat)
+
+
+def test_the_level_is_the_budget_in_eclipse_without_an_eclipse_ahead_or_without_a_picture():
+    assert planned_power_w(sunlit_ctx(in_eclipse=True, next_eclipse_in_s=0.0), 4000.0, 11_200.0) == 4000.0
+    assert planned_power_w(sunlit_ctx(next_eclipse_in_s=-1.0), 4000.0, 11_200.0) == 4000.0
+    assert planned_power_w(sunlit_ctx(known=False), 4000.0, 11_200.0) == 4000.0
+    assert planned_power_w(None, 4000.0, 11_200.0) == 4000.0
+
+
+def test_the_level_never_leaves_sunlight_to_be_curtailed():
+    # a full battery: everything above the platform's draw would be curtailed
+    full = sunlit_ctx(battery_charge_wh=6000.0)
+    assert planned_power_w(full, 9000.0, 11_200.0) >= 8980.0 - 600.0 - 1e-6
+    # a battery that takes at most 1 kW: the rest of the surplus must be used
+    slow = sunlit_ctx(max_charge_w=1000.0, battery_charge_wh=1000.0, hold_wh=5000.0)
+    assert planned_power_w(slow, 9000.0, 11_200.0) >= 8980.0 - 600.0 - 1000.0 - 1e-6
+
+
+@settings(max_examples=200, deadline=None)
+@given(budget_w=st.floats(0, 20_000), charge_wh=st.floats(0, 6000), hold_wh=st.floats(0, 6000),
+       until_s=st.floats(1, 6000), eclipse_s=st.floats(1, 3000), solar_w=st.floats(0, 12_000))
+def test_the_level_is_within_the_budget_and_as_high_as_the_hold_allows(budget_w, charge_wh, hold_wh, until_s,
+                                                                        eclipse_s, solar_w):
+    ctx = sunlit_ctx(battery_charge_wh=charge_wh, hold_wh=hold_wh, next_eclipse_in_s=until_s,
+                     next_eclipse_s=eclipse_s, solar_w=solar_w, solar_mean_w=solar_w)
+    level = planned_power_w(ctx, budget_w, 11_200.0)
+    assert 0.0 <= level <= budget_w
+    top = min(budget_w, 11_200.0)
+    if level < top - 1.0 and charge_after_eclipse_wh(ctx, 0.0) >= hold_wh:
+        # a little more would end the eclipse below the hold (unless sunlight forced the level up)
+        assert charge_after_eclipse_wh(ctx, level + 1.0) < hold_wh + ENERGY_TOL_WH
+
+
+def test_predictive_spreads_the_saved_level_over_every_board_when_energy_binds():
+    ctx = sunlit_ctx()
+    jobs = [job(f"j{i}", i) for i in range(20)]
+    plan = predictive(jobs, 9000.0, COOL, MODEL, ctx=ctx)
+    level = planned_power_w(ctx, 9000.0, 11_200.0, 16, MODEL)
+    assert len(plan.assignments) == 16, "every board busy"
+    assert sum(plan.cap_w) == pytest.approx(level, rel=1e-9)
+    assert max(plan.cap_w) - min(plan.cap_w) < 1e-6, "an equal split (the best for a concave curve)"
+    assert set(plan.waiting.values()) <= {"boards"}
+    assert len(plan.waiting) == 4
+
+
+def test_greedy_spends_the_whole_budget_where_predictive_saves():
+    ctx = sunlit_ctx()
+    jobs = [job(f"j{i}", i) for i in range(20)]
+    assert sum(greedy(jobs, 9000.0, COOL, MODEL, ctx=ctx).cap_w) == pytest.approx(9000.0)
+    assert sum(predictive(jobs, 9000.0, COOL, MODEL, ctx=ctx).cap_w) < 9000.0 - 100.0
+
+
+def test_predictive_skips_work_whose_result_cannot_come_down_before_its_deadline():
+    # one pass now-ish, the next long after the deadline: a job finishing after this pass is worthless
+    passes = ((NOW_NS + 100 * NS, NOW_NS + 600 * NS), (NOW_NS + 50_000 * NS, NOW_NS + 50_600 * NS))
+    ctx = sunlit_ctx(passes=passes, next_eclipse_in_s=-1.0)
+    late = job("late", 1, deadline_t_ns=NOW_NS + 20_000 * NS, remaining_gpu_s=5000.0)  # done ~5,000 s from now
+    soon = job("soon", 2, deadline_t_ns=NOW_NS + 20_000 * NS, remaining_gpu_s=100.0)  # done within the pass
+    free = job("free", 3, remaining_gpu_s=5000.0)  # no deadline: always worth finishing
+    plan = predictive([late, soon, free], 9000.0, COOL, MODEL, ctx=ctx)
+    assert plan.waiting == {"late": "downlink"}
+    assert set(plan.assignments) == {"soon", "free"}
+    # greedy knows no passes: it runs the worthless job
+    assert "late" in greedy([late, soon, free], 9000.0, COOL, MODEL, ctx=ctx).assignments
+
+
+def test_predictive_skips_what_cannot_finish_by_its_deadline_at_the_planned_rate():
+    ctx = sunlit_ctx(next_eclipse_in_s=-1.0)
+    # 1,000 GPU-s on one board by 1,200 s: fine at full power, not at 200 W (0.55 of full speed)
+    tight = job("tight", 1, deadline_t_ns=NOW_NS + 1200 * NS, remaining_gpu_s=1000.0)
+    assert predictive([tight], 16 * 200.0, COOL, MODEL, ctx=ctx).waiting == {}
+    crowd = [job(f"c{i}", 10 + i, prio=0) for i in range(15)]
+    plan = predictive([tight, *crowd], 16 * 200.0, COOL, MODEL, ctx=ctx)
+    assert plan.waiting.get("tight") == "deadline"
+
+
+def test_predictive_does_not_preempt_a_job_about_to_finish():
+    ctx = sunlit_ctx(next_eclipse_in_s=-1.0, checkpoint_cost_s=30.0)
+    model = BoardModel(n_boards=1, max_power_w=700.0, min_power_w=200.0)
+    running = job("low", 1, boards=(0,), prio=0, remaining_gpu_s=400.0)  # ~400 s left < 10 x 60 s
+    urgent = job("high", 2, prio=3)
+    assert "low" in predictive([running, urgent], 700.0, (700.0,), model, ctx=ctx).assignments
+    assert "high" in greedy([running, urgent], 700.0, (700.0,), model, ctx=ctx).assignments
+
+
+def test_edf_runs_the_earliest_deadline_first_whatever_the_priority():
+    model = BoardModel(n_boards=1, max_power_w=700.0, min_power_w=200.0)
+    a = job("high-late", 1, prio=3, deadline_t_ns=NOW_NS + 9000 * NS, remaining_gpu_s=10.0)
+    b = job("low-soon", 2, prio=0, deadline_t_ns=NOW_NS + 5000 * NS, remaining_gpu_s=10.0)
+    plan = edf([a, b], 700.0, (700.0,), model, ctx=PlanContext(NOW_NS))
+    assert set(plan.assignments) == {"low-soon"} and plan.waiting == {"high-late": "boards"}
+
+
+def test_fifo_explains_its_head_of_line():
+    model = BoardModel(n_boards=2, max_power_w=700.0, min_power_w=200.0)
+    jobs = [job("a", 1), job("wide", 2, boards_needed=2), job("c", 3)]
+    plan = fifo(jobs, 1400.0, (700.0, 700.0), model)
+    assert plan.waiting == {"wide": "boards", "c": "order"}
+
+
+def test_wait_reasons_name_heat_energy_and_boards():
+    model = BoardModel(n_boards=4, max_power_w=700.0, min_power_w=200.0)
+    hot = (700.0, 700.0, 100.0, 0.0)  # two boards capped below the minimum
+    wide = job("wide", 1, boards_needed=4)
+    assert wait_reasons([wide], {}, {}, 2800.0, hot, model) == {"wide": "thermal"}
+    assert wait_reasons([wide], {}, {}, 700.0, (700.0,) * 4, model) == {"wide": "energy"}
+    assert wait_reasons([wide], {"x": (0,)}, {}, 2800.0, (700.0,) * 4, model) == {"wide": "boards"}
+
+
+@settings(max_examples=150, deadline=None)
+@given(n_jobs=st.integers(0, 30), budget_w=st.floats(0, 12_000), seed=st.integers(0, 2**16))
+def test_every_policy_explains_every_job_it_leaves_waiting_and_keeps_within_the_budget(n_jobs, budget_w, seed):
+    import random
+
+    rng = random.Random(seed)
+    jobs = [job(f"j{i}", i, boards_needed=rng.choice((1, 2, 4)), prio=rng.randrange(4),
+                deadline_t_ns=rng.choice((-1, NOW_NS + rng.randrange(1, 40_000) * NS)),
+                remaining_gpu_s=rng.uniform(10, 20_000)) for i in range(n_jobs)]
+    ctx = sunlit_ctx(passes=((NOW_NS + 3000 * NS, NOW_NS + 3500 * NS),))
+    caps = tuple(rng.choice((700.0, 400.0, 150.0, 0.0)) for _ in range(16))
+    for policy in (fifo, greedy, edf, predictive):
+        plan = policy(jobs, budget_w, caps, MODEL, ctx=ctx)
+        offered = {j.job_id for j in jobs}
+        assert set(plan.assignments) | set(plan.waiting) == offered, policy.__name__
+        assert not set(plan.assignments) & set(plan.waiting), policy.__name__
+        assert set(plan.waiting.values()) <= set(WAIT_REASONS), policy.__name__
+        assert sum(plan.cap_w) <= budget_w + 1e-6, policy.__name__
+        busy = [b for bs in plan.assignments.values() for b in bs]
+        assert len(busy) == len(set(busy)), f"{policy.__name__}: a board given twice"
+        assert all(caps[b] >= MODEL.min_power_w for b in busy), f"{policy.__name__}: an unusable board used"
+
+
+def test_predictive_orders_by_value_per_board_second_so_a_dual_job_ranks_as_half():
+    model = BoardModel(n_boards=2, max_power_w=700.0, min_power_w=200.0)
+    dual = JobView("dual-p2", 1, 2, -1, 2, 2000.0, (), 2)  # weight 4 over 2 replicas
+    single = JobView("single-p2", 2, 2, -1, 2, 1000.0)  # weight 4
+    plan = predictive([dual, single], 1400.0, (700.0, 700.0), model, ctx=sunlit_ctx(next_eclipse_in_s=-1.0))
+    assert set(plan.assignments) == {"single-p2"}
+    # greedy knows only the priority: the older (dual) job first
+    assert set(greedy([dual, single], 1400.0, (700.0, 700.0), model).assignments) == {"dual-p2"}
+
+
+def test_predictive_spreads_few_busy_boards_over_every_plate():
+    model = BoardModel(n_boards=16, max_power_w=700.0, min_power_w=200.0, boards_per_plate=4)
+    jobs = [job(f"j{i}", i) for i in range(8)]
+    plan = predictive(jobs, 8 * 200.0, COOL, model, ctx=sunlit_ctx(next_eclipse_in_s=-1.0))
+    busy = sorted(b for bs in plan.assignments.values() for b in bs)
+    assert len(busy) == 8
+    assert sorted(b // 4 for b in busy) == [0, 0, 1, 1, 2, 2, 3, 3], "two busy boards on each plate"
+    # greedy takes the lowest-numbered boards: two plates busy, two cold
+    low = sorted(b for bs in greedy(jobs, 8 * 200.0, COOL, model).assignments.values() for b in bs)
+    assert low == list(range(8))

@@ -1,0 +1,163 @@
+"""The oracle (sim/oracle.py): closed forms on small inputs, and the bound is never beaten."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from flightsw.icd.messages import JobSpec
+from flightsw.icd.policies import POLICY_NAMES
+from flightsw.icd.value import PRIORITY_WEIGHT
+from sim.oracle import OracleInputs, oracle, oracle_inputs, solve
+from sim.scenario import load_scenario
+
+NS = 1_000_000_000
+BIN_S = 60.0
+# The tangent-line envelope of the board curve (16 tangents between min and max power) lies
+# above the curve by at most this fraction where the split power falls between tangents.
+ENVELOPE_TOL = 0.005
+LP_TOL = 1e-6  # relative: HiGHS's optimality tolerances on these small LPs
+
+
+def job(i: int, work_gpu_s: float, *, priority: int = 0, boards: int = 1, release_s: float = 0.0,
+        deadline_s: float | None = None, out_bytes: int = 1000) -> JobSpec:
+    return JobSpec(job_id=f"j{i}", kind="synthetic", priority=priority,
+                   deadline_t_ns=-1 if deadline_s is None else int(deadline_s * NS), boards_needed=boards,
+                   work_gpu_s=work_gpu_s, checkpoint_interval_s=300.0, input_bytes=0, output_bytes=out_bytes,
+                   release_t_ns=int(release_s * NS), seed=i, params={})
+
+
+def inputs(n_bins: int = 60, *, solar_w: float = 2600.0, boards: int = 4, jobs=(), passes=((0, 1), (59, 60)),
+           pass_bytes: float = 1e12, capacity_wh: float = 1.0, initial_wh: float = 0.0,
+           cool: bool = True, **kw) -> OracleInputs:
+    contact = np.zeros(n_bins)
+    for a, e in passes:
+        contact[a:e] = pass_bytes / (e - a)
+    base = dict(
+        bin_s=BIN_S, solar_w=np.full(n_bins, solar_w), boards=np.full(n_bins, float(boards)),
+        q0_w=np.full(n_bins, 1e9 if cool else 0.0), q1_w_per_k=0.0, contact_bytes=contact,
+        pass_bins=list(passes), jobs=list(jobs), housekeeping_w=600.0, capacity_wh=capacity_wh,
+        floor_wh=0.0, initial_wh=initial_wh, max_charge_w=1e6, max_discharge_w=1e6, eta_charge=1.0,
+        eta_discharge=1.0, max_power_w=700.0, min_power_w=200.0, exponent=0.48,
+        heat_capacity_j_per_k=1e5, t0_c=20.0, t_hi_c=92.0)
+    base.update(kw)
+    return OracleInputs(**base)
+
+
+def curve(p_w: float) -> float:
+    return (p_w / 700.0) ** 0.48
+
+
+def test_energy_bound_is_the_sunlight_left_after_housekeeping():
+    d = inputs(solar_w=2600.0)
+    out = solve(d)
+    hours = 60 * BIN_S / 3600.0
+    assert out["energy_upper_bound_wh"] == pytest.approx((2600.0 - 600.0) * hours, rel=LP_TOL)
+
+
+def test_energy_bound_stops_at_what_the_boards_can_draw():
+    d = inputs(solar_w=10_000.0, boards=2)
+    assert solve(d)["energy_upper_bound_wh"] == pytest.approx(2 * 700.0 * 1.0, rel=LP_TOL)
+
+
+def test_battery_carries_the_dark_with_its_efficiency():
+    # no sun: the battery's 1 kWh above the floor at 0.9 discharge efficiency, less housekeeping
+    d = inputs(solar_w=0.0, capacity_wh=2000.0, initial_wh=1500.0, floor_wh=500.0, eta_discharge=0.9)
+    hours = 60 * BIN_S / 3600.0
+    assert solve(d)["energy_upper_bound_wh"] == pytest.approx(1000.0 * 0.9 - 600.0 * hours, rel=LP_TOL)
+
+
+def test_value_bound_is_the_concave_curve_shared_over_every_board():
+    # 2 kW over 4 boards: each at 500 W; far more work than an hour can do; delivered at the end
+    jobs = [job(i, 1e6, priority=2, boards=4) for i in range(2)]
+    d = inputs(jobs=jobs)
+    out = solve(d)
+    work = 4 * curve(500.0) * 60 * BIN_S  # work counts up to the last pass's end (bin 60)
+    expected = PRIORITY_WEIGHT[2] * work
+    assert expected * (1 - LP_TOL) <= out["value_upper_bound"] <= expected * (1 + ENVELOPE_TOL)
+
+
+def test_work_after_the_last_pass_or_released_after_it_is_worth_nothing():
+    late = job(1, 100.0, release_s=40 * BIN_S)  # released after the last contact
+    assert solve(inputs(jobs=[late], passes=((0, 1), (30, 31))))["value_upper_bound"] == 0.0
+    # on board at the second pass (bin 30), due before it: worth nothing either
+    tight = job(2, 100.0, release_s=2 * BIN_S, deadline_s=10 * BIN_S)
+    assert solve(inputs(jobs=[tight], passes=((0, 1), (30, 31))))["value_upper_bound"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_job_is_worth_its_work_times_its_weight_at_most():
+    small = job(1, 300.0, priority=3)
+    out = solve(inputs(jobs=[small]))
+    assert out["value_upper_bound"] == pytest.approx(PRIORITY_WEIGHT[3] * 300.0, rel=LP_TOL)
+
+
+def test_a_job_runs_no_faster_than_its_boards_at_full_speed():
+    one_board = job(1, 1e6, priority=0, boards=1)
+    out = solve(inputs(jobs=[one_board], solar_w=10_000.0))
+    assert out["value_upper_bound"] == pytest.approx(1.0 * 60 * BIN_S, rel=LP_TOL)
+
+
+def test_downlink_bytes_bound_the_value():
+    jobs = [job(i, 100.0, out_bytes=10_000) for i in range(10)]  # 100 bytes per GPU-s
+    d = inputs(jobs=jobs, pass_bytes=30_000.0)  # each pass takes three results' bytes
+    out = solve(d)
+    # the first pass takes what bin 0 can do (4 boards at 500 W), the last pass its 300 GPU-s
+    assert out["value_upper_bound"] == pytest.approx(300.0 + 4 * curve(500.0) * BIN_S, rel=LP_TOL)
+
+
+def test_a_radiator_that_sheds_nothing_leaves_only_the_stored_heat():
+    # q(T) = 0 at every temperature: compute can only warm the satellite from 20 to 92 degC
+    d = inputs(solar_w=10_000.0, cool=False, heat_capacity_j_per_k=1e5)
+    stored_wh = 1e5 * (92.0 - 20.0) / 3600.0
+    hk_wh = 600.0 * 60 * BIN_S / 3600.0  # housekeeping heat goes into the same store
+    assert solve(d)["energy_upper_bound_wh"] <= stored_wh - hk_wh + 1e-6
+
+
+def test_oracle_inputs_come_from_the_world_and_the_cli_prints_json(tmp_path: Path):
+    sc = load_scenario("default")
+    d = oracle_inputs(sc, 2.0)
+    assert len(d.solar_w) == 120 and d.pass_bins, "the default's first pass is in its first hour"
+    assert 8000.0 < float(d.solar_w.max()) < 9500.0, "22 m2 x 30 % x 1361 W/m2 in full sun"
+    assert float(d.solar_w.min()) == 0.0, "an eclipse within two hours"
+    done = subprocess.run([sys.executable, "-m", "sim.cli", "oracle", "--hours", "2", "--json"],
+                          capture_output=True, text=True, timeout=120, check=True)
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {"value_upper_bound", "energy_upper_bound_wh", "solve_s"} <= set(out)
+    assert out["value_upper_bound"] > 0 and out["energy_upper_bound_wh"] > 0
+    bad = subprocess.run([sys.executable, "-m", "sim.cli", "oracle", "--hours", "-1"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--hours" in bad.stderr
+
+
+def test_the_bound_rounds_windows_outward():
+    """Coarser bins never tighten the bound below a finer one by more than the curve's slack."""
+    sc = load_scenario("default")
+    fine = oracle(sc, 2.0, bin_s=60.0)["value_upper_bound"]
+    coarse = oracle(sc, 2.0, bin_s=300.0)["value_upper_bound"]
+    assert coarse >= fine * (1 - 0.01)
+
+
+@pytest.mark.parametrize("policy", POLICY_NAMES)
+def test_no_policy_beats_the_bound_on_the_default_first_hours(policy, tmp_path: Path):
+    from sim.harness import RunConfig, run
+
+    sc = load_scenario("default")
+    hours = 2.0
+    rep = run(RunConfig(scenario=sc, scenario_ref="default", hours=hours, seed=0, policy=policy, mode="fast",
+                        out_dir=tmp_path / policy, plots=False))
+    bound = oracle(sc, hours)
+    assert rep["value_delivered"] > 0, "the first passes deliver results"
+    assert rep["value_delivered"] <= bound["value_upper_bound"], (policy, rep["value_delivered"], bound)
+    assert rep["energy"]["to_compute_wh"] <= bound["energy_upper_bound_wh"] * (1 + ENVELOPE_TOL)
+
+
+def test_inputs_are_frozen():
+    d = inputs()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        d.bin_s = 1.0  # type: ignore[misc]
