@@ -267,6 +267,12 @@ def thermal_table(sc: Scenario) -> dict:
         "sink_fit_above_c": t["louver_open_above_c"],
         # the radiator and the cold plates (5 kJ/K each) warm together
         "radiator_heat_capacity_j_per_k": t["radiator_heat_capacity_j_per_k"] + 5000.0 * plates,
+        # the capacity forecast follows the heat down the conductances as built, with the
+        # boards at their yellow: so the radiator's own limits are only a backstop, the
+        # boards' (it is never hotter than they are)
+        "board_to_plate_w_per_k": t["board_to_plate_w_per_k"],
+        "plate_to_radiator_w_per_k": t["plate_to_radiator_w_per_k"],
+        "radiator": {"yellow_hi_c": t["board_cap_start_c"], "red_hi_c": t["board_limit_c"]},
     }
 
 

@@ -1,11 +1,12 @@
 """Predictive policy (the default): plans the power over the orbit ahead, then fills the
 boards by value with the tests the baselines leave out.
 
-1. Power: the flat level of ``energy_plan.planned_power_w`` (less than the budget in
+1. Power: the level of ``energy_plan.planned_power_w`` (less than the budget in
    sunlight, so the eclipse is carried; all of it in eclipse; never below what would be
    curtailed), spent on as many boards as it covers at the minimum power each, water-
    filled equally (the best split of a concave curve): when energy is the limit, more
-   boards at lower, more efficient caps.
+   boards at lower, more efficient caps; below every board at the minimum, whole boards
+   at the minimum (``_whole_boards_w``).
 2. Order: value density first: a job's value per GPU-second of board work is its
    priority weight over its replicas (a dual-execution job does its work twice for one
    value); then earlier deadline, then acceptance order (rank_fill, with this density as
@@ -15,20 +16,27 @@ boards by value with the tests the baselines leave out.
    or after its finish starts after its deadline (``downlink``: its result could not
    reach the ground in time, so the work would be worth nothing). Jobs without a deadline
    are always worth finishing. With no contact plan the downlink test is off.
-4. Deliverable first: a job that, at the planned rate, would finish after the end of the
+4. Urgent work first: a deadline job whose slack (the time it may still wait and have
+   its result down before its deadline, at the planned rate) is under
+   ``URGENT_SLACK_S`` goes before every job that is not urgent, if its value density is
+   above the marginal one (the least dense job the plan runs without this rule). Work
+   without a deadline is worth as much later, so what running the urgent job gives up
+   is marginal work at the end, not the denser work it goes before; below the margin
+   it would give up more than it saves, and it keeps its place.
+5. Deliverable first: a job that, at the planned rate, would finish after the end of the
    last contact in the plan (less ``DOWNLINK_MARGIN_S`` to send its result) ranks below
    every job that would not: while there is work whose result can come down in a known
    contact, the boards do that work (packing the time before the plan's horizon with
    jobs that fit), and a running job that cannot make it may be preempted for one that
    can. Such work still runs when nothing deliverable waits.
-5. Preemption pays: a running job is never preempted while its remaining time at the
+6. Preemption pays: a running job is never preempted while its remaining time at the
    planned rate is within ``PREEMPT_PAYBACK`` checkpoint costs (a save and a load each)
    or within greedy's finish guard: preempting it would cost more board time than it
    frees for the higher-priority job. Otherwise as greedy (lower priority only).
-6. Placement: a job starts on the free boards of the plates with the fewest busy boards
+7. Placement: a job starts on the free boards of the plates with the fewest busy boards
    (``model.boards_per_plate``), so when energy allows few boards, their heat is spread
    over every cold plate and stands in for the plate heaters' power.
-7. Every waiting job gets its reason (energy, thermal, boards, deadline, downlink, order).
+8. Every waiting job gets its reason (energy, thermal, boards, deadline, downlink, order).
 
 Left out: packing jobs to fit the time before each contact (only the plan's last one
 counts: a result that misses a contact takes the next), and moving running jobs between
@@ -51,6 +59,22 @@ NS_PER_S = 1_000_000_000
 PREEMPT_PAYBACK = 10.0  # a preemption must free at least this many checkpoint costs of time
 DOWNLINK_MARGIN_S = 60.0  # [s] before the last contact's end: time to send a finished result down
 UNDELIVERABLE = 1.0e9  # rank offset below every deliverable job
+URGENT_SLACK_S = 1800.0  # [s] a deadline job with less slack than this is urgent
+URGENT = 1.0e6  # rank offset above every job that is not urgent
+
+
+def _whole_boards_w(level_w: float, budget_w: float, usable: int, model: BoardModel) -> float:
+    """Below every usable board at the minimum power, the level rounded to whole boards at
+    the minimum (to the nearest, never above the budget): k boards at a little above the
+    minimum do less work per joule than the curve's chord, which k + 1 boards at it reach;
+    the battery carries the difference and the next plan (a minute on) corrects for it."""
+    floor_w = model.min_power_w
+    if floor_w <= 0.0 or level_w >= usable * floor_w:
+        return level_w
+    k = min(usable, int(level_w / floor_w + 0.5))
+    if k * floor_w > budget_w:
+        k = int(budget_w // floor_w)
+    return max(0.0, k * floor_w) if k > 0 else level_w
 
 
 def _per_board_rate(level_w: float, usable: int, demand: int, model: BoardModel) -> float:
@@ -74,7 +98,7 @@ def predictive(jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence
     """``jobs`` in any order; caps and budget in W; ``ctx`` the energy picture and contact plan."""
     usable = sum(1 for c in thermal_cap_w[: model.n_boards] if c >= model.min_power_w)
     ceiling_w = sum(min(c, model.max_power_w) for c in thermal_cap_w[: model.n_boards] if c >= model.min_power_w)
-    level_w = planned_power_w(ctx, budget_w, ceiling_w, usable, model)
+    level_w = _whole_boards_w(planned_power_w(ctx, budget_w, ceiling_w, usable, model), budget_w, usable, model)
     rate = _per_board_rate(level_w, usable, sum(j.boards_needed for j in jobs), model)
     t_ns = None if ctx is None else ctx.t_ns
     passes = () if ctx is None else ctx.passes
@@ -103,11 +127,46 @@ def predictive(jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence
 
     horizon_ns = passes[-1][1] - int(DOWNLINK_MARGIN_S * NS_PER_S) if passes and t_ns is not None else None
 
-    def rank(j: JobView) -> float:
+    def slack_s(j: JobView) -> float:
+        """How long the job may still wait and have its result down by its deadline."""
+        done = finish_ns(j)
+        down = _first_contact_after(passes, done) if passes else done
+        return ((j.deadline_t_ns - (done if down is None else down)) / NS_PER_S)
+
+    def base_rank(j: JobView) -> float:
         late = horizon_ns is not None and rate > 0.0 and finish_ns(j) > horizon_ns
         return value_density(j) - (UNDELIVERABLE if late else 0.0)
 
+    urgent = [j for j in jobs if t_ns is not None and j.deadline_t_ns >= 0 and rate > 0.0
+              and slack_s(j) <= URGENT_SLACK_S]
+    plan = rank_fill(jobs, level_w, thermal_cap_w, model, skip, guard, base_rank, spread=True)
+    if not urgent:
+        return plan
+    marginal = _marginal_density(jobs, plan, rate, usable, horizon_ns, t_ns)
+    boosted = {j.job_id for j in urgent if value_density(j) > marginal}
+    if all(i in plan.assignments for i in boosted):  # every urgent one runs already
+        return plan
+
+    def rank(j: JobView) -> float:
+        return base_rank(j) + (URGENT if j.job_id in boosted else 0.0)
+
     return rank_fill(jobs, level_w, thermal_cap_w, model, skip, guard, rank, spread=True)
+
+
+def _marginal_density(jobs: Sequence[JobView], plan: Plan, rate: float, usable: int, horizon_ns: int | None,
+                      t_ns: int | None) -> float:
+    """The value density of the last work the boards can do before the contact plan's
+    horizon, the densest first (a knapsack cut over the queue); without a horizon, the
+    least dense job the plan runs."""
+    if horizon_ns is None or t_ns is None or horizon_ns <= t_ns:
+        by_id = {j.job_id: j for j in jobs}
+        return min((value_density(by_id[i]) for i in plan.assignments), default=0.0)
+    capacity = rate * usable * (horizon_ns - t_ns) / NS_PER_S  # [GPU-s] of board work
+    for j in sorted(jobs, key=value_density, reverse=True):
+        capacity -= j.remaining_gpu_s
+        if capacity <= 0.0:
+            return value_density(j)
+    return 0.0  # everything fits: any deadline saved is a gain
 
 
 def value_density(j: JobView) -> float:

@@ -208,8 +208,16 @@ def _read_boards(state: ThermalState, table: ThermalTable, boards: BoardSensors,
 
 
 def _capacity_w(table: ThermalTable, sink_w: float) -> float:
-    capacity = rad.capacity_w(table.radiator.yellow_hi_c, table.radiator_area_m2,
-                              table.radiator_emissivity, sink_w, table.housekeeping_w)
+    if table.board_to_plate_w_per_k > 0.0 and table.plate_to_radiator_w_per_k > 0.0:
+        plates = -(-table.n_boards // table.boards_per_plate)
+        capacity = rad.capacity_at_boards_w(
+            table.board.yellow_hi_c, table.radiator_area_m2, table.radiator_emissivity, sink_w,
+            table.housekeeping_w, drop_k_per_w=(1.0 / (table.n_boards * table.board_to_plate_w_per_k)
+                                                + 1.0 / (plates * table.plate_to_radiator_w_per_k)),
+            max_w=table.n_boards * table.max_power_w)
+    else:
+        capacity = rad.capacity_w(table.radiator.yellow_hi_c, table.radiator_area_m2,
+                                  table.radiator_emissivity, sink_w, table.housekeeping_w)
     return min(capacity, MAX_CAPACITY_W)
 
 

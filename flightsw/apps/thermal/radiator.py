@@ -47,6 +47,7 @@ __all__ = [
     "sink_sample_w",
     "ema",
     "capacity_w",
+    "capacity_at_boards_w",
 ]
 
 SIGMA_W_M2_K4 = 5.670374419e-8  # Stefan-Boltzmann constant, CODATA 2018 [W/(m^2 K^4)]
@@ -112,3 +113,33 @@ def capacity_w(yellow_hi_c: float, area_m2: float, emissivity: float, sink_w: fl
     """Compute heat [W] the radiator can reject at its yellow limit: Q_rad(T_yellow)
     - sink (floored at 0) - housekeeping, floored at 0."""
     return max(0.0, radiated_w(yellow_hi_c, area_m2, emissivity) - max(sink_w, 0.0) - housekeeping_w)
+
+
+def capacity_at_boards_w(board_yellow_c: float, area_m2: float, emissivity: float, sink_w: float,
+                         housekeeping_w: float, drop_k_per_w: float, max_w: float) -> float:
+    """Compute heat C [W] the radiator can reject with the boards at their yellow limit: the
+    heat runs down the board-to-plate and plate-to-radiator conductances, so the radiator
+    sits ``drop_k_per_w`` x C below the boards (the boards sharing C evenly), and
+
+        C = Q_rad(T_board_yellow - drop x C) - sink - housekeeping
+
+    (decreasing in C on the right, increasing on the left: one root, by bisection), floored
+    at 0 and at most ``max_w``. Where the boards run below full power this is more than
+    the forecast at a fixed radiator limit set for full-power boards; at full power, less."""
+    sink = max(sink_w, 0.0)
+
+    def excess(c_w: float) -> float:
+        return radiated_w(board_yellow_c - drop_k_per_w * c_w, area_m2, emissivity) - sink - housekeeping_w - c_w
+
+    if excess(0.0) <= 0.0:
+        return 0.0
+    if excess(max_w) >= 0.0:
+        return max_w
+    lo, hi = 0.0, max_w
+    for _ in range(50):
+        mid = 0.5 * (lo + hi)
+        if excess(mid) >= 0.0:
+            lo = mid
+        else:
+            hi = mid
+    return lo

@@ -64,6 +64,12 @@ class ThermalTable:
     radiator_heat_capacity_j_per_k: float = 1.7e5  # [J/K]
     board_heat_capacity_j_per_k: float = 6000.0  # [J/K]
     rate_filter_ticks: int = 60
+    # the conductances from a board to its plate and from a plate to the radiator [W/K]:
+    # given both, the capacity forecast is the heat the radiator rejects when the boards,
+    # sharing it evenly, sit at their own yellow limit (the radiator colder by the drops
+    # the heat makes on its way); 0: at the radiator's yellow limit, as before
+    board_to_plate_w_per_k: float = 0.0
+    plate_to_radiator_w_per_k: float = 0.0
 
     def __post_init__(self) -> None:
         def bad(name: str, expected: str) -> TableError:
@@ -96,7 +102,7 @@ class ThermalTable:
                 raise bad(name, "> 0")
         for name in ("cap_restore_w", "plate_heater_power_w", "battery_heater_power_w",
                      "housekeeping_w", "sink_w", "radiator_heat_capacity_j_per_k",
-                     "board_heat_capacity_j_per_k"):
+                     "board_heat_capacity_j_per_k", "board_to_plate_w_per_k", "plate_to_radiator_w_per_k"):
             if not getattr(self, name) >= 0.0:
                 raise bad(name, ">= 0")
         if not 0.0 < self.radiator_emissivity <= 1.0:
