@@ -56,7 +56,11 @@ plates are one store (no drop between them), the radiator rejects at its chord b
 bins round job windows outward. The heat bound holds for runs that keep every board at
 or below its limit (``thermal.board_limit_c``): the thermal guard's caps, which every
 policy's plan is checked against, do that; a run with board over-temperature violations
-is outside its promise.
+is outside its promise. Likewise the battery floor (the issue's "battery limits and
+floor"): the bound is for runs that keep the charge at or above it (the power manager's
+guard and SAFE mode do); a run with ``soc_floor`` violations is outside it. A scenario
+whose housekeeping alone would take the battery below the floor has no bound: the
+solve says so.
 
 ``energy_upper_bound_wh`` is a second, smaller LP with the same power and heat
 constraints and the objective sum P_b dt: the most energy any run could put into compute.
@@ -114,6 +118,7 @@ class OracleInputs:
     t0_c: float
     t_hi_c: float
     radiator_heat_capacity_j_per_k: float = 0.0  # the main radiator's own store (0: lumped with the boards')
+    absorbed_max_w: np.ndarray | float = 0.0  # the environment's heat on the radiator, at most [W]
     plate_to_radiator_w_per_k: float = math.inf  # all plates to the radiator together [W/K]
 
 
@@ -132,6 +137,11 @@ def oracle_inputs(sc: Scenario, hours: float, jobs: Sequence[JobSpec] | None = N
         x = np.asarray(x[:n_ticks], dtype=float)
         pad = np.full(n_bins * per_bin - len(x), x[-1] if len(x) else 0.0)
         return np.r_[x, pad].reshape(n_bins, per_bin).mean(axis=1)
+
+    def binned_max(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x[:n_ticks], dtype=float)
+        pad = np.full(n_bins * per_bin - len(x), x[-1] if len(x) else 0.0)
+        return np.r_[x, pad].reshape(n_bins, per_bin).max(axis=1)
 
     p, t, b = sc["power"], sc["thermal"], sc["boards"]
     contact = np.asarray(world.env.contact[:n_ticks])
@@ -177,7 +187,8 @@ def oracle_inputs(sc: Scenario, hours: float, jobs: Sequence[JobSpec] | None = N
         max_power_w=float(b["max_power_w"]), min_power_w=float(b["min_power_w"]),
         exponent=float(b["throughput_exponent"]), heat_capacity_j_per_k=cap_j_per_k,
         t0_c=float(t["initial_temp_c"]), t_hi_c=t_hi, radiator_heat_capacity_j_per_k=rad_j_per_k,
-        plate_to_radiator_w_per_k=world.n_plates * float(t["plate_to_radiator_w_per_k"]))
+        plate_to_radiator_w_per_k=world.n_plates * float(t["plate_to_radiator_w_per_k"]),
+        absorbed_max_w=binned_max(world.short_wave_w_m2 + eps * world.earth_ir_w_m2) * area + parked_w)
 
 
 class _Lp:
@@ -243,6 +254,9 @@ class _Lp:
         h.passModel(lp)
         h.run()
         status = h.modelStatusToString(h.getModelStatus())
+        if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
+            raise ValueError("oracle: the scenario cannot keep the battery at its floor and the boards "
+                             "within their limit even with no compute: no bound")
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             raise RuntimeError(f"oracle LP: expected an optimal solution, got {status}")
         # the dual bound is a proven bound even where the primal is a hair infeasible
@@ -303,7 +317,7 @@ def _power_and_heat(lp: _Lp, d: OracleInputs) -> tuple[np.ndarray, np.ndarray]:
         H = lp.cols(n + 1, c1 * (T_LO_C - d.t0_c), c1 * (d.t_hi_c - d.t0_c))
         lp.lo[-1][0] = lp.hi[-1][0] = 0.0
         # H[b+1] = H[b] + (P + hk - Q) dt, Q <= q0 + q1 (T0 + (H[b] + D)/C - T_lo)
-        d_j = (p_max + d.housekeeping_w + np.maximum(d.solar_w, 0.0)) * dt_s  # the most heat one bin adds
+        d_j = (2.0 * p_max + d.housekeeping_w + d.absorbed_max_w) * dt_s  # the most heat one bin adds
         rhs = dt_s * (d.housekeeping_w - d.q0_w - q1 * (d.t0_c - T_LO_C + d_j / c1))
         lp.rows(np.stack([H[1:], H[:-1], P], 1),
                 np.stack([np.ones(n), -1.0 + dt_s * q1 / c1, -dt_s * np.ones(n)], 1), rhs, INF)
@@ -320,8 +334,11 @@ def _power_and_heat(lp: _Lp, d: OracleInputs) -> tuple[np.ndarray, np.ndarray]:
     # H2[b+1] = H2[b] + (F + hk - Q) dt
     lp.rows(np.stack([H2[1:], H2[:-1], F, Q], 1), [1.0, -1.0, -dt_s, dt_s], dt_s * d.housekeeping_w,
             dt_s * d.housekeeping_w)
-    # the radiator is no hotter than its store allows, within the bin: Q <= q0 + q1 (T0 + (H2 + D)/C2 - T_lo)
-    d_j = (p_max + d.housekeeping_w + np.maximum(d.solar_w, 0.0)) * dt_s
+    # the radiator is no hotter than its store allows, within the bin: Q <= q0 + q1 (T0 + (H2 + D)/C2 - T_lo),
+    # D the most heat the radiator can gain within one bin: the flow from the plates (at most
+    # twice the boards' full power: their own and what the plates' store gives back), the
+    # housekeeping and the environment's absorbed heat
+    d_j = (2.0 * p_max + d.housekeeping_w + d.absorbed_max_w) * dt_s
     lp.rows(np.stack([Q, H2[:-1]], 1), np.stack([np.ones(n), -q1 / c2], 1), -INF,
             d.q0_w + q1 * (d.t0_c - T_LO_C + d_j / c2))
     # ... and no hotter than the plates (at most the limit) less the drop the flow makes
@@ -353,7 +370,7 @@ def _groups(d: OracleInputs) -> dict[tuple, dict]:
         if on >= n:
             continue
         # passes in which the result may land: started by the deadline, after the job is on board
-        last = n if j.deadline_t_ns < 0 else min(n, math.ceil(j.deadline_t_ns / bin_ns))
+        last = n if j.deadline_t_ns < 0 else min(n, int(j.deadline_t_ns // bin_ns) + 1)  # the bin it falls in, kept
         passes = tuple(k for k, (a, e) in enumerate(d.pass_bins) if e > on and a < last)
         if not passes:
             continue

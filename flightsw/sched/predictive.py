@@ -11,10 +11,10 @@ boards by value with the tests the baselines leave out.
    priority weight over its replicas (a dual-execution job does its work twice for one
    value); then earlier deadline, then acceptance order (rank_fill, with this density as
    the rank that orders, preempts and reserves).
-3. Worth finishing: a job with a deadline is skipped when, at the planned per-board
-   rate, it would finish after its deadline (``deadline``), or when the first contact at
-   or after its finish starts after its deadline (``downlink``: its result could not
-   reach the ground in time, so the work would be worth nothing). Jobs without a deadline
+3. Worth finishing: a job with a deadline is skipped when, even on its boards at the
+   most the budget gives them, it would finish after its deadline (``deadline``), or
+   the first contact at or after that finish starts after its deadline (``downlink``:
+   its result could not reach the ground in time, so the work would be worth nothing). Jobs without a deadline
    are always worth finishing. With no contact plan the downlink test is off.
 4. Urgent work first: a deadline job whose slack (the time it may still wait and have
    its result down before its deadline, at the planned rate) is under
@@ -103,13 +103,19 @@ def predictive(jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence
     t_ns = None if ctx is None else ctx.t_ns
     passes = () if ctx is None else ctx.passes
 
-    def finish_ns(j: JobView) -> int:
-        return t_ns + int(j.remaining_gpu_s / (j.boards_needed * rate) * NS_PER_S)
+    def finish_ns(j: JobView, per_board: float = rate) -> int:
+        return t_ns + int(j.remaining_gpu_s / (j.boards_needed * per_board) * NS_PER_S)
+
+    def best_rate(j: JobView) -> float:
+        """The job's boards at the most the budget gives them (the tests that skip a job
+        must not judge it at the planned, saving, rate: the budget could still save it)."""
+        share_w = min(model.max_power_w, budget_w / max(1, j.boards_needed))
+        return (max(share_w, model.min_power_w) / model.max_power_w) ** model.throughput_exponent
 
     def skip(j: JobView) -> str | None:
-        if t_ns is None or j.deadline_t_ns < 0 or rate <= 0.0:
+        if t_ns is None or j.deadline_t_ns < 0 or not budget_w > 0.0:
             return None
-        done = finish_ns(j)
+        done = finish_ns(j, best_rate(j))
         if done > j.deadline_t_ns:
             return "deadline"
         down = _first_contact_after(passes, done) if passes else None

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from flightsw.sched import POLICIES, BoardModel, JobView, fifo
 from flightsw.sched.power_split import water_fill
+from tests.flightsw.sched_checks import assert_caps_within_board_limits
 
 POWER_TOL_W = 1e-6  # [W] float round-off in water filling
 MODEL = BoardModel(n_boards=4, max_power_w=100.0, min_power_w=20.0)
@@ -130,14 +131,7 @@ def test_board_caps_never_sum_above_the_budget(scenario):
 def test_each_busy_board_cap_lies_between_min_power_and_its_ceiling(scenario):
     jobs, budget_w, caps, model = scenario
     plan = fifo(jobs, budget_w, caps, model)
-    busy = {b for bs in plan.assignments.values() for b in bs}
-    for b in range(model.n_boards):
-        if b not in busy:
-            assert plan.cap_w[b] == 0.0, f"idle board {b} was given power"
-            continue
-        ceiling = min(model.max_power_w, caps[b])
-        assert model.min_power_w - POWER_TOL_W <= plan.cap_w[b] <= ceiling + POWER_TOL_W, \
-            f"board {b} cap {plan.cap_w[b]} outside [{model.min_power_w}, {ceiling}]"
+    assert_caps_within_board_limits(plan, caps, model)
 
 
 @settings(max_examples=200, deadline=None)

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from flightsw.icd.policies import POLICY_NAMES
 from flightsw.sched import POLICIES, BoardModel, JobView, Plan, PlanContext, greedy
 from flightsw.sched.greedy import PREEMPT_FINISH_GUARD_GPU_S
+from tests.flightsw.sched_checks import assert_caps_within_board_limits
 
 POWER_TOL_W = 1e-6  # [W] float round-off in water filling
 MODEL = BoardModel(n_boards=4, max_power_w=100.0, min_power_w=20.0)
@@ -264,13 +265,7 @@ def test_every_plan_respects_boards_budget_caps_and_deadlines(scenario):
         assert len(boards) == j.boards_needed, f"{job_id} got {len(boards)} boards"
         assert all(caps[b] >= model.min_power_w for b in boards), f"{job_id} got an unusable board"
         assert meets_deadline(j, t_ns), f"{job_id} was given boards but cannot meet its deadline"
-    for b in range(model.n_boards):
-        if b not in used:
-            assert plan.cap_w[b] == 0.0, f"idle board {b} was given power"
-            continue
-        ceiling = min(model.max_power_w, caps[b])
-        assert model.min_power_w - POWER_TOL_W <= plan.cap_w[b] <= ceiling + POWER_TOL_W, \
-            f"board {b} cap {plan.cap_w[b]} outside [{model.min_power_w}, {ceiling}]"
+    assert_caps_within_board_limits(plan, caps, model)
 
 
 @settings(max_examples=300, deadline=None)

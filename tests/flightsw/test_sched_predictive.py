@@ -18,6 +18,7 @@ from flightsw.sched import (
 )
 from flightsw.sched.energy_plan import planned_power_w
 from flightsw.sched.explain import wait_reasons
+from tests.flightsw.sched_checks import assert_caps_within_board_limits
 
 NS = 1_000_000_000
 MODEL = BoardModel(n_boards=16, max_power_w=700.0, min_power_w=200.0, throughput_exponent=0.48)
@@ -149,14 +150,16 @@ def test_predictive_skips_work_whose_result_cannot_come_down_before_its_deadline
     assert "late" in greedy([late, soon, free], 9000.0, COOL, MODEL, ctx=ctx).assignments
 
 
-def test_predictive_skips_what_cannot_finish_by_its_deadline_at_the_planned_rate():
-    ctx = sunlit_ctx(next_eclipse_in_s=-1.0)
-    # 1,000 GPU-s on one board by 1,200 s: fine at full power, not at 200 W (0.55 of full speed)
+def test_predictive_skips_what_cannot_finish_by_its_deadline_even_at_the_budget():
+    ctx = sunlit_ctx()  # in sunlight before an eclipse: the planned level saves, below the budget
+    # 1,000 GPU-s on one board by 1,200 s: too slow at a saving level spread over 16 boards,
+    # in time on its board at the budget's full 700 W: it must not be given up
     tight = job("tight", 1, deadline_t_ns=NOW_NS + 1200 * NS, remaining_gpu_s=1000.0)
-    assert predictive([tight], 16 * 200.0, COOL, MODEL, ctx=ctx).waiting == {}
     crowd = [job(f"c{i}", 10 + i, prio=0) for i in range(15)]
-    plan = predictive([tight, *crowd], 16 * 200.0, COOL, MODEL, ctx=ctx)
-    assert plan.waiting.get("tight") == "deadline"
+    assert "tight" not in predictive([tight, *crowd], 9000.0, COOL, MODEL, ctx=ctx).waiting
+    # by 900 s it cannot finish even at full power: skipped
+    hopeless = job("hopeless", 1, deadline_t_ns=NOW_NS + 900 * NS, remaining_gpu_s=1000.0)
+    assert predictive([hopeless, *crowd], 9000.0, COOL, MODEL, ctx=ctx).waiting.get("hopeless") == "deadline"
 
 
 def test_predictive_does_not_preempt_a_job_about_to_finish():
@@ -213,6 +216,7 @@ def test_every_policy_explains_every_job_it_leaves_waiting_and_keeps_within_the_
         busy = [b for bs in plan.assignments.values() for b in bs]
         assert len(busy) == len(set(busy)), f"{policy.__name__}: a board given twice"
         assert all(caps[b] >= MODEL.min_power_w for b in busy), f"{policy.__name__}: an unusable board used"
+        assert_caps_within_board_limits(plan, caps, MODEL)
 
 
 def test_predictive_orders_by_value_per_board_second_so_a_dual_job_ranks_as_half():

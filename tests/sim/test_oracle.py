@@ -152,9 +152,17 @@ def test_no_policy_beats_the_bound_on_the_default_first_hours(policy, tmp_path: 
     rep = run(RunConfig(scenario=sc, scenario_ref="default", hours=hours, seed=0, policy=policy, mode="fast",
                         out_dir=tmp_path / policy, plots=False))
     bound = oracle(sc, hours)
+    assert rep["violations"]["soc_floor"] == 0 and rep["violations"]["board_overtemp"] == 0, \
+        "the bound's promise covers runs within the floor and the boards' limit"
     assert rep["value_delivered"] > 0, "the first passes deliver results"
     assert rep["value_delivered"] <= bound["value_upper_bound"], (policy, rep["value_delivered"], bound)
     assert rep["energy"]["to_compute_wh"] <= bound["energy_upper_bound_wh"] * (1 + ENVELOPE_TOL)
+
+
+def test_a_scenario_whose_housekeeping_alone_breaks_the_floor_has_no_bound():
+    d = inputs(solar_w=0.0, capacity_wh=1000.0, initial_wh=300.0, floor_wh=250.0)  # 50 Wh for 600 Wh of need
+    with pytest.raises(ValueError, match="no bound"):
+        solve(d)
 
 
 def test_inputs_are_frozen():
