@@ -241,24 +241,6 @@ def test_predictive_spreads_few_busy_boards_over_every_plate():
     assert low == list(range(8))
 
 
-def test_an_urgent_deadline_job_above_the_marginal_density_goes_first():
-    model = BoardModel(n_boards=2, max_power_w=700.0, min_power_w=200.0)
-    # a contact now and one in 3,000 s: the boards can do ~6,000 GPU-s before the plan's horizon
-    passes = ((NOW_NS, NOW_NS + 1600 * NS), (NOW_NS + 2500 * NS, NOW_NS + 3000 * NS))
-    ctx = sunlit_ctx(next_eclipse_in_s=-1.0, passes=passes)
-    # at full speed on one board: 1,000 s of work, 1,500 s to its deadline: 500 s of slack
-    urgent = job("p1-urgent", 9, prio=1, deadline_t_ns=NOW_NS + 1500 * NS, remaining_gpu_s=1000.0)
-    # the priority-3 work fits before the horizon anyway: the margin is the priority-0 job
-    free = [job("p3-a", 1, prio=3, remaining_gpu_s=1000.0), job("p3-b", 2, prio=3, remaining_gpu_s=1000.0),
-            job("p0", 3, prio=0)]
-    plan = predictive([urgent, *free], 1400.0, (700.0, 700.0), model, ctx=ctx)
-    assert "p1-urgent" in plan.assignments, "the p1 job would miss its deadline; the p3 work can wait"
-    # the margin: when only priority-2 work would run, an urgent priority-0 job keeps its place
-    low = job("p0-urgent", 9, prio=0, deadline_t_ns=NOW_NS + 1500 * NS, remaining_gpu_s=1000.0)
-    dense = [job(f"p2-{i}", i, prio=2, remaining_gpu_s=1400.0) for i in range(5)]  # more than the horizon takes
-    assert "p0-urgent" not in predictive([low, *dense], 1400.0, (700.0, 700.0), model, ctx=ctx).assignments
-
-
 def test_below_every_board_at_its_minimum_the_level_is_whole_boards_at_the_minimum():
     from flightsw.sched.predictive import _whole_boards_w
 
