@@ -81,7 +81,7 @@ def session(tmp_path):
                                 "--data", str(ground)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         procs.append(api)
         url = f"http://127.0.0.1:{port}"
-        _wait("the API", lambda: _ok(url, token), 30, 0.1)
+        _wait("the API", lambda: _ok(url, token), 120, 0.1)  # a cold venv compiles fastapi/pydantic first
         yield sim, url, token, tmp_path
     finally:
         for p in reversed(procs):
