@@ -366,9 +366,9 @@ class Ground:
         self.station.close()
 
 
-@pytest.fixture
-def ground(tmp_path: Path, link_keyring):
-    """``ground(jobs, **station_kw)`` -> a fresh :class:`Ground`; closed after the test."""
+def station_grounds(tmp_path: Path, link_keyring):
+    """The body of the station tests' ``ground`` fixture (shared by their modules):
+    ``ground(jobs, **station_kw)`` -> a fresh :class:`Ground`; all closed after the test."""
     made: list[Ground] = []
 
     def make(jobs: Iterable[JobSpec] = (), **station_kw) -> Ground:
@@ -381,6 +381,11 @@ def ground(tmp_path: Path, link_keyring):
     yield make
     for g in made:
         g.close()
+
+
+@pytest.fixture
+def ground(tmp_path: Path, link_keyring):
+    yield from station_grounds(tmp_path, link_keyring)
 
 
 # ============================================================================ release

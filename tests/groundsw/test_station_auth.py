@@ -20,6 +20,7 @@ from tests.groundsw.test_station import (
     contact,
     key_id_of,
     spec,
+    station_grounds,
 )
 
 NEW_KEY = 2
@@ -35,18 +36,7 @@ QUIET_TICKS = 15  # a key change unanswered this long: nothing else may go up me
 
 @pytest.fixture
 def ground(tmp_path: Path, link_keyring):
-    made: list[Ground] = []
-
-    def make(jobs=(), **station_kw) -> Ground:
-        g = Ground(
-            tmp_path / f"ground{len(made)}" / "archive.sqlite", link_keyring, jobs, **station_kw
-        )
-        made.append(g)
-        return g
-
-    yield make
-    for g in made:
-        g.close()
+    yield from station_grounds(tmp_path, link_keyring)
 
 
 def verifier_on(keyring: Keyring, key_id: int) -> TcVerifier:

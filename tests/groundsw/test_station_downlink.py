@@ -17,7 +17,7 @@ from flightsw.icd.messages import (
     Severity,
     TableDump,
 )
-from tests.groundsw.test_station import Ground, S, contact, downlink_frame, spec
+from tests.groundsw.test_station import Ground, S, contact, downlink_frame, spec, station_grounds
 
 BAD_FRAMES_PER_EVENT = 100
 PREDICTED = [("madrid", 100 * S, 700 * S, 45.0), ("kiruna", 6000 * S, 6500 * S, 12.5)]
@@ -26,18 +26,7 @@ FORECAST_POINTS = 100  # more than telemetry.MAX_ARRAY_CHANNELS: not a time seri
 
 @pytest.fixture
 def ground(tmp_path: Path, link_keyring):
-    made: list[Ground] = []
-
-    def make(jobs=(), **station_kw) -> Ground:
-        g = Ground(
-            tmp_path / f"ground{len(made)}" / "archive.sqlite", link_keyring, jobs, **station_kw
-        )
-        made.append(g)
-        return g
-
-    yield make
-    for g in made:
-        g.close()
+    yield from station_grounds(tmp_path, link_keyring)
 
 
 def budget(mode: str = "NOMINAL", soc: float = 0.8) -> PowerBudget:
