@@ -53,6 +53,8 @@ FAULT_KINDS = ("board", "command", "kill", "radiation", "sensor")
 SAMPLE_EVERY_TICKS = 60
 NS_PER_S = 1_000_000_000
 MODE_CHANGES_KEPT = 200
+BUDGET_MARGIN_C = 0.5  # [K] the thermal budget's setpoint below where the boards' caps start
+BUDGET_TAU_S = 1800.0  # [s] the thermal budget spends (or sheds) stored heat over this
 CONTACT_PLAN_MAX = 256  # passes the executor's "contacts" table holds (flightsw/apps/executor/contacts.py)
 # a job whose result the flight side must check (ABFT checksums, or computed twice)
 PROTECTED_KINDS = ("matmul",)
@@ -273,6 +275,8 @@ def thermal_table(sc: Scenario) -> dict:
         "board_to_plate_w_per_k": t["board_to_plate_w_per_k"],
         "plate_to_radiator_w_per_k": t["plate_to_radiator_w_per_k"],
         "radiator": {"yellow_hi_c": t["board_cap_start_c"], "red_hi_c": t["board_limit_c"]},
+        # the budget for the scheduler holds the boards a little below where their caps start
+        "budget_at_c": t["board_cap_start_c"] - BUDGET_MARGIN_C, "budget_tau_s": BUDGET_TAU_S,
     }
 
 

@@ -21,17 +21,26 @@ Constraints:
   (an upper bound of a concave function): with h(p) = (p / max)^a on [min, max] and
   h(0) = 0, the envelope per board is the chord from 0 to min, then h; N boards share P
   equally (the best split of a concave curve). T_b <= N; P_b <= N max.
-- Heat: two stores, the boards and plates (H1, capacity C1) and the main radiator (H2,
-  C2), joined by the heat flow F through the plates' conductance G (all plates together):
-  H1_{b+1} = H1_b + (P_b - F_b) dt and H2_{b+1} = H2_b + (F_b + housekeeping - Q_b) dt,
-  Q_b the radiator's net rejection. q(T) = eps_max sigma A (T^4 - T_sp^4) - eps IR A -
-  absorbed short wave A is convex in T, so it is bounded above by its chord over
-  [T_lo, T_hi] (T_lo = -150 degC, colder than any node gets; T_hi the boards' limit,
-  which the thermal guard holds every board to). The radiator's temperature is at most
-  what its store allows, T_0 + (H2_b + D) / C2 (D the most heat one bin can add, so the
-  bound holds at the hottest moment of the bin), and at most T_hi - F_b / G (the plates
-  are no hotter than the limit, and the flow F needs that drop): Q_b is at most the
-  chord at both. Every store within [C (T_lo - T_0), C (T_hi - T_0)].
+- Heat: three stores, the boards (Hb, capacity Cb), the plates (H1, C1) and the main
+  radiator (H2, C2), joined by the heat flows Fb (boards to plates, conductance Gb: all
+  boards together) and F (plates to radiator, G: all plates together):
+  Hb_{b+1} = Hb_b + (P_b - Fb_b) dt, H1_{b+1} = H1_b + (Fb_b - F_b) dt and
+  H2_{b+1} = H2_b + (F_b + housekeeping - Q_b) dt, Q_b the radiator's net rejection
+  (each store is kept as its temperature rise, H / C, which scales the LP well).
+  q(T) = eps_max sigma A (T^4 - T_sp^4) - eps IR A - absorbed short wave A is convex in
+  T, so it is bounded above by its chord over [T_lo, T_hi]: T_hi the boards' limit, which
+  the thermal guard holds every board to; T_lo the coldest the radiator can be
+  (``coldest_radiator_c``: only the radiator loses heat, so it is the coldest node of its
+  side, and below the temperature at which it emits the housekeeping heat parked on it it
+  warms; floored at -150 degC). The radiator's temperature is at most what its store
+  allows, T_0 + (H2_b + D) / C2 (D the most heat one bin can add, so the bound holds at
+  the hottest moment of the bin), at most T_hi - F_b / G (the plates are no hotter than
+  the limit, and the flow F needs that drop) and at most T_hi - Fb_b / Gb - F_b / G (the
+  boards are no hotter than the limit, and their flow to the plates needs its own drop;
+  averaged over the plates, valid whatever the split when every plate carries as many
+  boards): Q_b is at most the chord at each. Every store within [C (T_lo - T_0),
+  C (T_hi - T_0)], every flow within G (T_hi - T_lo). Where the plates carry unequal
+  numbers of boards, boards and plates are one store, as before.
 - Jobs: a job asked to run twice (``params.dual``, dual execution) needs its work twice
   over from the boards, for its value once. A job is on board from the first contact at
   or after its release (the uplink)
@@ -51,8 +60,10 @@ failures beyond those the scenario starts with; the battery has its full capacit
 every temperature; a job is on board at the first contact after its release (the uplink
 takes no time) and its result is on the ground at completion (the downlink takes no
 time, the pass only bounds the bytes); telemetry takes no downlink; the flight software
-keeps no margins (reserve, buffer, plan margin) and knows the future exactly; boards and
-plates are one store (no drop between them), the radiator rejects at its chord bound;
+keeps no margins (reserve, buffer, plan margin) and knows the future exactly; the boards
+share their heat evenly (their drop is the least it can be), the radiator rejects at its
+chord bound (a MIP with a binary per bin for the radiator's regime, two chords, was tried:
+tighter by a few per cent on thermal-limited, but HiGHS had not closed it in 120 s);
 bins round job windows outward. The heat bound holds for runs that keep every board at
 or below its limit (``thermal.board_limit_c``): the thermal guard's caps, which every
 policy's plan is checked against, do that; a run with board over-temperature violations
@@ -120,6 +131,19 @@ class OracleInputs:
     radiator_heat_capacity_j_per_k: float = 0.0  # the main radiator's own store (0: lumped with the boards')
     absorbed_max_w: np.ndarray | float = 0.0  # the environment's heat on the radiator, at most [W]
     plate_to_radiator_w_per_k: float = math.inf  # all plates to the radiator together [W/K]
+    t_lo_c: float = T_LO_C  # [degC] no node of the main radiator's side is colder (coldest_radiator_c)
+    board_to_plate_w_per_k: float = math.inf  # all boards to their plates together [W/K] (inf: one store)
+    board_heat_capacity_j_per_k: float = 0.0  # the boards' part of heat_capacity_j_per_k [J/K]
+
+
+def coldest_radiator_c(housekeeping_w: float, area_m2: float, emissivity: float, initial_c: float) -> float:
+    """[degC] The main radiator, its plates and boards are never colder than this: only the
+    radiator loses heat (to space), so it is the coldest of them, and below the temperature
+    at which it emits the housekeeping heat parked on it (at its full emissivity, with no
+    environment heat: louvers and sunlight only warm it) it warms; so it stays at or above
+    the lower of that temperature and where it started. Floored at T_LO_C."""
+    t4 = housekeeping_w / (emissivity * SIGMA_W_M2_K4 * area_m2) + SPACE_TEMP_K**4
+    return max(T_LO_C, min(initial_c, t4**0.25 - KELVIN_OFFSET))
 
 
 def oracle_inputs(sc: Scenario, hours: float, jobs: Sequence[JobSpec] | None = None,
@@ -167,8 +191,9 @@ def oracle_inputs(sc: Scenario, hours: float, jobs: Sequence[JobSpec] | None = N
         return np.maximum(eps * (emit - ir), eps_lo * (emit - ir)) - sw - parked_w
 
     t_hi = float(t["board_limit_c"])
-    q_lo, q_hi = q(T_LO_C), q(t_hi)
-    q1 = (q_hi - q_lo) / (t_hi - T_LO_C)
+    t_lo = coldest_radiator_c(float(p["housekeeping_w"]), area, eps, float(t["initial_temp_c"]))
+    q_lo, q_hi = q(t_lo), q(t_hi)
+    q1 = (q_hi - q_lo) / (t_hi - t_lo)
     params = world.net.params
     cap_j_per_k = (params.n_boards * params.board_heat_capacity_j_per_k
                    + world.n_plates * params.plate_heat_capacity_j_per_k)
@@ -186,8 +211,13 @@ def oracle_inputs(sc: Scenario, hours: float, jobs: Sequence[JobSpec] | None = N
         eta_charge=float(bat.charge_efficiency), eta_discharge=float(bat.discharge_efficiency),
         max_power_w=float(b["max_power_w"]), min_power_w=float(b["min_power_w"]),
         exponent=float(b["throughput_exponent"]), heat_capacity_j_per_k=cap_j_per_k,
-        t0_c=float(t["initial_temp_c"]), t_hi_c=t_hi, radiator_heat_capacity_j_per_k=rad_j_per_k,
+        t0_c=float(t["initial_temp_c"]), t_hi_c=t_hi, t_lo_c=t_lo, radiator_heat_capacity_j_per_k=rad_j_per_k,
         plate_to_radiator_w_per_k=world.n_plates * float(t["plate_to_radiator_w_per_k"]),
+        # every plate carries the same number of boards (failed ones conduct too): the drop
+        # from the boards to the plates bounds the plates', and so the radiator's, temperature
+        board_to_plate_w_per_k=(params.n_boards * float(params.board_to_plate_w_per_k)
+                                if params.n_boards % world.n_plates == 0 else math.inf),
+        board_heat_capacity_j_per_k=params.n_boards * float(params.board_heat_capacity_j_per_k),
         absorbed_max_w=binned_max(world.short_wave_w_m2 + eps * world.earth_ir_w_m2) * area + parked_w)
 
 
@@ -314,37 +344,62 @@ def _power_and_heat(lp: _Lp, d: OracleInputs) -> tuple[np.ndarray, np.ndarray]:
     c1 = d.heat_capacity_j_per_k
     c2 = d.radiator_heat_capacity_j_per_k
     if c2 <= 0.0:  # one lumped store: boards, plates and radiator at one temperature
-        H = lp.cols(n + 1, c1 * (T_LO_C - d.t0_c), c1 * (d.t_hi_c - d.t0_c))
+        H = lp.cols(n + 1, c1 * (d.t_lo_c - d.t0_c), c1 * (d.t_hi_c - d.t0_c))
         lp.lo[-1][0] = lp.hi[-1][0] = 0.0
         # H[b+1] = H[b] + (P + hk - Q) dt, Q <= q0 + q1 (T0 + (H[b] + D)/C - T_lo)
         d_j = (2.0 * p_max + d.housekeeping_w + d.absorbed_max_w) * dt_s  # the most heat one bin adds
-        rhs = dt_s * (d.housekeeping_w - d.q0_w - q1 * (d.t0_c - T_LO_C + d_j / c1))
+        rhs = dt_s * (d.housekeeping_w - d.q0_w - q1 * (d.t0_c - d.t_lo_c + d_j / c1))
         lp.rows(np.stack([H[1:], H[:-1], P], 1),
                 np.stack([np.ones(n), -1.0 + dt_s * q1 / c1, -dt_s * np.ones(n)], 1), rhs, INF)
         return P, T
-    # two stores: boards and plates (H1), the radiator (H2), joined by the heat flow F
-    H1 = lp.cols(n + 1, c1 * (T_LO_C - d.t0_c), c1 * (d.t_hi_c - d.t0_c))
-    lp.lo[-1][0] = lp.hi[-1][0] = 0.0
-    H2 = lp.cols(n + 1, c2 * (T_LO_C - d.t0_c), c2 * (d.t_hi_c - d.t0_c))
-    lp.lo[-1][0] = lp.hi[-1][0] = 0.0
-    F = lp.cols(n, -INF, INF)
+    # two stores: boards and plates (1), the radiator (2), joined by the heat flow F; or,
+    # with the boards-to-plates conductance known, three: the boards (b), the plates (1) and
+    # the radiator, the flow Fb from the boards to the plates making its own drop. Each
+    # store is its temperature rise over T_0 [K] (its heat over its capacity: well scaled)
+    three = math.isfinite(d.board_to_plate_w_per_k) and 0.0 < d.board_heat_capacity_j_per_k < c1
+    lo_k, hi_k = d.t_lo_c - d.t0_c, d.t_hi_c - d.t0_c
+    span_k = d.t_hi_c - d.t_lo_c  # no two nodes are further apart: it bounds every flow
+
+    def store() -> np.ndarray:
+        theta = lp.cols(n + 1, lo_k, hi_k)
+        lp.lo[-1][0] = lp.hi[-1][0] = 0.0
+        return theta
+
+    def balance(theta: np.ndarray, into: np.ndarray, out: np.ndarray, cap_j_per_k: float) -> None:
+        """theta[b+1] = theta[b] + (into - out) dt / C"""
+        k = dt_s / cap_j_per_k
+        lp.rows(np.stack([theta[1:], theta[:-1], into, out], 1), [1.0, -1.0, -k, k], 0.0, 0.0)
+
+    g = d.plate_to_radiator_w_per_k
+    F = lp.cols(n, -g * span_k, g * span_k) if math.isfinite(g) else lp.cols(n, -INF, INF)
     Q = lp.cols(n, -INF, INF)
-    # H1[b+1] = H1[b] + (P - F) dt
-    lp.rows(np.stack([H1[1:], H1[:-1], P, F], 1), [1.0, -1.0, -dt_s, dt_s], 0.0, 0.0)
-    # H2[b+1] = H2[b] + (F + hk - Q) dt
-    lp.rows(np.stack([H2[1:], H2[:-1], F, Q], 1), [1.0, -1.0, -dt_s, dt_s], dt_s * d.housekeeping_w,
-            dt_s * d.housekeeping_w)
-    # the radiator is no hotter than its store allows, within the bin: Q <= q0 + q1 (T0 + (H2 + D)/C2 - T_lo),
-    # D the most heat the radiator can gain within one bin: the flow from the plates (at most
-    # twice the boards' full power: their own and what the plates' store gives back), the
-    # housekeeping and the environment's absorbed heat
+    th1, th2 = store(), store()
+    if three:
+        cb = d.board_heat_capacity_j_per_k
+        c1 -= cb
+        thb = store()
+        Fb = lp.cols(n, -d.board_to_plate_w_per_k * span_k, d.board_to_plate_w_per_k * span_k)
+        balance(thb, P, Fb, cb)
+        balance(th1, Fb, F, c1)
+    else:
+        balance(th1, P, F, c1)
+    # theta2[b+1] = theta2[b] + (F + hk - Q) dt / C2
+    k2 = dt_s / c2
+    lp.rows(np.stack([th2[1:], th2[:-1], F, Q], 1), [1.0, -1.0, -k2, k2], k2 * d.housekeeping_w,
+            k2 * d.housekeeping_w)
+    # the radiator is no hotter than its store allows, within the bin:
+    # Q <= q0 + q1 (T0 + theta2 + D/C2 - T_lo), D the most heat the radiator can gain within
+    # one bin: the flow from the plates (at most twice the boards' full power: their own and
+    # what the plates' store gives back), the housekeeping and the environment's absorbed heat
     d_j = (2.0 * p_max + d.housekeeping_w + d.absorbed_max_w) * dt_s
-    lp.rows(np.stack([Q, H2[:-1]], 1), np.stack([np.ones(n), -q1 / c2], 1), -INF,
-            d.q0_w + q1 * (d.t0_c - T_LO_C + d_j / c2))
+    lp.rows(np.stack([Q, th2[:-1]], 1), np.stack([np.ones(n), -q1 * np.ones(n)], 1), -INF,
+            d.q0_w + q1 * (d.t0_c - d.t_lo_c + d_j / c2))
     # ... and no hotter than the plates (at most the limit) less the drop the flow makes
     # through the plates' conductance: T_r <= T_hi - F / G, so Q <= q0 + q1 (T_hi - F/G - T_lo)
-    g = d.plate_to_radiator_w_per_k
-    lp.rows(np.stack([Q, F], 1), np.stack([np.ones(n), q1 / g], 1), -INF, d.q0_w + q1 * (d.t_hi_c - T_LO_C))
+    lp.rows(np.stack([Q, F], 1), np.stack([np.ones(n), q1 / g], 1), -INF, d.q0_w + q1 * (d.t_hi_c - d.t_lo_c))
+    if three:  # ... and the plates no hotter than the boards less their drop: T_r <= T_hi - Fb/Gb - F/G
+        lp.rows(np.stack([Q, F, Fb], 1), np.stack([np.ones(n), q1 / g, q1 / d.board_to_plate_w_per_k], 1), -INF,
+                d.q0_w + q1 * (d.t_hi_c - d.t_lo_c))
     return P, T
 
 

@@ -92,6 +92,7 @@ def rank_fill(
     guard: Callable[[JobView], bool] | None = None,
     rank: Callable[[JobView], float] | None = None,
     spread: bool = False,
+    order: Callable[[JobView], tuple] | None = None,
 ) -> Plan:
     """Steps 1-6 with ``budget_w`` as the power to spend; ``skip(job)`` names why a job
     must not run now (a WAIT_REASONS entry) or None; ``guard(job)``: True for a running
@@ -100,8 +101,10 @@ def rank_fill(
     (default: the priority; "priority" in steps 2-4 reads as this rank); ``spread``: start
     jobs on the free boards of the least busy cold plates first (``model.boards_per_plate``),
     not the lowest-numbered: the compute's heat then warms every plate, in place of the
-    plate heaters, when few boards run."""
+    plate heaters, when few boards run; ``order(job)``: the key that orders jobs of one
+    rank (default: earlier deadline, then acceptance order)."""
     rank = rank or _priority
+    order = order or _deadline_order
     usable = [thermal_cap_w[b] >= model.min_power_w for b in range(model.n_boards)]
     room = boards_covered(budget_w, model)  # busy boards the budget still covers
     capacity = min(room, sum(usable))
@@ -113,7 +116,7 @@ def rank_fill(
             eligible.append(j)
         else:
             skipped[j.job_id] = why
-    ordered = sorted(eligible, key=lambda j: (-rank(j), *_run_order(j)[1:]))
+    ordered = sorted(eligible, key=lambda j: (-rank(j), *order(j)))
     assignments: dict[str, tuple[int, ...]] = {}
     busy = [False] * model.n_boards
     kept = []
@@ -183,6 +186,10 @@ def _priority(j: JobView) -> float:
 def _run_order(j: JobView) -> tuple[int, int, int]:
     deadline_ns = j.deadline_t_ns if j.deadline_t_ns >= 0 else _NO_DEADLINE_NS
     return (-j.priority, deadline_ns, j.order_no)
+
+
+def _deadline_order(j: JobView) -> tuple[int, int]:
+    return _run_order(j)[1:]
 
 
 def _can_meet_deadline(j: JobView, t_ns: int | None) -> bool:

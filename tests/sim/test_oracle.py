@@ -14,7 +14,7 @@ import pytest
 from flightsw.icd.messages import JobSpec
 from flightsw.icd.policies import POLICY_NAMES
 from flightsw.icd.value import PRIORITY_WEIGHT
-from sim.oracle import OracleInputs, oracle, oracle_inputs, solve
+from sim.oracle import T_LO_C, OracleInputs, coldest_radiator_c, oracle, oracle_inputs, solve
 from sim.scenario import load_scenario
 
 NS = 1_000_000_000
@@ -117,6 +117,32 @@ def test_a_radiator_that_sheds_nothing_leaves_only_the_stored_heat():
     stored_wh = 1e5 * (92.0 - 20.0) / 3600.0
     hk_wh = 600.0 * 60 * BIN_S / 3600.0  # housekeeping heat goes into the same store
     assert solve(d)["energy_upper_bound_wh"] <= stored_wh - hk_wh + 1e-6
+
+
+def test_the_coldest_radiator_emits_just_the_housekeeping_heat_parked_on_it():
+    sigma, space_k = 5.670374419e-8, 3.0
+    t_c = coldest_radiator_c(600.0, 5.0, 0.9, initial_c=20.0)
+    emitted_w = 0.9 * sigma * 5.0 * ((t_c + 273.15) ** 4 - space_k**4)
+    assert emitted_w == pytest.approx(600.0, rel=1e-9)
+    assert -60.0 < t_c < -45.0, "a 5 m2 radiator carrying 600 W sits near -53 degC"
+    assert coldest_radiator_c(600.0, 5.0, 0.9, initial_c=-80.0) == -80.0, "it may start colder"
+    assert coldest_radiator_c(0.0, 5.0, 0.9, initial_c=20.0) == T_LO_C, "nothing parked: the floor"
+
+
+def three_store(**kw) -> OracleInputs:
+    """A hot radiator (rejection rises with temperature), plates 400 W/K to it, boards 100 W/K each to plates."""
+    base = dict(solar_w=20_000.0, boards=16, cool=False, q0_w=np.full(60, 0.0), q1_w_per_k=30.0,
+                t_lo_c=-50.0, t_hi_c=85.0, heat_capacity_j_per_k=16 * 6000.0 + 4 * 5000.0,
+                radiator_heat_capacity_j_per_k=1.5e5, plate_to_radiator_w_per_k=1600.0)
+    base.update(kw)
+    return inputs(**base)
+
+
+def test_the_boards_drop_to_their_plates_tightens_the_heat_bound():
+    two = solve(three_store())["energy_upper_bound_wh"]
+    three = solve(three_store(board_to_plate_w_per_k=1600.0, board_heat_capacity_j_per_k=16 * 6000.0))
+    assert three["energy_upper_bound_wh"] < two - 1.0, "the boards' own drop costs rejection"
+    assert three["energy_upper_bound_wh"] > 0.5 * two, "but it is a drop of a few kelvin, not a wall"
 
 
 def test_oracle_inputs_come_from_the_world_and_the_cli_prints_json(tmp_path: Path):

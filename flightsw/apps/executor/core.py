@@ -732,6 +732,7 @@ class ExecutorCore:
             max_charge_w=b.max_charge_w,
             passes=self.contacts.ahead(t_ns),
             checkpoint_cost_s=self.table.checkpoint_cost_s,
+            thermal_budget_w=self.caps.radiator_capacity_w if self.caps is not None else -1.0,
             known=b.battery_capacity_wh > 0.0,
         )
 

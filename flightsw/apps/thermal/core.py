@@ -17,7 +17,16 @@ power; PowerSensors: the battery temperature):
      above ``max_power_w``);
    - the board's share of the radiator's capacity (``radiator.py``): the capacity split
      evenly over the boards not shut down, floored at ``min_power_w`` (below it a share
-     would switch a board off: the limits, not the forecast, decide shutdowns).
+     would switch a board off: the limits, not the forecast, decide shutdowns). With a
+     setpoint (``budget_at_c``) the thermal budget is shared instead (below).
+   The thermal budget (ThermalCaps.radiator_capacity_w, for the scheduler): with a
+   setpoint, a model-based controller (``_budget_w``): the heat the radiator rejects with
+   the boards held at the setpoint (feed-forward from the Stefan-Boltzmann forecast), plus
+   the heat the boards and the radiator can still store below it spent over
+   ``budget_tau_s`` (less what they must shed above it: proportional feedback on the
+   hottest running board). Cold boards then run hard and warm the radiator to where it
+   rejects the most; warm, they hold just under the setpoint, and the reactive caps above
+   (from the yellow limit) stay a backstop. Without a setpoint, the capacity forecast.
    A red board (hot or cold) is shut down: cap 0. Hot, it stays down, latched, until it
    has cooled below ``restart_below_c``; cold, until it is ``hysteresis_c`` above red_lo_c.
    A board coming back starts from ``min_power_w`` and is given its power back slowly.
@@ -172,6 +181,7 @@ class _Read(NamedTuple):
     radiator_level: LevelState
     sink: rad.SinkFit
     capacity_w: float
+    budget_w: float
 
 
 def _read_boards(state: ThermalState, table: ThermalTable, boards: BoardSensors,
@@ -204,19 +214,45 @@ def _read_boards(state: ThermalState, table: ThermalTable, boards: BoardSensors,
                         board_j_per_k=table.board_heat_capacity_j_per_k,
                         rate_filter_ticks=table.rate_filter_ticks,
                         sink_filter_ticks=table.sink_filter_ticks, fit_above_c=table.sink_fit_above_c)
-    return _Read(tuple(temps), tuple(levels), rad_level, sink, _capacity_w(table, sink.sink_w))
+    capacity_w = _capacity_w(table, sink.sink_w)
+    alive = [t for t, lv in zip(temps, levels, strict=True) if not (lv.level == RED and lv.side == HOT)]
+    return _Read(tuple(temps), tuple(levels), rad_level, sink, capacity_w,
+                 _budget_w(table, sink.sink_w, max(alive, default=None), capacity_w))
 
 
-def _capacity_w(table: ThermalTable, sink_w: float) -> float:
+def _budget_w(table: ThermalTable, sink_w: float, hottest_c: float | None, capacity_w: float) -> float:
+    """The thermal budget for compute [W] (ThermalCaps.radiator_capacity_w): with no
+    ``budget_at_c``, the capacity forecast at the boards' yellow; else the capacity with the
+    boards held at ``budget_at_c``, plus the heat the boards and the radiator (lumped at the
+    hottest running board's temperature) can still store below it, spent over
+    ``budget_tau_s``, or less the heat they must shed above it, floored at one board at its
+    minimum power (the limits, not the budget, shut boards down): feed-forward
+    from the radiator model and proportional feedback on the hottest board, gain
+    (heat capacity / tau) [W/K]."""
+    if table.budget_at_c == 0.0:
+        return capacity_w
+    held_w = _capacity_w(table, sink_w, table.budget_at_c)
+    if table.budget_tau_s <= 0.0 or hottest_c is None:
+        return held_w
+    store_j_per_k = table.radiator_heat_capacity_j_per_k + table.n_boards * table.board_heat_capacity_j_per_k
+    return min(max(table.min_power_w, held_w + store_j_per_k * (table.budget_at_c - hottest_c) / table.budget_tau_s),
+               MAX_CAPACITY_W)
+
+
+def _capacity_w(table: ThermalTable, sink_w: float, boards_at_c: float | None = None) -> float:
+    """The compute heat the radiator rejects with the boards at ``boards_at_c`` (default:
+    their yellow limit) and the sink at ``sink_w``."""
     if table.board_to_plate_w_per_k > 0.0 and table.plate_to_radiator_w_per_k > 0.0:
         plates = -(-table.n_boards // table.boards_per_plate)
         capacity = rad.capacity_at_boards_w(
-            table.board.yellow_hi_c, table.radiator_area_m2, table.radiator_emissivity, sink_w,
+            table.board.yellow_hi_c if boards_at_c is None else boards_at_c,
+            table.radiator_area_m2, table.radiator_emissivity, sink_w,
             table.housekeeping_w, drop_k_per_w=(1.0 / (table.n_boards * table.board_to_plate_w_per_k)
                                                 + 1.0 / (plates * table.plate_to_radiator_w_per_k)),
             max_w=table.n_boards * table.max_power_w)
     else:
-        capacity = rad.capacity_w(table.radiator.yellow_hi_c, table.radiator_area_m2,
+        lift_c = 0.0 if boards_at_c is None else boards_at_c - table.board.yellow_hi_c
+        capacity = rad.capacity_w(table.radiator.yellow_hi_c + lift_c, table.radiator_area_m2,
                                   table.radiator_emissivity, sink_w, table.housekeeping_w)
     return min(capacity, MAX_CAPACITY_W)
 
@@ -286,7 +322,10 @@ def _caps(state: ThermalState, table: ThermalTable, boards: BoardSensors, read: 
     board_level = read.board_level
     shutdown = [s.level == RED for s in board_level]
     alive = shutdown.count(False)
-    share_w = max(read.capacity_w / alive, lo_w) if alive else 0.0
+    # with a setpoint, the budget (stored heat counted) is what is shared: cold boards may
+    # run hard until they near it; without, the capacity forecast at the yellow limit
+    shared_w = read.budget_w if table.budget_at_c != 0.0 else read.capacity_w
+    share_w = max(shared_w / alive, lo_w) if alive else 0.0
     # the radiator yellow-hot and not cooling steps every board down; red drops them all
     rad, t_r = read.radiator_level, boards.radiator_temp_c
     rad_hot = rad.side == HOT and rad.level >= YELLOW
@@ -328,5 +367,5 @@ def _caps(state: ThermalState, table: ThermalTable, boards: BoardSensors, read: 
     heater_w = heat.heater_power_w(heaters_on, heater_powers_w(table))
     msg = ThermalCaps(cap_w=tuple(caps), shutdown=tuple(int(x) for x in shutdown),
                       level=tuple(s.level for s in board_level), heater_w=heater_w,
-                      radiator_capacity_w=read.capacity_w)
+                      radiator_capacity_w=read.budget_w)
     return _Caps(msg, tuple(stepped), tuple(refs), tuple(ages), rad_ref, rad_age)

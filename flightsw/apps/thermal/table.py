@@ -70,6 +70,13 @@ class ThermalTable:
     # the heat makes on its way); 0: at the radiator's yellow limit, as before
     board_to_plate_w_per_k: float = 0.0
     plate_to_radiator_w_per_k: float = 0.0
+    # the thermal budget published for the scheduler (ThermalCaps.radiator_capacity_w): the
+    # compute heat that holds the boards at budget_at_c (0: at their yellow limit, and the
+    # budget is the capacity forecast itself), plus the heat the boards and the radiator can
+    # still store below it, spent over budget_tau_s (0: none), or less the heat they must
+    # give back when above it: a model-based setpoint controller (core._budget_w)
+    budget_at_c: float = 0.0  # [degC]
+    budget_tau_s: float = 0.0  # [s]
 
     def __post_init__(self) -> None:
         def bad(name: str, expected: str) -> TableError:
@@ -82,7 +89,8 @@ class ThermalTable:
         for name in ("max_power_w", "min_power_w", "restart_below_c", "cap_step_w", "cap_restore_w",
                      "plate_heater_power_w", "battery_heater_power_w", "heater_deadband_c",
                      "radiator_area_m2", "radiator_emissivity", "housekeeping_w", "sink_w",
-                     "sink_fit_above_c", "radiator_heat_capacity_j_per_k", "board_heat_capacity_j_per_k"):
+                     "sink_fit_above_c", "radiator_heat_capacity_j_per_k", "board_heat_capacity_j_per_k",
+                     "budget_at_c", "budget_tau_s"):
             value = getattr(self, name)
             if type(value) not in (int, float) or not math.isfinite(value):
                 raise bad(name, "a finite number")
@@ -107,6 +115,11 @@ class ThermalTable:
                 raise bad(name, ">= 0")
         if not 0.0 < self.radiator_emissivity <= 1.0:
             raise bad("radiator_emissivity", "in (0, 1]")
+        if self.budget_at_c != 0.0 and not self.board.yellow_lo_c < self.budget_at_c < self.board.red_hi_c:
+            raise bad("budget_at_c", f"0 or between board.yellow_lo_c ({self.board.yellow_lo_c}) "
+                                     f"and board.red_hi_c ({self.board.red_hi_c})")
+        if not self.budget_tau_s >= 0.0:
+            raise bad("budget_tau_s", ">= 0")
 
     # the names the first thermal guard used, kept for readers of the linear cap
     @property

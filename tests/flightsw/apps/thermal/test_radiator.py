@@ -94,3 +94,72 @@ def test_a_share_below_min_power_is_raised_to_min_power():
     (out,) = run(t, [readings(40.0, 40.0, 40.0, 40.0)])
     assert out.caps.radiator_capacity_w / 4 < 1000.0
     assert out.caps.cap_w == (1000.0,) * 4
+
+
+# -- the thermal budget: a setpoint controller on the radiator model ---------------------------
+
+BUDGET_AT_C, BUDGET_TAU_S = 82.0, 1800.0
+
+
+def budget_table(**kw):
+    """Eight 700 W boards with the conductances known, the budget held at BUDGET_AT_C.
+    The sink is not fitted (fit temperature out of reach): it stays at the prior."""
+    fields = dict(n_boards=8, max_power_w=700.0, min_power_w=200.0, sink_w=300.0, sink_fit_above_c=200.0,
+                  radiator_area_m2=3.0, housekeeping_w=300.0,
+                  board_to_plate_w_per_k=100.0, plate_to_radiator_w_per_k=400.0, boards_per_plate=4,
+                  budget_at_c=BUDGET_AT_C, budget_tau_s=BUDGET_TAU_S)
+    fields.update(kw)
+    return table(**fields)
+
+
+def held_capacity_w(t, boards_c: float) -> float:
+    drop = 1.0 / (t.n_boards * t.board_to_plate_w_per_k) + 1.0 / (t.n_plates * t.plate_to_radiator_w_per_k)
+    return rad.capacity_at_boards_w(boards_c, t.radiator_area_m2, t.radiator_emissivity, t.sink_w,
+                                    t.housekeeping_w, drop, t.n_boards * t.max_power_w)
+
+
+def test_at_the_setpoint_the_budget_is_the_capacity_with_the_boards_held_there():
+    t = budget_table()
+    (out,) = run(t, [readings(*(BUDGET_AT_C,) * 8)])
+    assert out.caps.radiator_capacity_w == pytest.approx(held_capacity_w(t, BUDGET_AT_C), rel=1e-9)
+    assert held_capacity_w(t, BUDGET_AT_C) > held_capacity_w(t, t.board.yellow_hi_c), \
+        "held hotter than the yellow limit, the radiator rejects more"
+
+
+@pytest.mark.parametrize("hottest_c", [40.0, 70.0, 84.0])
+def test_below_the_setpoint_the_stored_heat_is_spent_above_it_shed_over_tau(hottest_c):
+    t = budget_table()
+    (out,) = run(t, [readings(*(30.0,) * 7, hottest_c)])
+    store_j_per_k = t.radiator_heat_capacity_j_per_k + 8 * t.board_heat_capacity_j_per_k
+    expected = held_capacity_w(t, BUDGET_AT_C) + store_j_per_k * (BUDGET_AT_C - hottest_c) / BUDGET_TAU_S
+    assert out.caps.radiator_capacity_w == pytest.approx(max(expected, t.min_power_w), rel=1e-9)
+
+
+def test_a_board_shut_down_hot_does_not_set_the_budget_and_the_budget_never_falls_below_one_board():
+    t = budget_table()
+    outs = run(t, [readings(*(60.0,) * 7, t.limit_c + 1.0)] * 3)  # board 7 red: shut down
+    assert outs[-1].caps.shutdown[7] == 1
+    store_j_per_k = t.radiator_heat_capacity_j_per_k + 8 * t.board_heat_capacity_j_per_k
+    assert outs[-1].caps.radiator_capacity_w == pytest.approx(
+        held_capacity_w(t, BUDGET_AT_C) + store_j_per_k * (BUDGET_AT_C - 60.0) / BUDGET_TAU_S, rel=1e-9)
+    (hot,) = run(budget_table(sink_w=1.0e5), [readings(*(84.0,) * 8)])
+    assert hot.caps.radiator_capacity_w == t.min_power_w
+
+
+def test_with_no_setpoint_the_budget_is_the_capacity_forecast_and_the_boards_share_it():
+    without = budget_table(budget_at_c=0.0, budget_tau_s=0.0, sink_w=0.0)
+    (b,) = run(without, [readings(*(50.0,) * 8)])
+    forecast_w = held_capacity_w(without, without.board.yellow_hi_c)
+    assert without.min_power_w < forecast_w / 8 < without.max_power_w, "the test needs the share to bind"
+    assert b.caps.radiator_capacity_w == pytest.approx(forecast_w)
+    assert b.caps.cap_w == pytest.approx((forecast_w / 8,) * 8)
+
+
+def test_with_a_setpoint_cold_boards_share_the_budget_and_may_run_hard_until_they_near_it():
+    t = budget_table()
+    (cold,) = run(t, [readings(*(30.0,) * 8)])
+    assert cold.caps.radiator_capacity_w > held_capacity_w(t, BUDGET_AT_C), "the stored heat counted"
+    assert cold.caps.cap_w == pytest.approx((min(t.max_power_w, cold.caps.radiator_capacity_w / 8),) * 8)
+    (near,) = run(t, [readings(*(BUDGET_AT_C - 0.5,) * 8)])
+    assert near.caps.cap_w == pytest.approx((near.caps.radiator_capacity_w / 8,) * 8)
+    assert sum(near.caps.cap_w) < sum(cold.caps.cap_w), "near the setpoint the boards are held back"

@@ -49,6 +49,9 @@ def test_limits_given_in_part_keep_the_other_defaults():
         (dict(housekeeping_w=-1.0), "housekeeping_w"),
         (dict(sink_filter_ticks=0), "sink_filter_ticks"),
         (dict(sink_w=float("nan")), "sink_w"),
+        (dict(budget_at_c=90.0), "budget_at_c"),
+        (dict(budget_at_c=float("inf")), "budget_at_c"),
+        (dict(budget_tau_s=-1.0), "budget_tau_s"),
     ],
 )
 def test_an_invalid_thermal_table_is_rejected_naming_the_field(overrides, field):
