@@ -11,7 +11,10 @@ BENCH_HOURS ?= 24
 
 .PHONY: install run test test-slow bench lint clean
 
-install: $(STAMP)
+CONSOLE := groundsw/console
+CONSOLE_STAMP := $(CONSOLE)/node_modules/.installed
+
+install: $(STAMP) $(CONSOLE_STAMP)
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,6 +22,11 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'
 	$(BIN)/python -m groundsw.keys init
 	touch $(STAMP)
+
+# the operator console's Open MCT bundle (pinned in package-lock.json), served by groundsw serve
+$(CONSOLE_STAMP): $(CONSOLE)/package.json $(CONSOLE)/package-lock.json
+	cd $(CONSOLE) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(CONSOLE_STAMP)
 
 run: install
 	$(BIN)/python -m groundsw.keys init >/dev/null

@@ -13,15 +13,20 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from groundsw.api import routes_commands, routes_data, routes_jobs, streams
 from groundsw.api.deps import ArchivePool
 from groundsw.api.errors import install_handlers
 from groundsw.users import UserStore
 
-__all__ = ["ARCHIVE_FILE", "create_app"]
+__all__ = ["ARCHIVE_FILE", "CONSOLE_STATIC", "OPENMCT_DIST", "create_app"]
 
 ARCHIVE_FILE = "archive.sqlite"
+CONSOLE_DIR = Path(__file__).resolve().parent.parent / "console"
+CONSOLE_STATIC = CONSOLE_DIR / "static"
+OPENMCT_DIST = CONSOLE_DIR / "node_modules" / "openmct" / "dist"
 
 
 def create_app(data_dir: Path | str, poll_s: float = streams.POLL_S) -> FastAPI:
@@ -50,4 +55,19 @@ def create_app(data_dir: Path | str, poll_s: float = streams.POLL_S) -> FastAPI:
     install_handlers(app)
     for module in (routes_jobs, routes_commands, routes_data, streams):
         app.include_router(module.router, prefix="/api")
+    mount_console(app)
     return app
+
+
+def mount_console(app: FastAPI) -> None:
+    """The operator console (``groundsw/console``): our page and plugin at ``/console/``,
+    Open MCT's prebuilt bundle (``make install`` fetches it with npm) at
+    ``/console/openmct/``, and ``/`` sends a browser there. Without the bundle the console
+    page says how to get it; the API does not depend on it."""
+    if OPENMCT_DIST.is_dir():
+        app.mount("/console/openmct", StaticFiles(directory=OPENMCT_DIST), name="openmct")
+    app.mount("/console", StaticFiles(directory=CONSOLE_STATIC, html=True), name="console")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/console/")

@@ -248,3 +248,19 @@ def test_the_openapi_document_lists_every_route(http) -> None:
     assert want <= set(doc["paths"]), sorted(want - set(doc["paths"]))
     assert "post" in doc["paths"]["/api/jobs"] and "requestBody" in doc["paths"]["/api/jobs"]["post"]
     assert any("HTTPBearer" in k for k in doc["components"]["securitySchemes"]), "bearer auth undocumented"
+
+
+# ------------------------------------------------------------------------- the console
+
+def test_the_console_is_served_without_a_token_and_the_root_sends_a_browser_there(http) -> None:
+    """The page and its plugin are static (the data behind them needs the token)."""
+    from groundsw.api.app import OPENMCT_DIST
+
+    r = http.get("/", follow_redirects=False)
+    assert r.status_code in (302, 307) and r.headers["location"] == "/console/"
+    page = http.get("/console/")
+    assert page.status_code == 200 and "console.js" in page.text and 'id="token"' in page.text
+    assert http.get("/console/console.js").status_code == 200
+    if (OPENMCT_DIST / "openmct.js").exists():
+        assert http.get("/console/openmct/openmct.js").status_code == 200
+    assert http.get("/console/../api/status").status_code == 401, "the API still wants its token"
