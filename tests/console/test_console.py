@@ -104,3 +104,45 @@ def test_a_bad_token_is_refused_at_login(console_stack, page):
     page.click("#login")
     page.wait_for_selector("#login-error:has-text('refused')")
     assert page.inner_text("#who") == ""
+
+
+CRITICAL = ("supervisor.SUP_SET_MODE", {"mode": "NOMINAL", "reason": "console test"})
+
+
+def test_a_critical_command_waits_for_an_approver_and_a_viewer_is_refused_it(console_stack, page, browser,
+                                                                              shots_dir):
+    s = console_stack
+    # the viewer: no sender, and the ground refuses the command when the page tries anyway
+    login(page, s.url, s.tokens["vera"])
+    page.goto(f"{s.url}/console/#/browse/sunsched:root/sunsched:view.commands")
+    page.wait_for_selector("[data-testid=cmd-not-allowed]", timeout=PLOT_TIMEOUT_MS)
+    assert page.query_selector("[data-testid=cmd-sender]") is None
+    refused = page.evaluate("""async ([name, args]) => {
+        try { await window.sunsched.api('/commands', {method: 'POST', body: {name, args}}); return 'sent'; }
+        catch (e) { return `${e.status} ${e.message}`; } }""", list(CRITICAL))
+    assert refused.startswith("403 role:"), refused
+
+    # the operator sends it: it is held for an approver
+    op = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
+    login(op, s.url, s.tokens["olga"])
+    op.goto(f"{s.url}/console/#/browse/sunsched:root/sunsched:view.commands")
+    op.wait_for_selector("#cmd-name", timeout=PLOT_TIMEOUT_MS)
+    op.select_option("#cmd-name", CRITICAL[0])
+    for key, value in CRITICAL[1].items():
+        op.fill(f"#cmd-arg-{key}", value)
+    op.click("[data-testid=cmd-send]")
+    op.wait_for_selector("[data-testid=cmd-status]:has-text('awaiting an approver')", timeout=10_000)
+    cmd_id = re.search(r"#(\d+)", op.inner_text("[data-testid=cmd-status]")).group(1)
+    assert op.query_selector(f"tr[data-cmd='{cmd_id}'] [data-testid=cmd-approve]") is None, "not by its sender"
+    op.screenshot(path=str(shots_dir / "commands.png"))
+
+    # the approver approves it; it goes up at the pass and completes
+    ap = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
+    login(ap, s.url, s.tokens["abe"])
+    ap.goto(f"{s.url}/console/#/browse/sunsched:root/sunsched:view.commands")
+    ap.click(f"tr[data-cmd='{cmd_id}'] [data-testid=cmd-approve]", timeout=PLOT_TIMEOUT_MS)
+    ap.wait_for_selector(f"tr[data-cmd='{cmd_id}']:has-text('approved by abe')", timeout=10_000)
+    op.wait_for_selector(f"tr[data-cmd='{cmd_id}'] [data-testid=cmd-stages]:has-text('ACCEPTED')",
+                         timeout=JOB_TIMEOUT_MS)
+    stages = op.inner_text(f"tr[data-cmd='{cmd_id}'] [data-testid=cmd-stages]").split(" > ")
+    assert stages[:4] == ["QUEUED", "RELEASED", "SENT", "ACCEPTED"], stages

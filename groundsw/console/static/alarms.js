@@ -1,0 +1,88 @@
+// The Alarms and events view: the alarms (WARNING_HI and FATAL events) that want an
+// operator, with acknowledge and shelve (GET /api/alarms, POST .../ack and .../shelve),
+// and the event log with a severity filter, live over the /api/ws/events stream.
+
+import { api, el, may, Stream } from "./api.js";
+
+const SEVERITIES = ["FATAL", "WARNING_HI", "WARNING_LO", "COMMAND", "ACTIVITY_HI", "ACTIVITY_LO"];
+const SHELVE_MINUTES = 60;
+
+export function alarmsView(root) {
+  const status = el("p", { class: "note", "data-testid": "alarm-status", role: "status" });
+  const summary = el("p", { "data-testid": "alarm-counts" });
+  const alarmBody = el("tbody");
+  const alarms = el("table", { "data-testid": "alarms-table" },
+    el("thead", {}, el("tr", {}, ...["time", "severity", "source", "event", "text", "state", ""]
+      .map((h) => el("th", { text: h })))), alarmBody);
+
+  async function loadAlarms() {
+    const got = await api("/alarms?state=all&limit=200");
+    const c = got.counts || {};
+    summary.textContent = `${c.active || 0} active, ${c.acknowledged || 0} acknowledged, ${c.shelved || 0} shelved`;
+    alarmBody.replaceChildren(...got.alarms.map((a) => {
+      const act = el("td");
+      if (may("operator") && a.state !== "acknowledged") {
+        act.append(el("button", { "data-testid": "alarm-ack", onclick: () => action(a.event_id, "ack") }, "acknowledge"));
+        if (a.state === "active") {
+          act.append(" ", el("button", { "data-testid": "alarm-shelve",
+            onclick: () => action(a.event_id, "shelve", { minutes: SHELVE_MINUTES }) }, `shelve ${SHELVE_MINUTES} min`));
+        }
+      }
+      const state = a.state === "acknowledged" ? `acknowledged by ${a.acked_by}`
+        : a.state === "shelved" ? `shelved by ${a.shelved_by} until ${a.shelved_until_utc || ""}` : "active";
+      return el("tr", { "data-alarm": String(a.event_id), "data-state": a.state },
+        el("td", { text: a.utc || "" }), el("td", { class: `sev-${a.severity}`, text: a.severity }),
+        el("td", { text: a.source }), el("td", { text: a.name }), el("td", { text: a.text }),
+        el("td", { "data-testid": "alarm-state", text: state }), act);
+    }));
+  }
+
+  async function action(eventId, what, body) {
+    try {
+      await api(`/alarms/${eventId}/${what}`, { method: "POST", body });
+      status.textContent = `${what === "ack" ? "acknowledged" : "shelved"} alarm ${eventId}`;
+      status.classList.remove("error");
+    } catch (e) {
+      status.textContent = `refused: ${e.message}`;
+      status.classList.add("error");
+    }
+    await loadAlarms();
+  }
+
+  // the event log, newest first, filtered by severity in the page
+  const shown = new Set(SEVERITIES);
+  const logBody = el("tbody");
+  const filters = el("p", { "data-testid": "event-filters" }, "show: ", ...SEVERITIES.map((s) => el("label", {},
+    el("input", { type: "checkbox", checked: "", "data-severity": s,
+      onchange: (ev) => { if (ev.target.checked) shown.add(s); else shown.delete(s); applyFilter(); } }), ` ${s} `)));
+  function applyFilter() {
+    for (const tr of logBody.children) tr.hidden = !shown.has(tr.dataset.severity);
+  }
+  function addEvents(rows) {
+    for (const r of rows) {
+      const tr = el("tr", { "data-severity": r.severity },
+        el("td", { text: r.utc || "" }), el("td", { class: `sev-${r.severity}`, text: r.severity }),
+        el("td", { text: r.source }), el("td", { text: r.name }), el("td", { text: r.text }));
+      tr.hidden = !shown.has(r.severity);
+      logBody.prepend(tr);
+    }
+    if (rows.some((r) => r.severity === "WARNING_HI" || r.severity === "FATAL")) loadAlarms();
+  }
+  const log = el("table", { "data-testid": "events-table" },
+    el("thead", {}, el("tr", {}, ...["time", "severity", "source", "event", "text"].map((h) => el("th", { text: h })))),
+    logBody);
+
+  root.replaceChildren(el("div", { class: "sunsched-view" },
+    el("h2", { text: "Alarms" }), summary, status, alarms,
+    el("h2", { text: "Event log" }), filters, log));
+  loadAlarms().catch((e) => { summary.textContent = `alarms: ${e.message}`; });
+  let stream = null;
+  let stopped = false;
+  api("/events?limit=200").then(({ events }) => {
+    addEvents(events);
+    if (stopped) return;
+    const since = events.length ? { since_id: Math.max(...events.map((e) => e.id)) } : {};
+    stream = new Stream("/ws/events", (type, rows) => { if (type === "event") addEvents(rows); }, "since_id", since);
+  });
+  return () => { stopped = true; if (stream) stream.close(); };
+}
