@@ -146,3 +146,20 @@ def test_a_critical_command_waits_for_an_approver_and_a_viewer_is_refused_it(con
                          timeout=JOB_TIMEOUT_MS)
     stages = op.inner_text(f"tr[data-cmd='{cmd_id}'] [data-testid=cmd-stages]").split(" > ")
     assert stages[:4] == ["QUEUED", "RELEASED", "SENT", "ACCEPTED"], stages
+
+
+def test_the_energy_view_links_the_power_picture_to_the_queue(console_stack, page, shots_dir):
+    s = console_stack
+    login(page, s.url, s.tokens["vera"])
+    page.wait_for_function("() => /sim 20\\d\\d-/.test(document.getElementById('sim-time').textContent)",
+                           timeout=PLOT_TIMEOUT_MS)
+    page.goto(f"{s.url}/console/#/browse/sunsched:root/sunsched:view.energy")
+    page.wait_for_selector("[data-testid=energy-now] td:has-text('%')", timeout=PLOT_TIMEOUT_MS)
+    soc = re.search(r"([\d.]+) %", page.inner_text("[data-testid=energy-now]"))
+    assert soc and 0.0 < float(soc.group(1)) <= 100.0, page.inner_text("[data-testid=energy-now]")
+    page.wait_for_selector("[data-testid=energy-timeline] rect[data-kind=sun]", timeout=PLOT_TIMEOUT_MS)
+    page.wait_for_selector("[data-testid=energy-pass]", timeout=PLOT_TIMEOUT_MS)
+    caps = page.inner_text("[data-testid=energy-boards]")
+    assert "cap [W]" in caps and re.search(r"\d{3}", caps), caps
+    page.wait_for_selector("[data-testid=wait-reason]", timeout=PLOT_TIMEOUT_MS)
+    page.screenshot(path=str(shots_dir / "energy.png"))

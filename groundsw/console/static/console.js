@@ -15,6 +15,7 @@
 import { api, session, Stream } from "./api.js";
 import { alarmsView } from "./alarms.js";
 import { commandsView } from "./commands.js";
+import { energyView } from "./energy.js";
 import { jobsView } from "./jobs.js";
 
 const NS = "sunsched";
@@ -69,7 +70,7 @@ function channelObject(channel) {
     telemetry: {
       values: [
         { key: "utc", source: "utc", name: "Time", format: "utc", hints: { domain: 1 } },
-        { key: "value", name: channel, unit: unitOf(channel.split(".").pop().replace(/\[\d+\]$/, "")),
+        { key: "value", name: channel, unit: unitOf(channel.split(".").filter((part) => !/^\d+$/.test(part)).pop()),
           format: "float", hints: { range: 1 } },
       ],
     },
@@ -78,6 +79,7 @@ function channelObject(channel) {
 
 // our views, each a plain-DOM view inside Open MCT: show(root) -> stop()
 const VIEWS = [
+  { key: "energy", name: "Energy", type: "sunsched.energy", icon: "icon-gauge", show: energyView },
   { key: "alarms", name: "Alarms and events", type: "sunsched.alarms", icon: "icon-bell", show: alarmsView },
   { key: "jobs", name: "Jobs", type: "sunsched.jobs", icon: "icon-tabular-realtime", show: jobsView },
   { key: "commands", name: "Commands", type: "sunsched.commands", icon: "icon-command", show: commandsView },

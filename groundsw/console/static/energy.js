@@ -1,0 +1,114 @@
+// The Energy view (ours alone: no console we know of links the power and energy budget to
+// the job queue): the power manager's picture now (battery, budget, sun), the eclipse
+// ahead and the budget it forecasts over it, the passes ahead, what each board may draw
+// (the thermal guard's caps), and for each queued job why it waits.
+//
+// Everything comes from the archive through the API: the latest sample of each channel
+// (GET /api/telemetry/channels, every POLL_MS), the predicted passes and the queued jobs.
+
+import { api, el } from "./api.js";
+
+const POLL_MS = 2000;
+const PB = "power.power_budget.";
+const CAPS = "thermal.thermal_caps.cap_w."; // an array field: one channel per element
+
+function fmt(v, digits = 0, unit = "") {
+  return v === undefined || v === null || Number.isNaN(v) ? "-" : `${Number(v).toFixed(digits)}${unit}`;
+}
+
+const TIMELINE_S = 3 * 3600; // the timeline shows the next three hours
+
+// The next hours as a bar: sunlight (gold), the eclipse ahead (dark) and the passes (blue).
+function timelineSvg(eclipseInS, eclipseS, passesAhead, nowS) {
+  const w = 720, h = 56, pad = 8;
+  const x = (t) => pad + (w - 2 * pad) * Math.min(Math.max(t, 0), TIMELINE_S) / TIMELINE_S;
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+  svg.setAttribute("width", String(w));
+  svg.setAttribute("data-testid", "energy-timeline");
+  const add = (tag, attrs, text) => {
+    const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+    if (text) e.textContent = text;
+    svg.append(e);
+    return e;
+  };
+  add("rect", { x: x(0), y: 4, width: x(TIMELINE_S) - x(0), height: 18, fill: "#8a6d00", "data-kind": "sun" });
+  if (eclipseInS >= 0 && eclipseS > 0) {
+    add("rect", { x: x(eclipseInS), y: 4, width: x(eclipseInS + eclipseS) - x(eclipseInS), height: 18,
+      fill: "#222844", "data-kind": "eclipse" });
+  }
+  for (const p of passesAhead) {
+    add("rect", { x: x(p.aos_t_s - nowS), y: 26, width: Math.max(2, x(p.los_t_s - nowS) - x(p.aos_t_s - nowS)),
+      height: 10, fill: "#2f8fdd", "data-kind": "pass" });
+  }
+  add("text", { x: pad, y: h - 4, fill: "#aaa", "font-size": 11 },
+    "now .. +3 h: sunlight gold, eclipse dark (the power manager's forecast), passes blue");
+  return svg;
+}
+
+export function energyView(root) {
+  const now = el("table", { "data-testid": "energy-now" });
+  const forecast = el("div");
+  const passes = el("table", { "data-testid": "energy-passes" });
+  const boards = el("table", { "data-testid": "energy-boards" });
+  const waits = el("table", { "data-testid": "energy-waits" });
+  root.replaceChildren(el("div", { class: "sunsched-view" },
+    el("h2", { text: "Power and energy now" }), now,
+    el("h2", { text: "Sunlight, eclipse and passes ahead" }), forecast,
+    el("h2", { text: "Passes ahead" }), passes,
+    el("h2", { text: "What each board may draw (thermal caps)" }), boards,
+    el("h2", { text: "Why queued jobs wait" }), waits));
+
+  let lastPower = null;
+  let lastPasses = [];
+  let nowS = 0;
+  function drawTimeline() {
+    if (lastPower === null) return;
+    forecast.replaceChildren(timelineSvg(lastPower[`${PB}next_eclipse_in_s`], lastPower[`${PB}next_eclipse_s`],
+      lastPasses, nowS));
+  }
+
+  async function poll() {
+    const { channels } = await api("/telemetry/channels");
+    const v = Object.fromEntries(channels.map((c) => [c.channel, c.last_value]));
+    const row = (k, val) => el("tr", {}, el("th", { text: k }), el("td", { text: val }));
+    now.replaceChildren(
+      row("battery", `${fmt(100 * v[`${PB}battery_soc`], 1, " %")}  (${fmt(v[`${PB}battery_charge_wh`])} of ` +
+        `${fmt(v[`${PB}battery_capacity_wh`])} Wh; held at eclipse end ${fmt(v[`${PB}hold_wh`])} Wh)`),
+      row("compute budget", fmt(v[`${PB}compute_budget_w`], 0, " W")),
+      row("solar", `${fmt(v[`${PB}solar_power_w`], 0, " W")} (mean in sunlight ${fmt(v[`${PB}solar_mean_w`], 0, " W")})`),
+      row("platform (housekeeping and heaters)", fmt(v[`${PB}platform_w`], 0, " W")),
+      row("next eclipse", v[`${PB}next_eclipse_in_s`] < 0 ? "none forecast"
+        : v[`${PB}next_eclipse_in_s`] === 0 ? `in eclipse, ${fmt(v[`${PB}next_eclipse_s`] / 60, 1)} min left`
+          : `in ${fmt(v[`${PB}next_eclipse_in_s`] / 60, 1)} min, for ${fmt(v[`${PB}next_eclipse_s`] / 60, 1)} min`));
+    lastPower = v;
+    drawTimeline();
+    const index = (k) => Number(k.slice(CAPS.length));
+    const caps = Object.keys(v).filter((k) => k.startsWith(CAPS)).sort((a, b) => index(a) - index(b));
+    boards.replaceChildren(el("tr", {}, el("th", { text: "board" }), ...caps.map((k) => el("th", { text: String(index(k)) }))),
+      el("tr", {}, el("th", { text: "cap [W]" }), ...caps.map((k) => el("td", { text: fmt(v[k]) }))));
+  }
+
+  async function slow() {
+    const st = await api("/status");
+    const got = await api("/passes?predicted=true&since=-1800&limit=20");
+    const ahead = got.passes.filter((p) => p.los_t_s > st.now.t_s).slice(0, 5);
+    lastPasses = ahead;
+    nowS = st.now.t_s;
+    drawTimeline();
+    passes.replaceChildren(el("tr", {}, ...["station", "AOS (UTC)", "LOS (UTC)", "max elevation"].map((h) => el("th", { text: h }))),
+      ...ahead.map((p) => el("tr", { "data-testid": "energy-pass" }, el("td", { text: p.station }),
+        el("td", { text: p.aos_utc }), el("td", { text: p.los_utc }), el("td", { text: fmt(p.max_elev_deg, 0, " deg") }))));
+    const queued = (await api("/jobs?stage=ACCEPTED&limit=30")).jobs;
+    waits.replaceChildren(el("tr", {}, ...["job", "priority", "work [GPU-s]", "waits for"].map((h) => el("th", { text: h }))),
+      ...queued.map((j) => el("tr", {}, el("td", { text: j.job_id }), el("td", { text: j.priority }),
+        el("td", { text: fmt(j.work_gpu_s) }), el("td", { "data-testid": "wait-reason", text: j.wait_reason || "-" }))));
+  }
+
+  let timers = [];
+  const run = (f, ms) => { f().catch(() => {}); timers.push(setInterval(() => f().catch(() => {}), ms)); };
+  run(poll, POLL_MS);
+  run(slow, 5 * POLL_MS);
+  return () => { for (const t of timers) clearInterval(t); timers = []; };
+}
