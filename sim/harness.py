@@ -203,7 +203,8 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
             "keys": keys,
             "epoch_utc": sc.epoch_utc.isoformat(),
             "meta": {"scenario": cfg.scenario_ref, "board_count": b["count"],
-                     "board_max_power_w": b["max_power_w"]},
+                     "board_max_power_w": b["max_power_w"],
+                     "battery_soc_floor": sc["power"]["battery_soc_floor"]},  # the console's limits
             "passes": passes,
         }, onboard=False),
     ]

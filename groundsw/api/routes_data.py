@@ -15,6 +15,7 @@ from flightsw.icd.messages import Severity
 from groundsw.api.deps import ArchiveDep, Viewer, clock_of
 from groundsw.api.errors import ApiError
 from groundsw.api.times import parse_time_param, stamp
+from groundsw.limits import limits_for
 
 __all__ = ["parse_severities", "router"]
 
@@ -60,6 +61,11 @@ def telemetry(channel: str, user: Viewer, arch: ArchiveDep, since: Since = None,
 def channels(user: Viewer, arch: ArchiveDep) -> dict:
     clock = clock_of(arch)
     return {"channels": [stamp(c, clock) for c in arch.channels()]}
+
+
+@router.get("/telemetry/limits", summary="operational limits per channel (WARNING, CRITICAL; low, high)")
+def telemetry_limits(user: Viewer, arch: ArchiveDep) -> dict:
+    return {"limits": limits_for(arch.meta())}
 
 
 @router.get("/events", summary="events in [since, until] (the latest `limit` if no since)")

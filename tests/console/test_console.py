@@ -50,6 +50,8 @@ def test_the_operator_logs_in_sees_telemetry_submits_a_job_and_fetches_its_resul
     ticks = page.eval_on_selector_all(".gl-plot-tick", "ts => ts.map(t => t.textContent).join('|')")
     page.wait_for_function("""(before) => [...document.querySelectorAll('.gl-plot-tick')]
         .map(t => t.textContent).join('|') !== before""", arg=ticks, timeout=PLOT_TIMEOUT_MS)  # it scrolls
+    # the floor and the warning level above it, as limit lines
+    page.wait_for_selector(".c-plot-limit-line", state="attached", timeout=10_000)
     page.screenshot(path=str(shots_dir / "telemetry-plot.png"))
 
     # jobs: build, submit, watch the row, fetch the result

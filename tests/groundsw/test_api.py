@@ -264,3 +264,15 @@ def test_the_console_is_served_without_a_token_and_the_root_sends_a_browser_ther
     if (OPENMCT_DIST / "openmct.js").exists():
         assert http.get("/console/openmct/openmct.js").status_code == 200
     assert http.get("/console/../api/status").status_code == 401, "the API still wants its token"
+
+
+def test_the_limits_put_the_soc_lines_at_the_missions_floor(ground, http) -> None:
+    from groundsw.limits import DEFAULT_SOC_FLOOR, SOC_WARNING_MARGIN, limits_for
+
+    r = http.get("/api/telemetry/limits", headers=ground.auth("otto"))
+    assert r.status_code == 200, r.text
+    soc = r.json()["limits"]["power.power_budget.battery_soc"]
+    assert soc["CRITICAL"]["low"] < soc["WARNING"]["low"]
+    mine = limits_for({"battery_soc_floor": 0.4})["power.power_budget.battery_soc"]
+    assert mine == {"WARNING": {"low": 0.4 + SOC_WARNING_MARGIN}, "CRITICAL": {"low": 0.4}}
+    assert limits_for({"battery_soc_floor": "x"})["power.power_budget.battery_soc"]["CRITICAL"]["low"] == DEFAULT_SOC_FLOOR

@@ -67,6 +67,8 @@ function channelObject(channel) {
     name: channel.split(".").slice(1).join("."),
     type: "sunsched.telemetry",
     location: `${NS}:src.${channel.split(".")[0]}`,
+    // plots draw the channel's limit lines (Open MCT leaves them off by default)
+    configuration: { series: [{ identifier: { namespace: NS, key: channel }, limitLines: true }] },
     telemetry: {
       values: [
         { key: "utc", source: "utc", name: "Time", format: "utc", hints: { domain: 1 } },
@@ -155,8 +157,35 @@ function objectProvider(channels) {
 
 // ------------------------------------------------------------------ start
 
-function install(openmct, channels) {
+// Limit lines on plots (and limit colouring in tables), from GET /api/telemetry/limits.
+const LIMIT_COLOURS = { WARNING: "yellow", CRITICAL: "red" };
+
+function limitProvider(limits) {
+  const levels = (o) => limits[o.identifier.key] || {};
+  return {
+    supportsLimits: (o) => o.type === "sunsched.telemetry" && o.identifier.key in limits,
+    getLimits: (o) => ({
+      limits: () => Promise.resolve(Object.fromEntries(Object.entries(levels(o)).map(([level, lh]) => [level,
+        Object.fromEntries(Object.entries(lh).map(([side, v]) => [side, { color: LIMIT_COLOURS[level], value: v }]))]))),
+    }),
+    getLimitEvaluator: (o) => ({
+      evaluate(datum) {
+        const byLevel = levels(o);
+        for (const level of ["CRITICAL", "WARNING"]) {
+          const lh = byLevel[level];
+          if (!lh) continue;
+          if ("low" in lh && datum.value <= lh.low) return { cssClass: `is-limit--lwr is-limit--${level === "CRITICAL" ? "red" : "yellow"}`, name: `${level} low`, low: true };
+          if ("high" in lh && datum.value >= lh.high) return { cssClass: `is-limit--upr is-limit--${level === "CRITICAL" ? "red" : "yellow"}`, name: `${level} high`, high: true };
+        }
+        return undefined;
+      },
+    }),
+  };
+}
+
+function install(openmct, channels, limits) {
   const telemetry = new Telemetry();
+  openmct.telemetry.addProvider(limitProvider(limits));
   openmct.types.addType("sunsched.telemetry", { name: "Telemetry channel", cssClass: "icon-telemetry" });
   for (const v of VIEWS) {
     openmct.types.addType(v.type, { name: v.name, cssClass: v.icon });
@@ -192,7 +221,8 @@ async function main() {
   const names = channels.map((c) => c.channel);
   const openmct = window.openmct;
   openmct.setAssetPath("openmct/");
-  install(openmct, names); // first: the Remote Clock asks our provider for its object
+  const { limits } = await api("/telemetry/limits");
+  install(openmct, names, limits); // first: the Remote Clock asks our provider for its object
   openmct.install(openmct.plugins.UTCTimeSystem());
   openmct.install(openmct.plugins.RemoteClock({ namespace: NS, key: TIME_CHANNEL }));
   const now = Date.parse(channels.find((c) => c.channel === TIME_CHANNEL)?.last_utc || new Date().toISOString());
