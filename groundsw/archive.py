@@ -1,5 +1,6 @@
 """The ground archive (sqlite, WAL): jobs and every stage they pass, commands and theirs,
-telemetry, events, received files, passes, results, and the station's meta data.
+telemetry, events, received files, passes, results, operator actions on alarms, and the
+station's meta data.
 
 Two processes share the file: the station (the only one that moves job and command
 stages) and the API server (``groundsw serve``), which reads and inserts operator
@@ -30,7 +31,7 @@ from typing import Any
 
 from flightsw.icd.messages import Severity
 
-__all__ = ["FINAL_JOB_STAGES", "WAITING_STAGES", "Archive"]
+__all__ = ["ALARM_SEVERITIES", "ALARM_STATES", "FINAL_JOB_STAGES", "WAITING_STAGES", "Archive"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -126,6 +127,15 @@ CREATE TABLE IF NOT EXISTS passes (
     bytes_down INTEGER NOT NULL DEFAULT 0,
     bytes_up INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS alarm_actions (
+    id INTEGER PRIMARY KEY,
+    event_id INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    user TEXT NOT NULL,
+    t_ns INTEGER NOT NULL,
+    until_t_ns INTEGER,
+    reason TEXT NOT NULL DEFAULT ''
+);
 """
 
 # Columns added to the jobs table since issue 4 (added in place to an older archive).
@@ -154,6 +164,8 @@ CREATE INDEX IF NOT EXISTS command_stages_cmd ON command_stages (cmd_id);
 CREATE INDEX IF NOT EXISTS telemetry_channel_t ON telemetry (channel, t_ns);
 CREATE INDEX IF NOT EXISTS events_t ON events (t_ns);
 CREATE INDEX IF NOT EXISTS passes_aos ON passes (aos_t_ns);
+CREATE INDEX IF NOT EXISTS alarm_actions_event ON alarm_actions (event_id, id);
+CREATE INDEX IF NOT EXISTS events_alarm ON events (t_ns) WHERE severity IN ('FATAL', 'WARNING_HI');
 """
 
 _STAGE_COLUMN = {
@@ -173,9 +185,40 @@ _FINAL_SQL = "(" + ", ".join(f"'{s}'" for s in sorted(FINAL_JOB_STAGES)) + ")"
 WAITING_STAGES = frozenset({"SENT", "ACCEPTED", "PREEMPTED"})
 _WAITING_SQL = "(" + ", ".join(f"'{s}'" for s in sorted(WAITING_STAGES)) + ")"
 BUSY_TIMEOUT_MS = 5000
-SCHEMA_VERSION = 3  # 1: issue 4 (jobs, stages, results); 2: the ground segment; 3: jobs.wait_reason
+# 1: issue 4 (jobs, stages, results); 2: the ground segment; 3: jobs.wait_reason; 4: alarm_actions
+SCHEMA_VERSION = 4
 OPERATOR_JOB_PREFIX = "OP-"
 _SEVERITY_NAMES = {s.name for s in Severity}
+# An alarm is an event of one of these severities; the literal list must match the partial
+# index events_alarm word for word, or sqlite will not use it.
+ALARM_SEVERITIES = ("FATAL", "WARNING_HI")
+_ALARM_WHERE = "severity IN ('FATAL', 'WARNING_HI')"
+ALARM_STATES = ("active", "acknowledged", "shelved")
+# Every alarm with its state at meta now_t_ns (the one parameter), derived from its actions:
+# shelved while its latest action is a shelve not yet over (until > now); otherwise
+# acknowledged once any ack exists (an expired shelve falls back to that); otherwise
+# active. acked_by/acked_t_ns: the first ack; shelved_*: the shelve in force, if any.
+_ALARMS_SQL = f"""
+WITH latest AS (SELECT event_id, MAX(id) AS id FROM alarm_actions GROUP BY event_id),
+     first_ack AS (SELECT event_id, MIN(id) AS id FROM alarm_actions WHERE action = 'ack' GROUP BY event_id),
+     alarm AS (
+        SELECT e.id AS event_id, e.t_ns, e.src AS source, e.name, e.severity, e.text,
+               ack.user AS acked_by, ack.t_ns AS acked_t_ns,
+               CASE WHEN la.action = 'shelve' AND la.until_t_ns > :now THEN la.id END AS shelve_id
+        FROM events e
+        LEFT JOIN latest ON latest.event_id = e.id
+        LEFT JOIN alarm_actions la ON la.id = latest.id
+        LEFT JOIN first_ack ON first_ack.event_id = e.id
+        LEFT JOIN alarm_actions ack ON ack.id = first_ack.id
+        WHERE e.{_ALARM_WHERE})
+SELECT alarm.event_id, alarm.t_ns, alarm.source, alarm.name, alarm.severity, alarm.text,
+       CASE WHEN alarm.shelve_id IS NOT NULL THEN 'shelved'
+            WHEN alarm.acked_by IS NOT NULL THEN 'acknowledged' ELSE 'active' END AS state,
+       alarm.acked_by, alarm.acked_t_ns,
+       sh.user AS shelved_by, sh.t_ns AS shelved_t_ns, sh.until_t_ns AS shelved_until_t_ns,
+       sh.reason AS shelve_reason
+FROM alarm LEFT JOIN alarm_actions sh ON sh.id = alarm.shelve_id
+"""
 
 
 def _rows(cur: sqlite3.Cursor) -> list[dict]:
@@ -500,6 +543,46 @@ class Archive:
                  reason, data))
         return cur.lastrowid
 
+    # ------------------------------------------------------------------ alarms: API side
+    def _alarm_check(self, event_id: int) -> str | None:
+        """Why ``event_id`` cannot take an alarm action ("not_found", "not_alarm"), or None."""
+        row = self.db.execute("SELECT severity FROM events WHERE id = ?", (event_id,)).fetchone()
+        if row is None:
+            return "not_found"
+        return None if row[0] in ALARM_SEVERITIES else "not_alarm"
+
+    def ack_alarm(self, event_id: int, user: str) -> str:
+        """Acknowledge an alarm at meta ``now_t_ns`` -> "acknowledged", or
+        "already_acknowledged" (nothing written: the first ack stands), "not_found",
+        "not_alarm" (an event below WARNING_HI). Acknowledging a shelved alarm ends the
+        shelve (a new ack row; the first ack's user and time still stand)."""
+        with self._tx():
+            why = self._alarm_check(event_id)
+            if why:
+                return why
+            now = self._now_t_ns()
+            (row,) = self._alarm_rows("WHERE event_id = :event_id", {"now": now, "event_id": event_id})
+            if row["state"] == "acknowledged":
+                return "already_acknowledged"
+            self.db.execute("INSERT INTO alarm_actions (event_id, action, user, t_ns) VALUES (?, 'ack', ?, ?)",
+                            (event_id, user, now))
+        return "acknowledged"
+
+    def shelve_alarm(self, event_id: int, user: str, duration_ns: int, reason: str = "") -> str:
+        """Hide an alarm from meta ``now_t_ns`` for ``duration_ns`` of sim time ->
+        "shelved", "not_found" or "not_alarm". A new shelve replaces one in force. When it
+        ends the alarm is acknowledged again if it ever was, else active."""
+        if duration_ns <= 0:
+            raise ValueError(f"duration_ns: expected > 0, got {duration_ns}")
+        with self._tx():
+            why = self._alarm_check(event_id)
+            if why:
+                return why
+            now = self._now_t_ns()
+            self.db.execute("INSERT INTO alarm_actions (event_id, action, user, t_ns, until_t_ns, reason) "
+                            "VALUES (?, 'shelve', ?, ?, ?, ?)", (event_id, user, now, now + duration_ns, reason))
+        return "shelved"
+
     # ------------------------------------------------------------------------ passes
     def open_pass(self, station: str, aos_t_ns: int) -> int:
         with self._tx():
@@ -651,8 +734,55 @@ class Archive:
         rows = _rows(self.db.execute(sql, (*params, limit)))
         return rows if order == "ASC" else rows[::-1]
 
+    def event(self, event_id: int) -> dict | None:
+        rows = _rows(self.db.execute("SELECT * FROM events WHERE id = ?", (event_id,)))
+        return rows[0] if rows else None
+
     def events_after(self, after_id: int, limit: int = 1000) -> list[dict]:
         return _rows(self.db.execute("SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)))
+
+    def _alarm_rows(self, where: str, params: dict, tail: str = "") -> list[dict]:
+        return _rows(self.db.execute(f"SELECT * FROM ({_ALARMS_SQL}) alarm {where} {tail}", params))
+
+    def alarms(self, state: str | None = None, limit: int = 1000) -> list[dict]:
+        """Alarms (events of ALARM_SEVERITIES) with their state at meta ``now_t_ns``,
+        newest first, at most ``limit``; ``state``: one of ALARM_STATES, or None for all.
+        Each row: event_id, t_ns, source, name, severity, text, state, acked_by,
+        acked_t_ns, shelved_by, shelved_t_ns, shelved_until_t_ns, shelve_reason."""
+        if state is not None and state not in ALARM_STATES:
+            raise ValueError(f"state: expected one of {ALARM_STATES} or None, got {state!r}")
+        where = "WHERE state = :state" if state else ""
+        return self._alarm_rows(where, {"now": self._now_t_ns(), "state": state, "limit": limit},
+                                "ORDER BY t_ns DESC, event_id DESC LIMIT :limit")
+
+    def alarm_counts(self) -> dict[str, int]:
+        """How many alarms are in each of ALARM_STATES at meta ``now_t_ns``."""
+        out = dict.fromkeys(ALARM_STATES, 0)
+        out.update(self.db.execute(f"SELECT state, COUNT(*) FROM ({_ALARMS_SQL}) GROUP BY state",
+                                   {"now": self._now_t_ns()}))
+        return out
+
+    def alarm_summary(self, state: str | None = None, limit: int = 1000) -> dict:
+        """alarms(state, limit), alarm_counts() and the ``now_t_ns`` they were judged at,
+        from one snapshot (so the counts agree with the list)."""
+        with self._read():
+            return {"alarms": self.alarms(state, limit), "counts": self.alarm_counts(),
+                    "now_t_ns": self._now_t_ns()}
+
+    def alarm(self, event_id: int) -> dict | None:
+        """One alarm as alarms() gives it, with ``actions``: its whole history (id,
+        action, user, t_ns, until_t_ns, reason), oldest first. None if ``event_id`` is no
+        alarm."""
+        with self._read():
+            rows = self._alarm_rows("WHERE event_id = :event_id",
+                                    {"now": self._now_t_ns(), "event_id": event_id})
+            if not rows:
+                return None
+            row = rows[0]
+            row["actions"] = _rows(self.db.execute(
+                "SELECT id, action, user, t_ns, until_t_ns, reason FROM alarm_actions WHERE event_id = ? "
+                "ORDER BY id", (event_id,)))
+        return row
 
     def passes(self, since_t_ns: int | None = None, until_t_ns: int | None = None,
                predicted: bool | None = None, limit: int = 1000) -> list[dict]:

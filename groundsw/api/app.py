@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from groundsw.api import routes_commands, routes_data, routes_jobs, streams
+from groundsw.api import routes_alarms, routes_commands, routes_data, routes_jobs, streams
 from groundsw.api.deps import ArchivePool
 from groundsw.api.errors import install_handlers
 from groundsw.users import UserStore
@@ -53,7 +53,7 @@ def create_app(data_dir: Path | str, poll_s: float = streams.POLL_S) -> FastAPI:
     app.state.poll_s = poll_s
     app.state.data_dir = data
     install_handlers(app)
-    for module in (routes_jobs, routes_commands, routes_data, streams):
+    for module in (routes_jobs, routes_commands, routes_data, routes_alarms, streams):
         app.include_router(module.router, prefix="/api")
     mount_console(app)
     return app

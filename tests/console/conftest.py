@@ -10,8 +10,10 @@
 * ``console_stack``: a live stack like ``tests/integration/test_operator_e2e.py``'s: a
   realtime-mode ``sim run`` whose first pass over Madrid opens about 145 s in, the station's
   archive, three users (olga operator, vera viewer, abe approver) and ``groundsw serve`` on a
-  free loopback port. Parametrize ``HOURS`` indirectly: ``@pytest.mark.parametrize(
-  "console_stack", [0.5], indirect=True)``; the default is 0.2 h (720 sim s).
+  free loopback port. Its fault plan (``FAULTS``) fails board 5 at tick 60, so the first pass
+  brings down an alarm (``ALARM_NAME``, a WARNING_HI from the executor) for the console.
+  Parametrize ``HOURS`` indirectly: ``@pytest.mark.parametrize("console_stack", [0.5],
+  indirect=True)``; the default is 0.2 h (720 sim s).
 """
 
 from __future__ import annotations
@@ -40,6 +42,17 @@ SCENARIO = """
 base = "default"
 epoch_utc = "2026-12-01T00:06:30Z"
 """
+# one board fails for good a minute in: the executor takes it out of service with a WARNING_HI
+# event, which reaches the ground at the first pass (~145 s sim, ~5 s wall) as an alarm
+FAULTS = """
+[[board]]
+board = 5
+tick = 60
+fault = "fail"
+"""
+ALARM_NAME = "executor.board_out_of_service"
+ALARM_SOURCE = "executor"
+ALARM_SEVERITY = "WARNING_HI"
 USERS = {"olga": "operator", "vera": "viewer", "abe": "approver"}
 VIEWPORT = {"width": 1600, "height": 1000}
 API_UP_TIMEOUT_S = 120  # a cold venv compiles fastapi/pydantic first
@@ -152,10 +165,13 @@ def console_stack(request, tmp_path):
     hours = getattr(request, "param", DEFAULT_HOURS)
     scenario = tmp_path / "early-pass.toml"
     scenario.write_text(SCENARIO)
+    faults = tmp_path / "board-fails.toml"
+    faults.write_text(FAULTS)
     out = tmp_path / "run"
     ground = out / "ground"
     sim = subprocess.Popen([str(BIN / "sim"), "run", "--scenario", str(scenario), "--hours", str(hours),
-                            "--mode", "realtime", "--speed", str(SPEED), "--out", str(out), "--json", "--no-plots"],
+                            "--mode", "realtime", "--speed", str(SPEED), "--faults", str(faults),
+                            "--out", str(out), "--json", "--no-plots"],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     procs = [sim]
     try:

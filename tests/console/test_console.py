@@ -165,3 +165,19 @@ def test_the_energy_view_links_the_power_picture_to_the_queue(console_stack, pag
     assert "cap [W]" in caps and re.search(r"\d{3}", caps), caps
     page.wait_for_selector("[data-testid=wait-reason]", timeout=PLOT_TIMEOUT_MS)
     page.screenshot(path=str(shots_dir / "energy.png"))
+
+
+def test_the_operator_acknowledges_an_alarm_and_the_event_log_filters_by_severity(console_stack, page, shots_dir):
+    s = console_stack  # its fault plan fails a board early: a WARNING_HI event comes down at the first pass
+    login(page, s.url, s.tokens["olga"])
+    page.goto(f"{s.url}/console/#/browse/sunsched:root/sunsched:view.alarms")
+    page.wait_for_selector("tr[data-state=active] [data-testid=alarm-ack]", timeout=JOB_TIMEOUT_MS)
+    alarm = page.get_attribute("tr[data-state=active]", "data-alarm")
+    page.click(f"tr[data-alarm='{alarm}'] [data-testid=alarm-ack]")
+    page.wait_for_selector(f"tr[data-alarm='{alarm}'][data-state=acknowledged]:has-text('acknowledged by olga')",
+                           timeout=10_000)
+    assert "acknowledged" in page.inner_text("[data-testid=alarm-counts]")
+    page.wait_for_selector("[data-testid=events-table] tr[data-severity=WARNING_HI]", timeout=10_000)
+    page.uncheck("[data-testid=event-filters] input[data-severity=WARNING_HI]")
+    assert page.is_hidden("[data-testid=events-table] tr[data-severity=WARNING_HI]")
+    page.screenshot(path=str(shots_dir / "alarms.png"))
