@@ -68,6 +68,22 @@ def _submit(pool: ArchivePool, body: object, user: str) -> dict:
         return job_view(arch.job(job_id), Clock(meta))
 
 
+def _dry_run(pool: ArchivePool, body: object) -> dict:
+    with pool.use() as arch:
+        meta = arch.meta()
+        spec = validate_job_spec(body, meta)  # JobSpecError -> 422 naming the field
+        cost = estimate(spec, meta)
+        return {"spec": spec, "estimate_energy_wh": cost["energy_wh"], "estimate_time_s": cost["time_s"]}
+
+
+@router.post("/jobs/dry-run", summary="check a job spec and estimate its cost (viewer): nothing is stored",
+             openapi_extra={"requestBody": {"required": True,
+                                            "content": {"application/json": {"schema": _SPEC_SCHEMA}}}})
+async def dry_run_job(request: Request, user: Viewer) -> dict:
+    body = await read_json(request)
+    return await run_in_threadpool(_dry_run, request.app.state.pool, body)
+
+
 @router.post("/jobs", status_code=201, summary="submit a job (operator): it is queued for the station",
              openapi_extra={"requestBody": {"required": True,
                                             "content": {"application/json": {"schema": _SPEC_SCHEMA}}}})

@@ -64,6 +64,9 @@ def test_the_operator_logs_in_sees_telemetry_submits_a_job_and_fetches_its_resul
     assert "work_gpu_s" in page.inner_text("[data-testid=job-status]")
     page.fill("#jb-priority", "3")
     page.fill("#jb-work", "5")
+    page.click("[data-testid=job-dry-run]")  # checked and costed, not stored
+    page.wait_for_selector("[data-testid=job-status]:has-text('dry run: valid')", timeout=10_000)
+    assert re.search(r"about [\d.]+ Wh", page.inner_text("[data-testid=job-status]"))
     page.click("[data-testid=job-submit]")
     page.wait_for_selector("[data-testid=job-status]:has-text('submitted')", timeout=10_000)
     job_id = page.get_attribute("[data-testid=job-status]", "data-job-id")
@@ -72,12 +75,20 @@ def test_the_operator_logs_in_sees_telemetry_submits_a_job_and_fetches_its_resul
     page.wait_for_selector(f"{row} [data-testid=job-stages]:has-text('COMPLETED')", timeout=JOB_TIMEOUT_MS)
     page.wait_for_selector(f"{row} [data-testid=fetch-result]", timeout=JOB_TIMEOUT_MS)
     stages = page.inner_text(f"{row} [data-testid=job-stages]").split(" > ")
-    for stage in ("QUEUED", "SENT", "ACCEPTED", "STARTED", "COMPLETED"):
+    page.wait_for_selector(f"{row} [data-testid=job-stages]:has-text('DOWNLINKED')", timeout=JOB_TIMEOUT_MS)
+    stages = page.inner_text(f"{row} [data-testid=job-stages]").split(" > ")
+    for stage in ("QUEUED", "SENT", "ACCEPTED", "STARTED", "COMPLETED", "DOWNLINKED"):
         assert stage in stages, stages
+    assert stages.index("COMPLETED") < stages.index("DOWNLINKED"), stages
     page.click(f"{row} [data-testid=fetch-result]")
     link = page.wait_for_selector(f"{row} [data-testid=result-link]", timeout=30_000)
     assert link.get_attribute("data-verified") == "true"
     assert int(link.get_attribute("data-bytes")) == 4096
+    # cancel a queued job of the scenario's: the request is recorded and shown on its row
+    victim = page.get_attribute("tr:has([data-testid=job-cancel])", "data-job")
+    page.click(f"tr[data-job='{victim}'] [data-testid=job-cancel]")
+    page.wait_for_selector(f"tr[data-job='{victim}']:has-text('cancel requested'), "
+                           f"tr[data-job='{victim}'] .stage-CANCELLED", timeout=10_000)
     page.screenshot(path=str(shots_dir / "jobs.png"))
     # the browser logs the refused submit (422) as a failed load; nothing else may fail
     unexpected = [e for e in page.errors if "422 (Unprocessable Entity)" not in e]

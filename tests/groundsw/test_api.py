@@ -276,3 +276,14 @@ def test_the_limits_put_the_soc_lines_at_the_missions_floor(ground, http) -> Non
     mine = limits_for({"battery_soc_floor": 0.4})["power.power_budget.battery_soc"]
     assert mine == {"WARNING": {"low": 0.4 + SOC_WARNING_MARGIN}, "CRITICAL": {"low": 0.4}}
     assert limits_for({"battery_soc_floor": "x"})["power.power_budget.battery_soc"]["CRITICAL"]["low"] == DEFAULT_SOC_FLOOR
+
+
+def test_a_dry_run_checks_and_costs_a_spec_and_stores_nothing(ground, http) -> None:
+    before = http.get("/api/jobs", headers=ground.auth("otto")).json()["count"]
+    r = http.post("/api/jobs/dry-run", json=SPEC, headers=ground.auth("otto"))
+    assert r.status_code == 200, r.text
+    got = r.json()
+    assert got["estimate_energy_wh"] > 0 and got["estimate_time_s"] > 0 and got["spec"]["kind"] == "synthetic"
+    bad = http.post("/api/jobs/dry-run", json={**SPEC, "work_gpu_s": -1}, headers=ground.auth("otto"))
+    assert bad.status_code == 422 and bad.json()["field"] == "work_gpu_s", bad.text
+    assert http.get("/api/jobs", headers=ground.auth("otto")).json()["count"] == before

@@ -23,6 +23,11 @@ export function jobsView(root) {
     }
     const stages = (job.stages || []).map((s) => s.stage);
     const result = el("td");
+    if (!FINAL.has(job.stage) && !job.cancel_requested && may("operator")) {
+      result.append(el("button", { "data-testid": "job-cancel", onclick: () => cancel(job.job_id) }, "cancel"));
+    } else if (job.cancel_requested && !FINAL.has(job.stage)) {
+      result.append("cancel requested");
+    }
     if (job.stage === "ARCHIVED" || stages.includes("DOWNLINKED")) {
       result.append(el("button", { "data-testid": "fetch-result", onclick: () => fetchResult(job.job_id, result) },
         "fetch"));
@@ -38,6 +43,15 @@ export function jobsView(root) {
   async function refresh(jobId) {
     const got = await api(`/jobs/${encodeURIComponent(jobId)}`);
     render(got.job);
+  }
+
+  async function cancel(jobId) {
+    try {
+      render((await api(`/jobs/${encodeURIComponent(jobId)}/cancel`, { method: "POST" })).job);
+    } catch (e) {
+      status.textContent = `refused: ${e.message}`;
+      status.classList.add("error");
+    }
   }
 
   async function fetchResult(jobId, cell) {
@@ -69,16 +83,31 @@ export function jobsView(root) {
     el("input", { id: "jb-out", name: "output_bytes", type: "number", value: "4096" }),
     el("label", { for: "jb-deadline", text: "deadline in [s] (optional)" }),
     el("input", { id: "jb-deadline", name: "deadline_in_s", type: "number", step: "any" }),
-    el("span"), el("button", { type: "submit", "data-testid": "job-submit", text: "submit" }));
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
+    el("button", { type: "button", "data-testid": "job-dry-run", text: "dry run", onclick: () => dryRun() }),
+    el("button", { type: "submit", "data-testid": "job-submit", text: "submit" }));
+  function specOf() {
     const spec = {};
     for (const input of form.querySelectorAll("input, select")) {
       if (input.value === "") continue;
       spec[input.name] = input.type === "number" ? Number(input.value) : input.value;
     }
+    return spec;
+  }
+  async function dryRun() {
     try {
-      const got = await api("/jobs", { method: "POST", body: spec });
+      const got = await api("/jobs/dry-run", { method: "POST", body: specOf() });
+      status.textContent = `dry run: valid; about ${got.estimate_energy_wh.toFixed(1)} Wh and ` +
+        `${got.estimate_time_s.toFixed(0)} s on board`;
+      status.classList.remove("error");
+    } catch (e) {
+      status.textContent = `refused: ${e.message}`;
+      status.classList.add("error");
+    }
+  }
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const got = await api("/jobs", { method: "POST", body: specOf() });
       status.textContent = `submitted ${got.job.job_id}: ${got.job.stage}, about ` +
         `${got.job.estimate_energy_wh.toFixed(1)} Wh and ${got.job.estimate_time_s.toFixed(0)} s on board`;
       status.dataset.jobId = got.job.job_id;
