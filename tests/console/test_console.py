@@ -192,3 +192,21 @@ def test_the_operator_acknowledges_an_alarm_and_the_event_log_filters_by_severit
     page.uncheck("[data-testid=event-filters] input[data-severity=WARNING_HI]")
     assert page.is_hidden("[data-testid=events-table] tr[data-severity=WARNING_HI]")
     page.screenshot(path=str(shots_dir / "alarms.png"))
+
+
+def test_the_link_view_shows_passes_what_waits_for_the_next_and_the_files_received(console_stack, page,
+                                                                                   shots_dir):
+    s = console_stack
+    req = urllib.request.Request(f"{s.url}/api/jobs", method="POST", data=json.dumps(
+        {"kind": "synthetic", "priority": 3, "work_gpu_s": 5.0, "output_bytes": 4096}).encode(),
+        headers={"Authorization": f"Bearer {s.tokens['olga']}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as r:  # a small job: its result comes down in the first pass
+        assert r.status == 201
+    login(page, s.url, s.tokens["vera"])
+    page.goto(f"{s.url}/console/#/browse/sunsched:root/sunsched:view.link")
+    page.wait_for_selector("[data-testid=link-passes] td:has-text('madrid')", timeout=PLOT_TIMEOUT_MS)
+    page.wait_for_selector("[data-testid=link-files] tr[data-file]", timeout=JOB_TIMEOUT_MS)
+    row = page.inner_text("[data-testid=link-files] tr[data-file]")
+    assert "OK" in row.upper() or "COMPLETE" in row.upper() or "VERIFIED" in row.upper(), row
+    assert "results pending" in page.inner_text("[data-testid=link-backlog]")
+    page.screenshot(path=str(shots_dir / "link.png"))

@@ -17,6 +17,7 @@ import { alarmsView } from "./alarms.js";
 import { commandsView } from "./commands.js";
 import { energyView } from "./energy.js";
 import { jobsView } from "./jobs.js";
+import { linkView } from "./link.js";
 
 const NS = "sunsched";
 const ROOT = { namespace: NS, key: "root" };
@@ -85,6 +86,7 @@ const VIEWS = [
   { key: "alarms", name: "Alarms and events", type: "sunsched.alarms", icon: "icon-bell", show: alarmsView },
   { key: "jobs", name: "Jobs", type: "sunsched.jobs", icon: "icon-tabular-realtime", show: jobsView },
   { key: "commands", name: "Commands", type: "sunsched.commands", icon: "icon-command", show: commandsView },
+  { key: "link", name: "Passes and files", type: "sunsched.link", icon: "icon-session", show: linkView },
 ];
 
 const point = (p) => ({ utc: Date.parse(p.utc), value: p.value, id: p.id });
