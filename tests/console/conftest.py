@@ -21,16 +21,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.live import free_port, wait_for
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]  # the folder of pyproject.toml
@@ -135,22 +135,6 @@ class Stack:
     tmp: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(what: str, predicate, timeout_s: float, every_s: float = 0.5):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        got = predicate()
-        if got:
-            return got
-        time.sleep(every_s)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-
-
 def _api_up(url: str, token: str) -> bool:
     req = urllib.request.Request(f"{url}/api/status", headers={"Authorization": f"Bearer {token}"})
     try:
@@ -175,14 +159,14 @@ def console_stack(request, tmp_path):
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     procs = [sim]
     try:
-        _wait("the station's archive", lambda: (ground / "archive.sqlite").exists(), 60, 0.05)
+        wait_for("the station's archive", lambda: (ground / "archive.sqlite").exists(), 60, 0.05)
         tokens = {}
         for name, role in USERS.items():
             made = subprocess.run([str(BIN / "groundsw"), "--json", "users", "add", name, "--role", role,
                                    "--data", str(ground)], capture_output=True, text=True, timeout=60)
             assert made.returncode == 0, f"users add {name}: {made.stderr}"
             tokens[name] = json.loads(made.stdout)["token"]
-        port = _free_port()
+        port = free_port()
         api = subprocess.Popen([str(BIN / "groundsw"), "serve", "--host", "127.0.0.1", "--port", str(port),
                                 "--data", str(ground)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         procs.append(api)
@@ -193,7 +177,7 @@ def console_stack(request, tmp_path):
                 raise AssertionError(f"groundsw serve exited with rc {api.returncode}:\n{api.stderr.read()[-3000:]}")
             return _api_up(url, tokens["vera"])
 
-        _wait("the API", up, API_UP_TIMEOUT_S, 0.1)
+        wait_for("the API", up, API_UP_TIMEOUT_S, 0.1)
         yield Stack(url=url, tokens=tokens, sim=sim, tmp=tmp_path)
     finally:
         for p in reversed(procs):

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.live import free_port, wait_for
 
 BIN = Path(sys.executable).parent
 SPEED = 30.0  # sim seconds per wall second
@@ -35,28 +35,12 @@ output_bytes = 4096
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _cli(url: str, token: str, *args: str, check: bool = True) -> dict | list:
     p = subprocess.run([str(BIN / "groundsw"), "--url", url, "--token", token, "--json", *args],
                        capture_output=True, text=True, timeout=60)
     if check:
         assert p.returncode == 0, f"groundsw {' '.join(args)}: rc {p.returncode}\n{p.stdout}\n{p.stderr}"
     return json.loads(p.stdout) if p.stdout.strip() else {}
-
-
-def _wait(what: str, predicate, timeout_s: float, every_s: float = 0.5):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        got = predicate()
-        if got:
-            return got
-        time.sleep(every_s)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 @pytest.fixture
@@ -71,17 +55,17 @@ def session(tmp_path):
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     procs = [sim]
     try:
-        _wait("the station's archive", lambda: (ground / "archive.sqlite").exists(), 60, 0.05)
+        wait_for("the station's archive", lambda: (ground / "archive.sqlite").exists(), 60, 0.05)
         made = subprocess.run([str(BIN / "groundsw"), "--json", "users", "add", "olga", "--role", "operator",
                                "--data", str(ground)], capture_output=True, text=True, timeout=60)
         assert made.returncode == 0, made.stderr
         token = json.loads(made.stdout)["token"]
-        port = _free_port()
+        port = free_port()
         api = subprocess.Popen([str(BIN / "groundsw"), "serve", "--host", "127.0.0.1", "--port", str(port),
                                 "--data", str(ground)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         procs.append(api)
         url = f"http://127.0.0.1:{port}"
-        _wait("the API", lambda: _ok(url, token), 120, 0.1)  # a cold venv compiles fastapi/pydantic first
+        wait_for("the API", lambda: _ok(url, token), 120, 0.1)  # a cold venv compiles fastapi/pydantic first
         yield sim, url, token, tmp_path
     finally:
         for p in reversed(procs):
@@ -113,7 +97,7 @@ def test_an_operator_submits_a_job_and_a_command_and_gets_the_verified_result(se
         shown = _cli(url, token, "job", "show", job_id)
         return shown if shown["stage"] == "ARCHIVED" else None
 
-    shown = _wait(f"job {job_id} to be archived", archived, 120)
+    shown = wait_for(f"job {job_id} to be archived", archived, 120)
     stages = [s["stage"] for s in shown["stages"]]
     for stage in ("QUEUED", "RELEASED", "SENT", "ACCEPTED", "STARTED", "COMPLETED", "ARCHIVED"):
         assert stage in stages, f"{stage} missing from {stages}"
@@ -123,7 +107,7 @@ def test_an_operator_submits_a_job_and_a_command_and_gets_the_verified_result(se
     data = (tmp / "results" / f"{job_id}.bin").read_bytes()
     assert len(data) == 4096 and got["verified"] is True, got
 
-    c = _wait("the command to complete",
+    c = wait_for("the command to complete",
               lambda: (lambda r: r if r["stage"] in ("COMPLETED", "FAILED", "TIMEOUT") else None)(
                   _cli(url, token, "cmd", "show", str(cmd_id))), 60)
     assert c["stage"] == "COMPLETED" and c["status"] == "OK", c
