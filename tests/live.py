@@ -23,3 +23,16 @@ def wait_for(what: str, predicate, timeout_s: float, every_s: float = 0.5):
             return got
         time.sleep(every_s)
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def stop_all(procs) -> None:
+    """Terminate the processes, newest first; kill any still running 30 s later."""
+    import subprocess
+
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.terminate()
+        try:
+            p.wait(30)
+        except subprocess.TimeoutExpired:
+            p.kill()

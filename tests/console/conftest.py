@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import free_port, wait_for
+from tests.live import free_port, stop_all, wait_for
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]  # the folder of pyproject.toml
@@ -180,10 +180,4 @@ def console_stack(request, tmp_path):
         wait_for("the API", up, API_UP_TIMEOUT_S, 0.1)
         yield Stack(url=url, tokens=tokens, sim=sim, tmp=tmp_path)
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.terminate()
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)

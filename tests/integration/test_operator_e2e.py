@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import free_port, wait_for
+from tests.live import free_port, stop_all, wait_for
 
 BIN = Path(sys.executable).parent
 SPEED = 30.0  # sim seconds per wall second
@@ -68,13 +68,7 @@ def session(tmp_path):
         wait_for("the API", lambda: _ok(url, token), 120, 0.1)  # a cold venv compiles fastapi/pydantic first
         yield sim, url, token, tmp_path
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.terminate()
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
 
 
 def _ok(url: str, token: str) -> bool:
