@@ -14,7 +14,7 @@ The runs and the oracle solves share a pool of W spawned processes. Under DIR:
   temperature max, violations;
 - ``value_vs_bound.png``: value / bound per scenario, grouped by policy, with a line at
   TARGET_RATIO;
-- ``runs/<scenario>/seed<s>/<policy>/``: each run's own output (report.json, events, archive).
+- ``runs/<scenario>/seed<s>/<policy>/``: each run's report.json (with ``--keep-runs``, its whole output: events, archives).
 
 A run whose value exceeds its bound (``above_bound``) means the oracle is wrong: it is
 flagged in the table and the JSON, and the command exits 1 (as it does when a run fails).
@@ -27,6 +27,7 @@ import copy
 import json
 import multiprocessing
 import os
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -62,6 +63,7 @@ class BenchConfig:
     workers: int = 2
     out_dir: Path = DEFAULT_OUT
     bin_s: float = 60.0  # the oracle's time bin [s]
+    keep_runs: bool = False  # keep each run's archives (~0.5 GB a run-day); else only its report.json
 
 
 def scenario_variant(sc: Scenario, seed_offset: int) -> Scenario:
@@ -121,7 +123,8 @@ def _oracle_task(name: str, seed: int, data: dict, hours: float, bin_s: float) -
             "solve_s": out.get("solve_s"), "status": out.get("status"), "jobs": out.get("jobs")}
 
 
-def _run_task(name: str, seed: int, policy: str, data: dict, hours: float, out_dir: str) -> dict:
+def _run_task(name: str, seed: int, policy: str, data: dict, hours: float, out_dir: str,
+              keep_runs: bool = False) -> dict:
     _quiet()
     from sim.harness import RunConfig, run
 
@@ -133,6 +136,10 @@ def _run_task(name: str, seed: int, policy: str, data: dict, hours: float, out_d
     harvested = float(e.get("harvested_wh", 0.0))
     to_compute = float(e.get("to_compute_wh", 0.0))
     due, missed = deadline_misses(cfg.out_dir / "ground" / "archive.sqlite", cfg.n_ticks * int(sc.tick_s * NS_PER_S))
+    if not keep_runs:  # a full bench's archives run to tens of GB: keep the report, drop the rest
+        for item in cfg.out_dir.iterdir():
+            if item.name != "report.json":
+                shutil.rmtree(item) if item.is_dir() else item.unlink()
     return {
         "scenario": name, "seed": seed, "workload_seed": data["workload"]["seed"], "policy": policy,
         "value_delivered": float(rep["value_delivered"]),
@@ -157,7 +164,7 @@ def _tasks(cfg: BenchConfig) -> tuple[list[tuple], list[tuple]]:
             oracles.append((base.name, s, data, cfg.hours, cfg.bin_s))
             for policy in cfg.policies:
                 out = cfg.out_dir / "runs" / base.name / f"seed{s}" / policy
-                runs.append((base.name, s, policy, data, cfg.hours, str(out)))
+                runs.append((base.name, s, policy, data, cfg.hours, str(out), cfg.keep_runs))
     return oracles, runs
 
 
@@ -357,6 +364,8 @@ def add_arguments(p: argparse.ArgumentParser, what: bool = True) -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--out", default=str(DEFAULT_OUT))
     p.add_argument("--json", action="store_true", help="end stdout with a one-line summary")
+    p.add_argument("--keep-runs", action="store_true",
+                   help="keep every run's archives and events (default: only each run's report.json)")
 
 
 def _names(text: str, where: str) -> tuple[str, ...]:
@@ -385,7 +394,7 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
     if args.workers < 1:
         raise ScenarioError(f"--workers: expected >= 1, got {args.workers}")
     return BenchConfig(scenarios=scenarios, policies=policies, seeds=args.seeds, hours=args.hours,
-                       workers=args.workers, out_dir=Path(args.out))
+                       workers=args.workers, out_dir=Path(args.out), keep_runs=getattr(args, "keep_runs", False))
 
 
 def summary_line(results: dict, out_dir: Path) -> dict:

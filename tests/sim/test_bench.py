@@ -70,6 +70,8 @@ def test_every_run_has_a_sensible_row(tiny) -> None:
         assert r["to_compute_wh"] > 0 and r["curtailed_wh"] >= 0 and r["violations_total"] >= 0, where
         assert 0 <= r["deadline_missed"] <= r["deadline_due"], where
         assert (Path(r["run_dir"]) / "report.json").is_file(), f"{where}: no report.json"
+        kept = sorted(p.name for p in Path(r["run_dir"]).iterdir())
+        assert kept == ["report.json"], f"{where}: without --keep-runs only the report stays, got {kept}"
     assert any(r["value_delivered"] > 0 for r in rows), "no run delivered anything in the first pass"
 
 
