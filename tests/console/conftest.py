@@ -8,7 +8,7 @@
   uncaught page error as text, so tests can assert ``page.errors == []``.
 * ``shots_dir`` (session): ``out/console-screenshots`` under the repo root, for screenshots.
 * ``console_stack``: a live stack like ``tests/integration/test_operator_e2e.py``'s: a
-  realtime-mode ``sim run`` whose first pass over Madrid opens about 145 s in, the station's
+  realtime-mode ``sim run`` whose first pass over Madrid opens about 545 s in, the station's
   archive, three users (olga operator, vera viewer, abe approver) and ``groundsw serve`` on a
   free loopback port. Its fault plan (``FAULTS``) fails board 5 at tick 60, so the first pass
   brings down an alarm (``ALARM_NAME``, a WARNING_HI from the executor) for the console.
@@ -37,13 +37,13 @@ REPO = Path(__file__).resolve().parents[2]  # the folder of pyproject.toml
 CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 APT_TIMEOUT_S = 600
 SPEED = 30.0  # sim seconds per wall second
-DEFAULT_HOURS = 0.2  # 720 sim s: the first pass runs from about 145 s to 608 s
+DEFAULT_HOURS = 0.2  # 720 sim s: the first pass runs from about 545 s to the end
 SCENARIO = """
 base = "default"
 epoch_utc = "2026-12-01T00:06:30Z"
 """
 # one board fails for good a minute in: the executor takes it out of service with a WARNING_HI
-# event, which reaches the ground at the first pass (~145 s sim, ~5 s wall) as an alarm
+# event, which reaches the ground at the first pass (~545 s sim, ~18 s wall) as an alarm
 FAULTS = """
 [[board]]
 board = 5

@@ -5,7 +5,7 @@ that archive, and the ``groundsw`` CLI as separate processes, all on loopback.
 The operator submits a job and a command before the first pass; the station releases and
 uplinks them when the pass opens; the job runs on board, its result comes down as a CFDP
 file in the same pass, and the CLI fetches it and verifies it. The scenario is the default
-one with its epoch moved so the first pass over Madrid opens about 145 s in.
+one with its epoch moved so the first pass over Madrid opens about 545 s in (18 s of wall time).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tests.live import free_port, stop_all, wait_for
 
 BIN = Path(sys.executable).parent
 SPEED = 30.0  # sim seconds per wall second
-HOURS = 0.2  # 720 sim s: the pass runs from about 145 s to 608 s
+HOURS = 0.2  # 720 sim s: the pass runs from about 545 s to the end
 SCENARIO = """
 base = "default"
 epoch_utc = "2026-12-01T00:06:30Z"
