@@ -27,10 +27,10 @@ JOB_TIMEOUT_MS = 150_000  # the first pass opens ~545 s in at 30x: about 18 s of
 
 
 def login(page, url: str, token: str) -> None:
-    page.goto(f"{url}/console/")
-    page.fill("#token", token)
+    page.goto(f"{url}/console/", timeout=PLOT_TIMEOUT_MS)
+    page.fill("#token", token, timeout=PLOT_TIMEOUT_MS)
     page.click("#login")
-    page.wait_for_selector("#who:has-text('(')")
+    page.wait_for_selector("#who:has-text('(')", timeout=PLOT_TIMEOUT_MS)
 
 
 def test_the_operator_logs_in_sees_telemetry_submits_a_job_and_fetches_its_result(console_stack, page, shots_dir):
@@ -38,23 +38,8 @@ def test_the_operator_logs_in_sees_telemetry_submits_a_job_and_fetches_its_resul
     login(page, s.url, s.tokens["olga"])
     assert page.inner_text("#who") == "olga (operator)"
 
-    # telemetry: the battery SOC as a plot, in realtime on the sim's clock (it ticks with the
-    # samples the station archives: they come down from the first pass on)
-    page.wait_for_function("() => /sim 20\\d\\d-/.test(document.getElementById('sim-time').textContent)",
-                           timeout=PLOT_TIMEOUT_MS)
-    page.goto(f"{s.url}/console/#/browse/sunsched:root/sunsched:src.power/sunsched:{SOC_CHANNEL}")
-    page.wait_for_selector(".gl-plot", timeout=PLOT_TIMEOUT_MS)
-    # a drawn SOC series gives the y axis ticks in [0, 1] (an empty plot has none)
-    page.wait_for_function("""() => [...document.querySelectorAll('.gl-plot-tick')]
-        .some(t => /^0\\.\\d+$/.test(t.textContent.trim()))""", timeout=PLOT_TIMEOUT_MS)
-    ticks = page.eval_on_selector_all(".gl-plot-tick", "ts => ts.map(t => t.textContent).join('|')")
-    page.wait_for_function("""(before) => [...document.querySelectorAll('.gl-plot-tick')]
-        .map(t => t.textContent).join('|') !== before""", arg=ticks, timeout=PLOT_TIMEOUT_MS)  # it scrolls
-    # the floor and the warning level above it, as limit lines
-    page.wait_for_selector(".c-plot-limit-line", state="attached", timeout=10_000)
-    page.screenshot(path=str(shots_dir / "telemetry-plot.png"))
-
-    # jobs: build, submit, watch the row, fetch the result
+    # jobs: build and submit before the first pass opens (~18 s of wall time in): it goes up
+    # in that pass, runs, and its result comes down in the same pass
     page.goto(f"{s.url}/console/#/browse/sunsched:root/sunsched:view.jobs")
     builder = page.wait_for_selector("[data-testid=job-builder]", timeout=PLOT_TIMEOUT_MS)
     assert builder is not None
@@ -71,6 +56,23 @@ def test_the_operator_logs_in_sees_telemetry_submits_a_job_and_fetches_its_resul
     page.wait_for_selector("[data-testid=job-status]:has-text('submitted')", timeout=10_000)
     job_id = page.get_attribute("[data-testid=job-status]", "data-job-id")
     assert job_id and re.fullmatch(r"[A-Za-z0-9._-]+", job_id), job_id
+    # telemetry: the battery SOC as a plot, in realtime on the sim's clock (it ticks with the
+    # samples the station archives: they come down from the first pass on)
+    page.wait_for_function("() => /sim 20\\d\\d-/.test(document.getElementById('sim-time').textContent)",
+                           timeout=PLOT_TIMEOUT_MS)
+    page.goto(f"{s.url}/console/#/browse/sunsched:root/sunsched:src.power/sunsched:{SOC_CHANNEL}")
+    page.wait_for_selector(".gl-plot", timeout=PLOT_TIMEOUT_MS)
+    # a drawn SOC series gives the y axis ticks in [0, 1] (an empty plot has none)
+    page.wait_for_function("""() => [...document.querySelectorAll('.gl-plot-tick')]
+        .some(t => /^0\\.\\d+$/.test(t.textContent.trim()))""", timeout=PLOT_TIMEOUT_MS)
+    ticks = page.eval_on_selector_all(".gl-plot-tick", "ts => ts.map(t => t.textContent).join('|')")
+    page.wait_for_function("""(before) => [...document.querySelectorAll('.gl-plot-tick')]
+        .map(t => t.textContent).join('|') !== before""", arg=ticks, timeout=PLOT_TIMEOUT_MS)  # it scrolls
+    # the floor and the warning level above it, as limit lines
+    page.wait_for_selector(".c-plot-limit-line", state="attached", timeout=10_000)
+    page.screenshot(path=str(shots_dir / "telemetry-plot.png"))
+
+    page.goto(f"{s.url}/console/#/browse/sunsched:root/sunsched:view.jobs")
     row = f"tr[data-job='{job_id}']"
     page.wait_for_selector(f"{row} [data-testid=job-stages]:has-text('COMPLETED')", timeout=JOB_TIMEOUT_MS)
     page.wait_for_selector(f"{row} [data-testid=fetch-result]", timeout=JOB_TIMEOUT_MS)

@@ -22,6 +22,11 @@ export function jobsView(root) {
       body.prepend(tr);
     }
     const stages = (job.stages || []).map((s) => s.stage);
+    // unchanged: keep the row as it is (a re-render would drop a fetched result's link and
+    // detach the buttons under the operator's pointer)
+    const sig = JSON.stringify([job.stage, stages, job.cancel_requested]);
+    if (tr.dataset.sig === sig) return;
+    tr.dataset.sig = sig;
     const result = el("td");
     if (!FINAL.has(job.stage) && !job.cancel_requested && may("operator")) {
       result.append(el("button", { "data-testid": "job-cancel", onclick: () => cancel(job.job_id) }, "cancel"));
@@ -126,6 +131,9 @@ export function jobsView(root) {
 
   api("/jobs?limit=200").then((got) => {
     for (const j of got.jobs) render(j);
+    // the list carries no stage history: fetch it for the operators' own jobs (the few a
+    // console user follows); the stream brings every later change
+    for (const j of got.jobs) if (j.origin === "operator") refresh(j.job_id);
   });
   const stream = new Stream("/ws/jobs", (type, changes) => {
     if (type !== "job_stage") return;
