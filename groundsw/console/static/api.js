@@ -70,3 +70,15 @@ export function el(tag, attrs = {}, ...kids) {
   for (const k of kids) e.append(k);
   return e;
 }
+
+// A stage history as "QUEUED 00:06:45 > RELEASED 00:15:36 > ...": each stage with its sim
+// time of day (UTC); the full timestamp in its tooltip.
+export function stageTrail(stages, testid) {
+  const cell = el("td", { "data-testid": testid });
+  (stages || []).forEach((s, i) => {
+    if (i) cell.append(" > ");
+    const at = s.utc ? s.utc.slice(11, 19) : "";
+    cell.append(el("span", { "data-stage": s.stage, title: s.utc || "" }, s.stage, at ? ` ${at}` : ""));
+  });
+  return cell;
+}

@@ -4,14 +4,14 @@
 // one row per command with its arguments, sender, approver and every stage, live over the
 // /api/ws/jobs stream's command stages.
 
-import { api, el, may, session, Stream } from "./api.js";
+import { api, el, may, session, stageTrail, Stream } from "./api.js";
 
 export function commandsView(root) {
   const rows = new Map(); // cmd_id -> <tr>
   const status = el("p", { class: "note", "data-testid": "cmd-status", role: "status" });
   const body = el("tbody");
   const table = el("table", { "data-testid": "commands-table" },
-    el("thead", {}, el("tr", {}, ...["#", "command", "arguments", "sender", "approval", "stage", "stages"]
+    el("thead", {}, el("tr", {}, ...["#", "command", "arguments", "sender", "queued (UTC)", "approval", "stage", "stages"]
       .map((h) => el("th", { text: h })))), body);
 
   function render(cmd) {
@@ -31,9 +31,10 @@ export function commandsView(root) {
     }
     tr.replaceChildren(
       el("td", { text: String(cmd.cmd_id) }), el("td", { text: cmd.name + (cmd.critical ? " (critical)" : "") }),
-      el("td", { text: cmd.args_json || JSON.stringify(cmd.args || {}) }), el("td", { text: cmd.sender || "" }), approval,
+      el("td", { text: cmd.args_json || JSON.stringify(cmd.args || {}) }), el("td", { text: cmd.sender || "" }),
+      el("td", { text: cmd.queued_utc || "" }), approval,
       el("td", { class: `stage stage-${cmd.stage}`, "data-testid": "cmd-stage", text: cmd.stage }),
-      el("td", { "data-testid": "cmd-stages", text: (cmd.stages || []).map((s) => s.stage).join(" > ") }));
+      stageTrail(cmd.stages, "cmd-stages"));
   }
 
   async function refresh(cmdId) {

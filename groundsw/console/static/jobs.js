@@ -2,7 +2,7 @@
 // one row per job that moves through its stages in place (GET /api/jobs, then the
 // /api/ws/jobs stream), and a finished job's result fetched and checked against its SHA-256.
 
-import { api, el, may, session, Stream } from "./api.js";
+import { api, el, may, session, stageTrail, Stream } from "./api.js";
 
 const FINAL = new Set(["ARCHIVED", "FAILED", "EXPIRED", "REJECTED", "CANCELLED", "LOST"]);
 
@@ -41,7 +41,7 @@ export function jobsView(root) {
       el("td", { text: job.job_id }), el("td", { text: job.kind }), el("td", { text: job.priority }),
       el("td", { text: job.work_gpu_s }),
       el("td", { class: `stage stage-${job.stage}`, "data-testid": "job-stage", text: job.stage }),
-      el("td", { "data-testid": "job-stages", text: stages.join(" > ") }),
+      stageTrail(job.stages, "job-stages"),
       el("td", { text: job.estimate_energy_wh == null ? "" : job.estimate_energy_wh.toFixed(1) }), result);
   }
 
