@@ -237,6 +237,11 @@ async function main() {
   openmct.install(openmct.plugins.Espresso());
   openmct.start(document.getElementById("app"));
   window.sunsched = { openmct, me, api };
+  // the station's sim time in the badge, whatever view is open (plots update it faster)
+  const clock = document.getElementById("sim-time");
+  setInterval(() => api("/status").then((st) => {
+    if (st.now && st.now.utc && !clock.textContent.startsWith("sim ")) clock.textContent = `station ${st.now.utc}`;
+  }).catch(() => {}), 5000);
 }
 
 main().catch((e) => {
