@@ -65,7 +65,10 @@ def test_the_operator_logs_in_sees_telemetry_submits_a_job_and_fetches_its_resul
     # samples the station archives: they come down from the first pass on)
     page.wait_for_function("() => /sim 20\\d\\d-/.test(document.getElementById('sim-time').textContent)",
                            timeout=PLOT_TIMEOUT_MS)
-    page.goto(f"{s.url}/console/#/browse/sunsched:root/sunsched:src.power/sunsched:{SOC_CHANNEL}")
+    # the conductor in realtime on the sim's clock (before the first pass the console starts on
+    # a fixed window: nothing had come down for the clock to follow)
+    page.goto(f"{s.url}/console/#/browse/sunsched:root/sunsched:src.power/sunsched:{SOC_CHANNEL}"
+              "?tc.mode=remote-clock&tc.timeSystem=utc&tc.startDelta=1800000&tc.endDelta=60000")
     page.wait_for_selector(".gl-plot", timeout=PLOT_TIMEOUT_MS)
     # a drawn SOC series gives the y axis ticks in [0, 1] (an empty plot has none)
     page.wait_for_function("""() => [...document.querySelectorAll('.gl-plot-tick')]

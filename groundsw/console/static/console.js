@@ -227,12 +227,16 @@ async function main() {
   install(openmct, names, limits); // first: the Remote Clock asks our provider for its object
   openmct.install(openmct.plugins.UTCTimeSystem());
   openmct.install(openmct.plugins.RemoteClock({ namespace: NS, key: TIME_CHANNEL }));
-  const now = Date.parse(channels.find((c) => c.channel === TIME_CHANNEL)?.last_utc || new Date().toISOString());
+  // before the first pass nothing has come down: the Remote Clock would never tick (and
+  // Open MCT waits for it), so the console starts on a fixed window at the station's time
+  const last = channels.find((c) => c.channel === TIME_CHANNEL)?.last_utc;
+  const status = await api("/status");
+  const now = Date.parse(last || (status.now && status.now.utc) || status.epoch_utc || new Date().toISOString());
+  const realtime = { name: "Realtime", timeSystem: "utc", clock: "remote-clock",
+    clockOffsets: { start: -30 * 60 * 1000, end: 60 * 1000 } };
+  const fixed = { name: "Fixed", timeSystem: "utc", bounds: { start: now - 6 * 3600 * 1000, end: now + 3600 * 1000 } };
   openmct.install(openmct.plugins.Conductor({
-    menuOptions: [
-      { name: "Realtime", timeSystem: "utc", clock: "remote-clock", clockOffsets: { start: -30 * 60 * 1000, end: 60 * 1000 } },
-      { name: "Fixed", timeSystem: "utc", bounds: { start: now - 6 * 3600 * 1000, end: now } },
-    ],
+    menuOptions: last ? [realtime, fixed] : [fixed, realtime],
   }));
   openmct.install(openmct.plugins.Espresso());
   openmct.start(document.getElementById("app"));
