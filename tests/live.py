@@ -26,13 +26,30 @@ def wait_for(what: str, predicate, timeout_s: float, every_s: float = 0.5):
 
 
 def stop_all(procs) -> None:
-    """Terminate the processes, newest first; kill any still running 30 s later."""
+    """Stop the processes, newest first, with their process groups (a process started with
+    ``start_new_session=True`` leads one: a sim's spawned flight processes go with it);
+    kill what still runs 30 s later."""
+    import os
+    import signal
     import subprocess
+
+    def signal_group(p, sig) -> None:
+        try:
+            if os.getpgid(p.pid) == p.pid:
+                os.killpg(p.pid, sig)
+                return
+        except (ProcessLookupError, PermissionError):
+            return
+        p.send_signal(sig)
 
     for p in reversed(procs):
         if p.poll() is None:
-            p.terminate()
+            signal_group(p, signal.SIGTERM)
         try:
             p.wait(30)
         except subprocess.TimeoutExpired:
-            p.kill()
+            signal_group(p, signal.SIGKILL)
+        try:  # children the group leader left behind
+            os.killpg(p.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError, OSError):
+            pass

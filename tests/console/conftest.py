@@ -156,7 +156,7 @@ def console_stack(request, tmp_path):
     sim = subprocess.Popen([str(BIN / "sim"), "run", "--scenario", str(scenario), "--hours", str(hours),
                             "--mode", "realtime", "--speed", str(SPEED), "--faults", str(faults),
                             "--out", str(out), "--json", "--no-plots"],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
     procs = [sim]
     try:
         wait_for("the station's archive", lambda: (ground / "archive.sqlite").exists(), 60, 0.05)

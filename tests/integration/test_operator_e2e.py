@@ -52,7 +52,7 @@ def session(tmp_path):
     env = dict(os.environ)
     sim = subprocess.Popen([str(BIN / "sim"), "run", "--scenario", str(scenario), "--hours", str(HOURS),
                             "--mode", "realtime", "--speed", str(SPEED), "--out", str(out), "--json", "--no-plots"],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True, env=env)
     procs = [sim]
     try:
         wait_for("the station's archive", lambda: (ground / "archive.sqlite").exists(), 60, 0.05)
