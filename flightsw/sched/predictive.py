@@ -150,7 +150,8 @@ def predictive(jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence
 
     due: dict[str, float] = {}
     if t_ns is not None:
-        due = {j.job_id: effective_deadline_s(j, t_ns, passes, DOWNLINK_MARGIN_S) for j in jobs}
+        aos = [a for a, _ in passes]  # once per plan, not once per job
+        due = {j.job_id: effective_deadline_s(j, t_ns, passes, DOWNLINK_MARGIN_S, aos) for j in jobs}
         if horizon_ns is not None:  # work without a deadline still has to come down in the plan
             due = {k: min(v, (horizon_ns - t_ns) / NS_PER_S) for k, v in due.items()}
     covered = max(1, min(usable, boards_covered(level_w, model)))

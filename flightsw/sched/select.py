@@ -39,7 +39,8 @@ __all__ = ["effective_deadline_s", "promise"]
 NS_PER_S = 1_000_000_000
 
 
-def effective_deadline_s(j: JobView, t_ns: int, passes: Sequence[tuple[int, int]], margin_s: float) -> float:
+def effective_deadline_s(j: JobView, t_ns: int, passes: Sequence[tuple[int, int]], margin_s: float,
+                         aos: Sequence[int] | None = None) -> float:
     """Seconds from ``t_ns`` by which ``j``'s result must be ready (inf: no deadline;
     negative: too late already). Inside the contact plan the result must be ready by the
     end (less ``margin_s``) of the last pass that starts before the deadline; beyond the
@@ -48,7 +49,8 @@ def effective_deadline_s(j: JobView, t_ns: int, passes: Sequence[tuple[int, int]
         return math.inf
     ready_ns = j.deadline_t_ns
     if passes and j.deadline_t_ns <= passes[-1][1]:
-        i = bisect.bisect_right([aos for aos, _ in passes], j.deadline_t_ns) - 1
+        starts = [a for a, _ in passes] if aos is None else aos  # pass ``aos`` when calling per job
+        i = bisect.bisect_right(starts, j.deadline_t_ns) - 1
         if i < 0:
             return -1.0
         ready_ns = min(ready_ns, passes[i][1] - int(margin_s * NS_PER_S))
