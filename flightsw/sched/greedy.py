@@ -93,6 +93,8 @@ def rank_fill(
     rank: Callable[[JobView], float] | None = None,
     spread: bool = False,
     order: Callable[[JobView], tuple] | None = None,
+    warm: Sequence[bool] = (),
+    max_boards: int | None = None,
 ) -> Plan:
     """Steps 1-6 with ``budget_w`` as the power to spend; ``skip(job)`` names why a job
     must not run now (a WAIT_REASONS entry) or None; ``guard(job)``: True for a running
@@ -107,6 +109,8 @@ def rank_fill(
     order = order or _deadline_order
     usable = [thermal_cap_w[b] >= model.min_power_w for b in range(model.n_boards)]
     room = boards_covered(budget_w, model)  # busy boards the budget still covers
+    if max_boards is not None:
+        room = min(room, max(0, max_boards))
     capacity = min(room, sum(usable))
     skipped: dict[str, str] = {}
     eligible = []
@@ -153,7 +157,7 @@ def rank_fill(
                     heappush(free, b)
                     busy[b] = False
         if spread and model.boards_per_plate > 0:
-            assignments[j.job_id] = _spread_pick(free, j.boards_needed, busy, model.boards_per_plate)
+            assignments[j.job_id] = _spread_pick(free, j.boards_needed, busy, model.boards_per_plate, warm)
         else:
             assignments[j.job_id] = tuple(heappop(free) for _ in range(j.boards_needed))
         room -= j.boards_needed
@@ -162,7 +166,8 @@ def rank_fill(
                                                  blocked_by_rank=True))
 
 
-def _spread_pick(free: list[int], n: int, busy: list[bool], per_plate: int) -> tuple[int, ...]:
+def _spread_pick(free: list[int], n: int, busy: list[bool], per_plate: int,
+                 warm: Sequence[bool] = ()) -> tuple[int, ...]:
     """Take ``n`` boards from the heap ``free``, each from the plate with the fewest busy
     boards (then the lowest index); marks them busy. O(boards) per board taken."""
     picked = []
@@ -171,7 +176,7 @@ def _spread_pick(free: list[int], n: int, busy: list[bool], per_plate: int) -> t
         for b, on in enumerate(busy):
             if on:
                 load[b // per_plate] = load.get(b // per_plate, 0) + 1
-        best = min(free, key=lambda b: (load.get(b // per_plate, 0), b))
+        best = min(free, key=lambda b: (not (b < len(warm) and warm[b]), load.get(b // per_plate, 0), b))
         free.remove(best)
         busy[best] = True
         picked.append(best)

@@ -9,6 +9,14 @@ boards by value with the tests the baselines leave out.
    filled equally (the best split of a concave curve): when energy is the limit, more
    boards at lower, more efficient caps; below every board at the minimum, whole boards
    at the minimum (``_whole_boards_w``).
+   Switching costs: a board switched on boots first (a minute at boot power, no work) and
+   a job switched off checkpoints. So the busy count holds while the level is within a
+   board of it (hysteresis), a board is switched on only when the budget covers it past
+   its noise (``ADD_MARGIN_W``), and none within ``TRANSITION_HOLD_S`` of an eclipse's
+   entry or exit, or in its penumbra (the budget is about to step). A board still on
+   (``ctx.powered``: its job just ended) counts as busy and is the first a job takes.
+   Measured on energy-limited (24 h, seed 0): boots 833 -> 317, boot energy 1.23 ->
+   0.71 kWh, work +1.8 %, value 0.931 -> 0.940 of the bound.
 2. Order: value density first: a job's value per GPU-second of board work is its
    priority weight over its replicas (a dual-execution job does its work twice for one
    value); then earlier deadline, then acceptance order (rank_fill, with this density as
@@ -70,20 +78,44 @@ DOWNLINK_MARGIN_S = 60.0  # [s] before the last contact's end: time to send a fi
 UNDELIVERABLE = 1.0e9  # rank offset below every deliverable job
 PROMISED = 1.0e6  # rank of a promised job (select.promise): above every density
 PROMISE_MARGIN = 0.9  # the promise counts on this fraction of the planned throughput
+ADD_MARGIN_W = 100.0  # [W] a board is switched on only with this much of the budget to spare (its noise)
+TRANSITION_HOLD_S = 120.0  # [s] no board is switched on this near an eclipse's entry or exit
+PENUMBRA_SOLAR = 0.02  # in an eclipse with more than this fraction of the mean solar power: still entering it
+BOARD_HYSTERESIS = 1.0  # [boards at the minimum power] the busy count holds while the level is this near
 
 
-def _whole_boards_w(level_w: float, budget_w: float, usable: int, model: BoardModel) -> float:
+def _whole_boards_w(level_w: float, budget_w: float, usable: int, model: BoardModel, busy_now: int = 0) -> float:
     """Below every usable board at the minimum power, the level rounded to whole boards at
     the minimum (to the nearest, never above the budget): k boards at a little above the
     minimum do less work per joule than the curve's chord, which k + 1 boards at it reach;
-    the battery carries the difference and the next plan (a minute on) corrects for it."""
+    the battery carries the difference and the next plan (a minute on) corrects for it.
+    With hysteresis: the ``busy_now`` boards busy now stay busy while the level is within
+    ``BOARD_HYSTERESIS`` boards' minimum of them (the level moves by a fraction of a board
+    with the solar power and the battery's reading: that must not switch boards)."""
     floor_w = model.min_power_w
     if floor_w <= 0.0 or level_w >= usable * floor_w:
         return level_w
     k = min(usable, int(level_w / floor_w + 0.5))
+    if 0 < busy_now <= usable and abs(level_w / floor_w - busy_now) < BOARD_HYSTERESIS:
+        k = busy_now
     if k * floor_w > budget_w:
         k = int(budget_w // floor_w)
     return max(0.0, k * floor_w) if k > 0 else level_w
+
+
+def _max_boards(budget_w: float, usable: int, busy_now: int, model: BoardModel, ctx: PlanContext | None) -> int:
+    """The most boards the plan may keep busy: a board switched on boots first (a minute
+    of power for no work) and one switched off checkpoints its job, so no board is
+    switched on (the busy count does not rise) unless the budget covers it with
+    ``ADD_MARGIN_W`` to spare (its noise would switch it off again), nor within
+    ``TRANSITION_HOLD_S`` of entering or leaving an eclipse (the budget is about to step:
+    a board started then is switched off before it has done any work)."""
+    if ctx is not None and ctx.known and (0.0 < ctx.next_eclipse_in_s < TRANSITION_HOLD_S
+                                          or (ctx.in_eclipse and (ctx.next_eclipse_s < TRANSITION_HOLD_S
+                                                                  or ctx.solar_w > PENUMBRA_SOLAR * ctx.solar_mean_w))):
+        return min(busy_now, usable)
+    floor_w = max(model.min_power_w, 1e-9)
+    return min(usable, max(busy_now, int((budget_w - ADD_MARGIN_W) // floor_w)))
 
 
 def _per_board_rate(level_w: float, usable: int, demand: int, model: BoardModel) -> float:
@@ -109,8 +141,16 @@ def predictive(jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence
     ceiling_w = sum(min(c, model.max_power_w) for c in thermal_cap_w[: model.n_boards] if c >= model.min_power_w)
     if ctx is not None and ctx.thermal_budget_w > 0.0:  # the heat the radiator carries at the boards' setpoint
         ceiling_w = min(ceiling_w, ctx.thermal_budget_w)
-    level_w = _whole_boards_w(min(planned_power_w(ctx, budget_w, ceiling_w, usable, model), ceiling_w), budget_w,
-                              usable, model)
+    busy_now = sum(len(j.boards) for j in jobs)
+    if ctx is not None and ctx.powered:  # a board whose job just ended is still on: no boot to run it
+        busy_now = max(busy_now, sum(1 for b, on in enumerate(ctx.powered[: model.n_boards])
+                                     if on and thermal_cap_w[b] >= model.min_power_w))
+    most = _max_boards(budget_w, usable, busy_now, model, ctx)
+    level_w = min(planned_power_w(ctx, budget_w, ceiling_w, usable, model), ceiling_w)
+    spread_w = level_w >= usable * model.min_power_w  # every usable board busy, above the minimum
+    level_w = _whole_boards_w(level_w, budget_w, usable, model, busy_now)
+    if most < usable:  # no more boards than it may keep busy: at the minimum each, or above when all could be
+        level_w = min(level_w, most * (model.max_power_w if spread_w else model.min_power_w))
     rate = _per_board_rate(level_w, usable, sum(j.boards_needed for j in jobs), model)
     t_ns = None if ctx is None else ctx.t_ns
     passes = () if ctx is None else ctx.passes
@@ -169,7 +209,8 @@ def predictive(jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence
             return (due[j.job_id], -value_density(j), j.order_no)
         return (j.deadline_t_ns if j.deadline_t_ns >= 0 else 2**63, j.order_no)
 
-    return rank_fill(jobs, level_w, thermal_cap_w, model, skip, guard, base_rank, spread=True, order=order)
+    return rank_fill(jobs, level_w, thermal_cap_w, model, skip, guard, base_rank, spread=True, order=order,
+                     warm=() if ctx is None else ctx.powered, max_boards=most)
 
 
 def value_density(j: JobView) -> float:

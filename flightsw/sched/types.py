@@ -66,6 +66,7 @@ class PlanContext:
     passes: tuple[tuple[int, int], ...] = ()  # contact plan: (aos_t_ns, los_t_ns), in time order
     checkpoint_cost_s: float = 0.0  # a preemption costs a save and a load of this long each
     thermal_budget_w: float = -1.0  # [W] the compute heat the thermal guard budgets (<= 0: not known)
+    powered: tuple[bool, ...] = ()  # boards switched on now (a board off must boot before it works)
     known: bool = False  # False: no energy picture (the budget's fields were not filled in)
 
 

@@ -232,7 +232,8 @@ def test_predictive_orders_by_value_per_board_second_so_a_dual_job_ranks_as_half
 def test_predictive_spreads_few_busy_boards_over_every_plate():
     model = BoardModel(n_boards=16, max_power_w=700.0, min_power_w=200.0, boards_per_plate=4)
     jobs = [job(f"j{i}", i) for i in range(8)]
-    plan = predictive(jobs, 8 * 200.0, COOL, model, ctx=sunlit_ctx(next_eclipse_in_s=-1.0))
+    # (a budget with ADD_MARGIN_W to spare: boards switched on must be covered past its noise)
+    plan = predictive(jobs, 8 * 200.0 + 100.0, COOL, model, ctx=sunlit_ctx(next_eclipse_in_s=-1.0))
     busy = sorted(b for bs in plan.assignments.values() for b in bs)
     assert len(busy) == 8
     assert sorted(b // 4 for b in busy) == [0, 0, 1, 1, 2, 2, 3, 3], "two busy boards on each plate"
@@ -251,3 +252,53 @@ def test_below_every_board_at_its_minimum_the_level_is_whole_boards_at_the_minim
     jobs = [job(f"j{i}", i) for i in range(16)]
     plan = predictive(jobs, 1350.0, COOL, MODEL, ctx=sunlit_ctx(next_eclipse_in_s=-1.0))
     assert sorted(c for c in plan.cap_w if c > 0) == [200.0] * 6
+
+
+def test_whole_boards_hold_the_busy_count_while_the_level_stays_within_a_board_of_it():
+    from flightsw.sched.predictive import _whole_boards_w
+
+    # 7 boards busy; 6.4 boards' worth would round to 6: the 7 stay (a board off checkpoints
+    # its job, and the level's noise would switch it back on within the minute)
+    assert _whole_boards_w(1280.0, 9000.0, 16, MODEL, busy_now=7) == 1400.0
+    assert _whole_boards_w(1180.0, 9000.0, 16, MODEL, busy_now=7) == 1200.0, "a whole board below: 6"
+    assert _whole_boards_w(1280.0, 1300.0, 16, MODEL, busy_now=7) == 1200.0, "never above the budget"
+
+
+def running(n: int, boards_from: int = 0) -> list[JobView]:
+    return [job(f"r{i}", i, boards=(boards_from + i,)) for i in range(n)]
+
+
+def test_a_board_is_switched_on_only_with_room_for_the_budgets_noise():
+    jobs = running(6) + [job(f"w{i}", 100 + i) for i in range(10)]
+    ctx = sunlit_ctx(next_eclipse_in_s=-1.0)
+    # 7 x 200 W = 1400 W: a 1450 W budget covers a seventh board by 50 W, within its noise
+    plan = predictive(jobs, 1450.0, COOL, MODEL, ctx=ctx)
+    assert len(plan.assignments) == 6 and all(f"r{i}" in plan.assignments for i in range(6))
+    plan = predictive(jobs, 1500.0 + 1.0, COOL, MODEL, ctx=ctx)
+    assert len(plan.assignments) == 7, "100 W to spare: the seventh starts"
+
+
+@pytest.mark.parametrize("ctx_kw", [
+    dict(next_eclipse_in_s=60.0),  # the eclipse starts in a minute
+    dict(in_eclipse=True, next_eclipse_in_s=0.0, next_eclipse_s=90.0),  # it ends in 90 s
+    dict(in_eclipse=True, next_eclipse_in_s=0.0, next_eclipse_s=2000.0, solar_w=3000.0),  # still in penumbra
+])
+def test_no_board_is_switched_on_next_to_an_eclipse_edge(ctx_kw):
+    jobs = running(4) + [job(f"w{i}", 100 + i) for i in range(12)]
+    plan = predictive(jobs, 9000.0, COOL, MODEL, ctx=sunlit_ctx(**ctx_kw))
+    assert set(plan.assignments) == {"r0", "r1", "r2", "r3"}, "the running jobs keep their boards, none starts"
+    assert sum(plan.cap_w) <= 4 * MODEL.max_power_w
+    # the same picture away from the edge starts more
+    far = predictive(jobs, 9000.0, COOL, MODEL, ctx=sunlit_ctx(next_eclipse_in_s=-1.0))
+    assert len(far.assignments) > 4
+
+
+def test_a_board_left_on_by_a_finished_job_counts_as_running_and_is_taken_first():
+    model = BoardModel(n_boards=16, max_power_w=700.0, min_power_w=200.0, boards_per_plate=4)
+    powered = tuple(b in (0, 1, 2, 5) for b in range(16))  # board 5's job just ended: it is still on
+    jobs = running(3) + [job("next", 50)]
+    # a minute before the eclipse nothing may be switched on, but board 5 is on already
+    plan = predictive(jobs, 9000.0, COOL, model, ctx=sunlit_ctx(next_eclipse_in_s=60.0, powered=powered))
+    assert plan.assignments["next"] == (5,), "the warm board, not the coldest plate's"
+    cold = predictive(jobs, 9000.0, COOL, model, ctx=sunlit_ctx(next_eclipse_in_s=-1.0))
+    assert cold.assignments["next"] != (5,), "without the powered boards it spreads over the plates"

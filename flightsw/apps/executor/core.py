@@ -733,6 +733,7 @@ class ExecutorCore:
             passes=self.contacts.ahead(t_ns),
             checkpoint_cost_s=self.table.checkpoint_cost_s,
             thermal_budget_w=self.caps.radiator_capacity_w if self.caps is not None else -1.0,
+            powered=tuple(bool(o) for o in self._last_cmd.on) if self._last_cmd is not None else (),
             known=b.battery_capacity_wh > 0.0,
         )
 
