@@ -441,10 +441,11 @@ class ThermalCaps:
 
 @dataclass(frozen=True, slots=True)
 class ExecutorStatus:
-    """Executor housekeeping: job counts by state and power in use."""
+    """Executor housekeeping: job counts by state and power in use, and (v3) the power cap
+    [W] each board is commanded now: the plan's compute per board (0: no job on it)."""
 
     KIND: ClassVar[int] = 212
-    VERSION: ClassVar[int] = 2
+    VERSION: ClassVar[int] = 3
     jobs_queued: int = f_int(0, 10**9)
     jobs_running: int = f_int(0, 10**9)
     jobs_completed: int = f_int(0, 10**9)
@@ -460,6 +461,7 @@ class ExecutorStatus:
     sdc_detected: int = f_int(0, 10**9, default=0)
     power_cycles: int = f_int(0, 10**9, default=0)
     boards_out_of_service: tuple[int, ...] = f_ints(MAX_BOARDS, 0, MAX_BOARDS, default=())
+    board_cap_w: tuple[float, ...] = f_floats(MAX_BOARDS, 0.0, MAX_POWER_W, default=())
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ import urllib.request
 
 import pytest
 
+from flightsw.sched.types import WAIT_REASONS
 from groundsw.api.app import OPENMCT_DIST
 
 pytestmark = pytest.mark.skipif(not (OPENMCT_DIST / "openmct.js").exists(),
@@ -184,7 +185,15 @@ def test_the_energy_view_links_the_power_picture_to_the_queue(console_stack, pag
     page.wait_for_selector("[data-testid=energy-pass]", timeout=PLOT_TIMEOUT_MS)
     page.wait_for_function("() => /cap \\[W\\][\\s\\S]*\\d{3}/.test("
                            "document.querySelector('[data-testid=energy-boards]').innerText)", timeout=PLOT_TIMEOUT_MS)
+    # the compute planned per board (the executor's commanded caps): every board has its
+    # figure, and some board runs a job at or above the boards' minimum power
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=energy-planned] td')]"
+                           ".some((td) => Number(td.textContent) >= 200)", timeout=PLOT_TIMEOUT_MS)
+    planned = page.eval_on_selector_all("[data-testid=energy-planned] td", "(tds) => tds.map((td) => td.textContent)")
+    assert len(planned) == 16 and all(p == "idle" or 200 <= float(p) <= 700 for p in planned), planned
     page.wait_for_selector("[data-testid=wait-reason]", timeout=PLOT_TIMEOUT_MS)
+    reasons = page.eval_on_selector_all("[data-testid=wait-reason]", "(tds) => tds.map((td) => td.textContent)")
+    assert reasons and set(reasons) <= set(WAIT_REASONS) | {"-"}, reasons
     page.screenshot(path=str(shots_dir / "energy.png"))
 
 

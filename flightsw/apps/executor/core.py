@@ -991,6 +991,7 @@ class ExecutorCore:
             sdc_detected=self.sdc_detected,
             power_cycles=self.health.power_cycles,
             boards_out_of_service=tuple(sorted(self.health.out_of_service)),
+            board_cap_w=tuple(self._last_cmd.cap_w) if self._last_cmd is not None else (),
         )
 
     def statistics(self) -> ExecutorStats:

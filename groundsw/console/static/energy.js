@@ -1,7 +1,8 @@
 // The Energy view (ours alone: no console we know of links the power and energy budget to
 // the job queue): the power manager's picture now (battery, budget, sun), the eclipse
-// ahead and the budget it forecasts over it, the passes ahead, what each board may draw
-// (the thermal guard's caps), and for each queued job why it waits.
+// ahead and the budget it forecasts over it, the passes ahead, the compute planned on each
+// board (the executor's commanded caps) against what each may draw (the thermal guard's
+// caps), and for each queued job why it waits.
 //
 // Everything comes from the archive through the API: the latest sample of each channel
 // (GET /api/telemetry/channels, every POLL_MS), the predicted passes and the queued jobs.
@@ -11,6 +12,7 @@ import { api, el } from "./api.js";
 const POLL_MS = 2000;
 const PB = "power.power_budget.";
 const CAPS = "thermal.thermal_caps.cap_w."; // an array field: one channel per element
+const PLAN = "executor.executor_status.board_cap_w."; // the power each board is commanded now
 
 function fmt(v, digits = 0, unit = "") {
   return v === undefined || v === null || Number.isNaN(v) ? "-" : `${Number(v).toFixed(digits)}${unit}`;
@@ -57,7 +59,7 @@ export function energyView(root) {
     el("h2", { text: "Power and energy now" }), now,
     el("h2", { text: "Sunlight, eclipse and passes ahead" }), forecast,
     el("h2", { text: "Passes ahead" }), passes,
-    el("h2", { text: "What each board may draw (thermal caps)" }), boards,
+    el("h2", { text: "Compute planned on each board, and what it may draw" }), boards,
     el("h2", { text: "Why queued jobs wait" }), waits));
 
   let lastPower = null;
@@ -86,8 +88,11 @@ export function energyView(root) {
     drawTimeline();
     const index = (k) => Number(k.slice(CAPS.length));
     const caps = Object.keys(v).filter((k) => k.startsWith(CAPS)).sort((a, b) => index(a) - index(b));
+    const planned = (k) => v[`${PLAN}${index(k)}`];
     boards.replaceChildren(el("tr", {}, el("th", { text: "board" }), ...caps.map((k) => el("th", { text: String(index(k)) }))),
-      el("tr", {}, el("th", { text: "cap [W]" }), ...caps.map((k) => el("td", { text: fmt(v[k]) }))));
+      el("tr", { "data-testid": "energy-planned" }, el("th", { text: "planned [W]" }),
+        ...caps.map((k) => el("td", { text: planned(k) === undefined ? "-" : planned(k) > 0 ? fmt(planned(k)) : "idle" }))),
+      el("tr", {}, el("th", { text: "thermal cap [W]" }), ...caps.map((k) => el("td", { text: fmt(v[k]) }))));
   }
 
   async function slow() {

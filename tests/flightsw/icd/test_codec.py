@@ -259,7 +259,7 @@ def test_an_int_inside_a_float_field_is_accepted_as_a_float() -> None:
 
 
 def test_a_bool_where_an_int_is_expected_is_rejected() -> None:
-    fields = [True, 0, 0, 0, 0, 0, 0, 0.0, 0.0, 0, 0, 0, 0, 0, []]
+    fields = [True, 0, 0, 0, 0, 0, 0, 0.0, 0.0, 0, 0, 0, 0, 0, [], []]
     text = _decode_error_text(_wire(kind=ExecutorStatus.KIND, version=ExecutorStatus.VERSION, fields=fields))
     assert "ExecutorStatus.jobs_queued" in text, f"field not named: {text}"
     assert "expected an integer" in text and "bool" in text, f"expected/got missing: {text}"
