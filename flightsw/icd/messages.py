@@ -392,7 +392,7 @@ class PowerBudget:
     """Power manager -> executor, supervisor: the compute power granted this tick."""
 
     KIND: ClassVar[int] = 210
-    VERSION: ClassVar[int] = 3
+    VERSION: ClassVar[int] = 4
     mode: str = f_str(16, MODES)
     compute_budget_w: float = f_float(0.0, MAX_POWER_W)
     solar_power_w: float = f_float(0.0, MAX_POWER_W)
@@ -422,6 +422,11 @@ class PowerBudget:
     charge_efficiency: float = f_float(0.0, 1.0, default=1.0)
     discharge_efficiency: float = f_float(0.0, 1.0, default=1.0)
     max_charge_w: float = f_float(0.0, 1.0e9, default=0.0)
+    # the battery forecast that goes with forecast_budget_w (v4): the state of charge at
+    # now + i*forecast_soc_step_s, thinned to 64 points (telemetry's channels per array);
+    # carried with the budget forecast, empty (step 0) between
+    forecast_soc_step_s: float = f_float(0.0, 1.0e6, default=0.0)
+    forecast_soc: tuple[float, ...] = f_floats(64, 0.0, 1.0, default=())
 
 
 @dataclass(frozen=True, slots=True)

@@ -185,6 +185,15 @@ def test_the_energy_view_links_the_power_picture_to_the_queue(console_stack, pag
     page.wait_for_selector("[data-testid=energy-pass]", timeout=PLOT_TIMEOUT_MS)
     page.wait_for_function("() => /cap \\[W\\][\\s\\S]*\\d{3}/.test("
                            "document.querySelector('[data-testid=energy-boards]').innerText)", timeout=PLOT_TIMEOUT_MS)
+    # the battery forecast over the orbit ahead, with the floor and the charge held at eclipse end
+    page.wait_for_selector("[data-testid=energy-soc-forecast] polyline[data-kind=soc]", timeout=PLOT_TIMEOUT_MS)
+    n_points = int(page.get_attribute("[data-testid=energy-soc-forecast] polyline[data-kind=soc]", "data-points"))
+    assert 10 <= n_points <= 64, n_points
+    ys = [float(xy.split(",")[1]) for xy in page.get_attribute(
+        "[data-testid=energy-soc-forecast] polyline[data-kind=soc]", "points").split()]
+    assert len(ys) == n_points and max(ys) > min(ys), "a flat forecast over an orbit with an eclipse"
+    for kind in ("floor", "hold"):
+        assert page.query_selector(f"[data-testid=energy-soc-forecast] line[data-kind={kind}]"), kind
     # the compute planned per board (the executor's commanded caps): every board has its
     # figure, and some board runs a job at or above the boards' minimum power
     page.wait_for_function("() => [...document.querySelectorAll('[data-testid=energy-planned] td')]"

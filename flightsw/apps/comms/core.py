@@ -35,6 +35,7 @@ from flightsw.icd.messages import (
     JobSpec,
     JobState,
     Message,
+    PowerBudget,
     ResultData,
     ResultResync,
     Severity,
@@ -62,6 +63,9 @@ TM_PDU_OVERHEAD_BYTES = 22
 # housekeeping sampled for the ground (PUS 3): the apps' status and what they read
 HK_KINDS = frozenset({200, 201, 210, 211, 212, 214, 215, 218, 220})
 STATE_KINDS = frozenset({220})  # JobWaits: a whole picture, only the newest goes down
+# the latest PowerBudget that carries the power manager's forecasts (made once a minute, so
+# the budget sampled for housekeeping seldom has them) goes down as a state: the newest
+FORECAST = "forecast"
 
 
 @dataclass(frozen=True)
@@ -227,6 +231,8 @@ class CommsCore:
             self.files.log_event(msg)
         elif kind in HK_KINDS:
             self.hk_latest[(msg.env.src, kind)] = msg
+            if kind == PowerBudget.KIND and body.forecast_soc:  # the forecasts come once a minute, in
+                self.hk_latest[(msg.env.src, kind, FORECAST)] = msg  # a budget of their own: keep it too
         elif kind == CommandResponse.KIND:
             if body.source != "ground":
                 return  # answers to onboard senders (sequences, limit checker) stay on board
@@ -243,12 +249,12 @@ class CommsCore:
         self._from_app(Message(Envelope(body.KIND, body.VERSION, "comms", 0, tick, t_ns), body), t_ns)
 
     def _sample_hk(self) -> None:
-        for msg in self.hk_latest.values():
+        for key, msg in self.hk_latest.items():
             apid = APIDS.get(msg.env.src)
             if apid is None:  # hardware readings (world): the app that reads them sends them
                 apid = APIDS["thermal"] if msg.body.KIND == 201 else APIDS["power"]
-            if msg.body.KIND in STATE_KINDS:
-                self.queue.put_state((msg.env.src, msg.body.KIND), Pending(apid, msg))
+            if msg.body.KIND in STATE_KINDS or key[-1] == FORECAST:
+                self.queue.put_state(key, Pending(apid, msg))
             else:
                 self.queue.add_hk(Pending(apid, msg))
         self.hk_latest.clear()

@@ -35,6 +35,7 @@ from flightsw.apps.power.energy import (
     budget_terms,
     eclipse_energy_wh,
     forecast_budget_w,
+    forecast_soc,
     reserve_wh,
 )
 from flightsw.apps.power.modes import Conditions, decide
@@ -163,11 +164,14 @@ def step(state: PowerState, t: PowerTable, inputs: PowerInputs) -> tuple[PowerSt
     solar_mean_w, solar_readings = _learn_solar(state, t, s, ahead)
     terms = budget_terms(t, mode, charge_wh, cap_wh, s.solar_power_w, heater_w, ahead)
     forecast: tuple[float, ...] = ()
+    soc_step_s, soc_forecast = 0.0, ()
     forecast_t_ns, key = state.forecast_t_ns, _forecast_key(mode, heater_w, outlook, ahead)
     if _forecast_due(state, t, inputs.t_ns, key):
+        charges: list[float] = []
         forecast = forecast_budget_w(t, mode, charge_wh, cap_wh, s.solar_power_w,
                                      t.solar_initial_w if solar_mean_w is None else solar_mean_w, heater_w,
-                                     outlook)
+                                     outlook, charges)
+        soc_step_s, soc_forecast = forecast_soc(charges, cap_wh, t.forecast_step_s)
         if t.max_discharge_w > MAX_POWER_W:  # budgets never exceed max_discharge_w: clip only then
             forecast = tuple(min(MAX_POWER_W, b) for b in forecast)
         forecast_t_ns = inputs.t_ns
@@ -186,6 +190,8 @@ def step(state: PowerState, t: PowerTable, inputs: PowerInputs) -> tuple[PowerSt
         next_eclipse_s=min(MAX_ECLIPSE_S, ahead.duration_s),
         forecast_step_s=t.forecast_step_s if forecast else 0.0,
         forecast_budget_w=forecast,
+        forecast_soc_step_s=soc_step_s,
+        forecast_soc=soc_forecast,
         battery_charge_wh=min(MAX_ENERGY_WH, max(0.0, charge_wh)),
         battery_capacity_wh=min(MAX_ENERGY_WH, max(0.0, cap_wh)),
         hold_wh=min(MAX_ENERGY_WH, max(0.0, terms.target_wh - eclipse_energy_wh(t, ahead.duration_s))),

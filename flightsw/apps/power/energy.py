@@ -51,10 +51,12 @@ from flightsw.icd.messages import Mode
 __all__ = [
     "BudgetTerms",
     "MAX_FORECAST_POINTS",
+    "MAX_SOC_FORECAST_POINTS",
     "battery_term_w",
     "budget_terms",
     "eclipse_energy_wh",
     "forecast_budget_w",
+    "forecast_soc",
     "forecast_points",
     "pacing_s",
     "reserve_wh",
@@ -62,6 +64,7 @@ __all__ = [
 
 SECONDS_PER_HOUR = 3600.0
 MAX_FORECAST_POINTS = 256  # PowerBudget.forecast_budget_w holds at most this many
+MAX_SOC_FORECAST_POINTS = 64  # PowerBudget.forecast_soc: no more than telemetry turns into channels
 RECHARGE_MIN_S = 1.0  # [s] the shortest span a deficit is refilled over
 SAFE = Mode.SAFE.value
 LOW_POWER = Mode.LOW_POWER.value
@@ -127,6 +130,17 @@ def budget_terms(t: PowerTable, mode: str, charge_wh: float, capacity_wh: float,
     return BudgetTerms(min(cap_w, max(0.0, raw_w)), battery_w, reserve, target)
 
 
+def forecast_soc(charges_wh: list[float], capacity_wh: float, step_s: float,
+                 max_points: int = MAX_SOC_FORECAST_POINTS) -> tuple[float, tuple[float, ...]]:
+    """The battery forecast thinned to at most ``max_points`` (what telemetry carries as
+    channels): (step [s], state of charge at now + i x step). Every k-th point of the
+    charges at ``step_s``, k the smallest stride that fits; empty without a capacity."""
+    if not charges_wh or capacity_wh <= 0.0:
+        return 0.0, ()
+    stride = max(1, math.ceil(len(charges_wh) / max_points))
+    return step_s * stride, tuple(min(1.0, max(0.0, c / capacity_wh)) for c in charges_wh[::stride])
+
+
 def forecast_points(t: PowerTable, outlook: EclipseOutlook) -> int:
     """How many forecast points span one orbit (at least 1, at most 256)."""
     period_s = outlook.period_s if outlook.valid else t.fallback_period_s
@@ -134,8 +148,11 @@ def forecast_points(t: PowerTable, outlook: EclipseOutlook) -> int:
 
 
 def forecast_budget_w(t: PowerTable, mode: str, charge_wh: float, capacity_wh: float, solar_now_w: float,
-                      solar_mean_w: float, heater_w: float, outlook: EclipseOutlook) -> tuple[float, ...]:
+                      solar_mean_w: float, heater_w: float, outlook: EclipseOutlook,
+                      charges_wh: list[float] | None = None) -> tuple[float, ...]:
     """The budget at now + i x forecast_step_s over the next orbit, i = 0 .. n-1.
+    ``charges_wh``, if given, receives the battery's charge [Wh] at each point (point 0:
+    the charge now): the battery forecast that goes with the budgets.
 
     Point 0 is this tick's budget (the reading's solar power); later points assume the
     learned mean solar power where the outlook predicts sunlight (none when it is
@@ -180,6 +197,8 @@ def forecast_budget_w(t: PowerTable, mode: str, charge_wh: float, capacity_wh: f
     for solar_w, target_wh, spend_s, refill_s, release_w in zip(
             solar.tolist(), target.tolist(), spend_span.tolist(), refill_span.tolist(), release.tolist(),
             strict=True):
+        if charges_wh is not None:
+            charges_wh.append(charge_wh)
         excess_wh = charge_wh - target_wh
         if excess_wh >= 0.0:
             term_w = excess_wh * k_out / spend_s

@@ -1,6 +1,7 @@
 // The Energy view (ours alone: no console we know of links the power and energy budget to
 // the job queue): the power manager's picture now (battery, budget, sun), the eclipse
-// ahead and the budget it forecasts over it, the passes ahead, the compute planned on each
+// ahead and the budget it forecasts over it, the battery forecast over the orbit ahead,
+// the passes ahead, the compute planned on each
 // board (the executor's commanded caps) against what each may draw (the thermal guard's
 // caps), and for each queued job why it waits.
 //
@@ -13,6 +14,7 @@ const POLL_MS = 2000;
 const PB = "power.power_budget.";
 const CAPS = "thermal.thermal_caps.cap_w."; // an array field: one channel per element
 const PLAN = "executor.executor_status.board_cap_w."; // the power each board is commanded now
+const SOC_FC = `${PB}forecast_soc.`; // the battery forecast: SOC at t0 + i * step (one orbit)
 
 function fmt(v, digits = 0, unit = "") {
   return v === undefined || v === null || Number.isNaN(v) ? "-" : `${Number(v).toFixed(digits)}${unit}`;
@@ -49,15 +51,58 @@ function timelineSvg(eclipseInS, eclipseS, passesAhead, nowS) {
   return svg;
 }
 
+// The battery forecast the power manager made with its budget forecast (every budget
+// spent in full: the charge errs low), over the orbit ahead, against the charge it holds
+// at an eclipse's end (floor, margin and buffer: dashed) and the floor (red).
+function socForecastSvg(points, stepS, t0S, nowS, holdSoc, floorSoc) {
+  const w = 720, h = 150, padL = 40, padR = 8, padT = 8, padB = 22;
+  const spanS = Math.max(stepS * (points.length - 1), 1);
+  const x = (t) => padL + (w - padL - padR) * Math.min(Math.max(t, 0), spanS) / spanS;
+  const y = (soc) => padT + (h - padT - padB) * (1 - Math.min(Math.max(soc, 0), 1));
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+  svg.setAttribute("width", String(w));
+  svg.setAttribute("data-testid", "energy-soc-forecast");
+  const add = (tag, attrs, text) => {
+    const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+    if (text) e.textContent = text;
+    svg.append(e);
+    return e;
+  };
+  for (const soc of [0, 0.5, 1]) {
+    add("line", { x1: padL, x2: w - padR, y1: y(soc), y2: y(soc), stroke: "#444" });
+    add("text", { x: 2, y: y(soc) + 4, fill: "#aaa", "font-size": 11 }, `${Math.round(100 * soc)} %`);
+  }
+  if (floorSoc !== null) {
+    add("line", { x1: padL, x2: w - padR, y1: y(floorSoc), y2: y(floorSoc), stroke: "#d33", "data-kind": "floor" });
+  }
+  if (holdSoc !== null) {
+    add("line", { x1: padL, x2: w - padR, y1: y(holdSoc), y2: y(holdSoc), stroke: "#c90",
+      "stroke-dasharray": "6 4", "data-kind": "hold" });
+  }
+  add("polyline", { points: points.map((soc, i) => `${x(i * stepS).toFixed(1)},${y(soc).toFixed(1)}`).join(" "),
+    fill: "none", stroke: "#4caf50", "stroke-width": 2, "data-kind": "soc", "data-points": points.length });
+  if (nowS >= t0S && nowS - t0S <= spanS) {
+    add("line", { x1: x(nowS - t0S), x2: x(nowS - t0S), y1: padT, y2: h - padB, stroke: "#fff", "data-kind": "now" });
+  }
+  add("text", { x: padL, y: h - 6, fill: "#aaa", "font-size": 11 },
+    `SOC from the forecast made at sim ${t0S.toFixed(0)} s, over ${(spanS / 60).toFixed(0)} min ` +
+    "(white: now; dashed: held at eclipse end; red: floor)");
+  return svg;
+}
+
 export function energyView(root) {
   const now = el("table", { "data-testid": "energy-now" });
   const forecast = el("div");
+  const socForecast = el("div", { "data-testid": "energy-soc-forecast-box", text: "no battery forecast yet" });
   const passes = el("table", { "data-testid": "energy-passes" });
   const boards = el("table", { "data-testid": "energy-boards" });
   const waits = el("table", { "data-testid": "energy-waits" });
   root.replaceChildren(el("div", { class: "sunsched-view" },
     el("h2", { text: "Power and energy now" }), now,
     el("h2", { text: "Sunlight, eclipse and passes ahead" }), forecast,
+    el("h2", { text: "Battery forecast" }), socForecast,
     el("h2", { text: "Passes ahead" }), passes,
     el("h2", { text: "Compute planned on each board, and what it may draw" }), boards,
     el("h2", { text: "Why queued jobs wait" }), waits));
@@ -71,9 +116,37 @@ export function energyView(root) {
       lastPasses, nowS));
   }
 
+  let floorSoc = null;
+  let socStep = { t_ns: null, step_s: 0 }; // the forecast's step, read once per forecast
+
+  async function drawSocForecast(channels, v) {
+    const first = channels.find((c) => c.channel === `${SOC_FC}0`);
+    if (!first) return;
+    // the points of the latest forecast: those written with its first point
+    const pts = channels.filter((c) => c.channel.startsWith(SOC_FC) && c.last_t_ns === first.last_t_ns)
+      .map((c) => [Number(c.channel.slice(SOC_FC.length)), c.last_value]).sort((a, b) => a[0] - b[0]);
+    const points = [];
+    for (const [i, soc] of pts) { if (i !== points.length) break; points.push(soc); }
+    if (socStep.t_ns !== first.last_t_ns) { // the step comes with the forecast (0 in the budgets between)
+      const got = await api(`/telemetry?channel=${PB}forecast_soc_step_s&since=${first.last_t_s - 0.5}` +
+        `&until=${first.last_t_s + 0.5}&max_points=100`);
+      const step = got.points.map((p) => p.value).find((x) => x > 0);
+      socStep = { t_ns: first.last_t_ns, step_s: step || 0 };
+    }
+    if (points.length < 2 || !(socStep.step_s > 0)) return;
+    const cap = v[`${PB}battery_capacity_wh`];
+    const hold = cap > 0 ? v[`${PB}hold_wh`] / cap : null;
+    socForecast.replaceChildren(socForecastSvg(points, socStep.step_s, first.last_t_s, nowS, hold, floorSoc));
+  }
+
   async function poll() {
     const { channels } = await api("/telemetry/channels");
     const v = Object.fromEntries(channels.map((c) => [c.channel, c.last_value]));
+    if (floorSoc === null) {
+      const lim = (await api("/telemetry/limits")).limits[`${PB}battery_soc`];
+      floorSoc = lim && lim.CRITICAL ? lim.CRITICAL.low : null;
+    }
+    await drawSocForecast(channels, v);
     const row = (k, val) => el("tr", {}, el("th", { text: k }), el("td", { text: val }));
     now.replaceChildren(
       row("battery", `${fmt(100 * v[`${PB}battery_soc`], 1, " %")}  (${fmt(v[`${PB}battery_charge_wh`])} of ` +

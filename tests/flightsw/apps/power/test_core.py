@@ -296,6 +296,9 @@ def test_the_budget_message_carries_reserve_eclipse_forecast_and_load_shed_order
     assert b.reserve_wh == pytest.approx(0.05 * 1000.0 + 50.0 * 2100.0 / 3600.0 / 0.95)
     assert b.min_priority == 0 and b.forecast_step_s == 60.0 and len(b.forecast_budget_w) == 95
     assert b.forecast_budget_w[0] == b.compute_budget_w
+    # the battery forecast with it: 95 points at 60 s thinned to 48 at 120 s, from the charge now
+    assert b.forecast_soc_step_s == 120.0 and len(b.forecast_soc) == 48
+    assert b.forecast_soc[0] == pytest.approx(b.battery_charge_wh / b.battery_capacity_wh)
     raw = encode(Message(Envelope(b.KIND, b.VERSION, "power", 1, 0, 0), b))
     assert decode(raw).body == b, "the budget does not pass the ICD's checks"
 

@@ -215,6 +215,36 @@ def test_the_unrolled_forecast_follows_the_budget_law_point_by_point(mode, soc, 
     assert fast == pytest.approx(slow, rel=FORECAST_REL_TOL, abs=1e-6), "forecast diverged from the budget law"
 
 
+def test_the_battery_forecast_is_the_charge_the_budget_forecast_leaves_point_by_point():
+    t = table(battery_heater_w=10.0, max_charge_w=400.0)
+    o = eclipse_ahead(700.0, 2100.0, 5700.0)
+    charges: list[float] = []
+    fc = forecast_budget_w(t, NOMINAL, 700.0, CAPACITY_WH, 321.0, 400.0, 5.0, o, charges)
+    assert len(charges) == len(fc) and charges[0] == 700.0, "point 0 is the charge now"
+    # the law written out again: the charge each budget leaves for the next point
+    step_h = t.forecast_step_s / 3600.0
+    for i in range(1, len(fc)):
+        solar_w = 321.0 if i == 1 else (400.0 if o.sunlit((i - 1) * t.forecast_step_s) else 0.0)
+        net_w = solar_w - t.housekeeping_w - 5.0 - fc[i - 1]
+        want = charges[i - 1] + (min(net_w, t.max_charge_w) * t.charge_efficiency if net_w >= 0
+                                 else net_w / t.discharge_efficiency) * step_h
+        assert charges[i] == pytest.approx(min(CAPACITY_WH, max(0.0, want)), abs=1e-9), i
+    eclipse = [c for i, c in enumerate(charges) if 700.0 < i * 60.0 < 2800.0]
+    assert eclipse == sorted(eclipse, reverse=True), "the eclipse only draws the battery down"
+
+
+def test_the_battery_forecast_is_thinned_to_what_telemetry_carries():
+    from flightsw.apps.power.energy import MAX_SOC_FORECAST_POINTS, forecast_soc
+
+    charges = [float(i) for i in range(96)]  # an orbit at 60 s
+    step_s, soc = forecast_soc(charges, 100.0, 60.0)
+    assert step_s == 120.0 and len(soc) == 48 <= MAX_SOC_FORECAST_POINTS
+    assert soc[:3] == (0.0, 0.02, 0.04) and soc[-1] == pytest.approx(0.94), "every second point, as SOC"
+    assert forecast_soc(charges[:64], 100.0, 60.0)[0] == 60.0, "64 points fit: none dropped"
+    assert forecast_soc([150.0], 100.0, 60.0) == (60.0, (1.0,)), "clipped to [0, 1]"
+    assert forecast_soc(charges, 0.0, 60.0) == (0.0, ()), "no capacity: no forecast"
+
+
 def test_a_forecast_in_safe_mode_is_all_zero():
     fc = forecast_budget_w(table(), SAFE, 900.0, CAPACITY_WH, 500.0, 500.0, 0.0, eclipse_ahead(10.0, 2000.0))
     assert set(fc) == {0.0} and len(fc) == 96
