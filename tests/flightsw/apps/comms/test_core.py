@@ -19,6 +19,7 @@ from flightsw.icd.messages import (
     JobState,
     Message,
     Opcode,
+    PowerBudget,
     SetMode,
     Severity,
 )
@@ -167,3 +168,20 @@ def test_each_reason_is_throttled_on_its_own() -> None:
     names = [b.name for b, _ in out if isinstance(b, Event)]
     assert names.count("comms.tc_rejected.length") == core.events.limit
     assert names.count("comms.tc_rejected.auth_mac") == core.events.limit, "a flood of one reason hid another"
+
+
+def test_the_newest_budget_with_the_power_forecasts_goes_down_beside_the_latest_budget() -> None:
+    # the power manager carries its forecasts once a minute; the budget sampled for
+    # housekeeping (the latest) seldom has them, so the newest one with them is kept as a state
+    core = started_core(hk_every_ticks=30)
+    with_fc = [PowerBudget("NOMINAL", 100.0 + k, 0.0, 0.0, 0.5, forecast_step_s=60.0, forecast_budget_w=(1.0, 2.0),
+                           forecast_soc_step_s=60.0, forecast_soc=(0.5, 0.4 + 0.01 * k)) for k in range(2)]
+    plain = PowerBudget("NOMINAL", 150.0, 0.0, 0.0, 0.5)
+    core.step(2, 2 * S, None, [], [msg(with_fc[0], "power", 2), msg(with_fc[1], "power", 3), msg(plain, "power", 4)])
+    for tick in range(5, 30):
+        core.step(tick, tick * S, None, [], [])
+    got = [t.message.body for t in decoded(core.step(30, 30 * S, IN_CONTACT, [], [])) if t.service == 3]
+    budgets = [b for b in got if isinstance(b, PowerBudget)]
+    assert with_fc[1] in budgets, "the newest forecast did not go down"
+    assert plain in budgets, "the latest budget did not go down"
+    assert with_fc[0] not in budgets, "an older forecast went down: only the newest is kept"
