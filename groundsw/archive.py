@@ -24,7 +24,7 @@ import hashlib
 import json
 import math
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -127,6 +127,15 @@ CREATE TABLE IF NOT EXISTS passes (
     bytes_down INTEGER NOT NULL DEFAULT 0,
     bytes_up INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS transfers (
+    seq INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    received_bytes INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    started_t_ns INTEGER NOT NULL,
+    updated_t_ns INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS alarm_actions (
     id INTEGER PRIMARY KEY,
     event_id INTEGER NOT NULL,
@@ -185,8 +194,9 @@ _FINAL_SQL = "(" + ", ".join(f"'{s}'" for s in sorted(FINAL_JOB_STAGES)) + ")"
 WAITING_STAGES = frozenset({"SENT", "ACCEPTED", "PREEMPTED"})
 _WAITING_SQL = "(" + ", ".join(f"'{s}'" for s in sorted(WAITING_STAGES)) + ")"
 BUSY_TIMEOUT_MS = 5000
-# 1: issue 4 (jobs, stages, results); 2: the ground segment; 3: jobs.wait_reason; 4: alarm_actions
-SCHEMA_VERSION = 4
+# 1: issue 4 (jobs, stages, results); 2: the ground segment; 3: jobs.wait_reason; 4: alarm_actions;
+# 5: transfers (file transfers in flight)
+SCHEMA_VERSION = 5
 OPERATOR_JOB_PREFIX = "OP-"
 _SEVERITY_NAMES = {s.name for s in Severity}
 # An alarm is an event of one of these severities; the literal list must match the partial
@@ -794,6 +804,27 @@ class Archive:
             params.append(int(predicted))
         return _rows(self.db.execute(f"SELECT * FROM passes WHERE {' AND '.join(where)} "
                                      "ORDER BY aos_t_ns, id LIMIT ?", (*params, limit)))
+
+    def set_transfers(self, rows: Sequence[tuple[int, str, int, int, str]], t_ns: int) -> None:
+        """The file transfers in flight now (``FileReceiver.in_flight``'s rows): a row per
+        open transaction, kept with when it was first seen; closed ones are removed (the
+        file, once whole, is in ``files``)."""
+        with self._tx():
+            keep = [int(r[0]) for r in rows]
+            self.db.execute(f"DELETE FROM transfers WHERE seq NOT IN ({','.join('?' * len(keep))})", keep)
+            for seq, name, size, got, state in rows:
+                self.db.execute(
+                    "INSERT INTO transfers (seq, name, size_bytes, received_bytes, state, started_t_ns, "
+                    "updated_t_ns) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO UPDATE SET name = excluded.name, "
+                    "size_bytes = excluded.size_bytes, received_bytes = excluded.received_bytes, "
+                    "state = excluded.state, updated_t_ns = excluded.updated_t_ns",
+                    (int(seq), str(name), int(size), int(got), str(state), t_ns, t_ns))
+
+    def transfers(self) -> list[dict]:
+        """File transfers in flight, oldest first (see set_transfers)."""
+        return _rows(self.db.execute(
+            "SELECT seq, name, size_bytes, received_bytes, state, started_t_ns, updated_t_ns FROM transfers "
+            "ORDER BY started_t_ns, seq"))
 
     def files(self, limit: int = 1000) -> list[dict]:
         """Received files without their data, oldest first."""

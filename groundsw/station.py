@@ -131,6 +131,7 @@ class Station:
         cfg = CfdpConfig(segment_bytes=4096, max_pdu_bytes=MAX_UPLINK_PDU_BYTES,
                          ack_timer_ns=int(10e9), nak_timer_ns=int(10e9))
         self.receiver = FileReceiver(cfg, self._accept_file)
+        self._in_flight: list = []  # the receiver's open transactions as last archived
         self.plan = sorted(({**c, "i": i} for i, c in enumerate(commands)), key=lambda c: (c["tick"], c["i"]))
         self.jobs: dict[str, _GroundJob] = {}
         self._to_queue = sorted(jobs, key=lambda j: (j.release_t_ns, j.job_id))
@@ -191,6 +192,10 @@ class Station:
                 self.receiver.poll(t_ns, False)
                 self.uplink_debt_bytes = 0.0
             self._timeouts(t_ns)
+            flight = self.receiver.in_flight()
+            if flight != self._in_flight:  # what the operators see of the transfers in progress
+                self.archive.set_transfers(flight, t_ns)
+                self._in_flight = flight
         return out + self._events
 
     def _event(self, severity: Severity, name: str, text: str) -> None:

@@ -4,7 +4,8 @@ File format::
 
     {"users": {"alice": {"role": "operator", "token_sha256": "<64 hex>"}}}
 
-Tokens are random (``secrets.token_urlsafe(32)``: 256 bits), shown once when a user is
+Tokens are random (``secrets.token_urlsafe(32)``: 256 bits, never starting with "-", which
+a command line would take for an option: ``--token -x...`` failed 1 time in 64), shown once when a user is
 added, and stored only as their SHA-256: a leaked users.json does not let anyone in. A
 hash without a salt is enough here because the tokens are random, not chosen passwords.
 Lookups compare digests with :func:`hmac.compare_digest` (constant time) against every
@@ -133,9 +134,16 @@ def add_user(data_dir: Path | str, name: str, role: str, replace: bool = False) 
     users = load_users(path)
     if name in users and not replace:
         raise UserError(f"name: user {name!r} already exists (use --replace to issue a new token)")
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     users[name] = {"role": role, "token_sha256": token_digest(token)}
     _write_users(path, users)
+    return token
+
+
+def new_token() -> str:
+    """A fresh random token that does not start with "-" (``--token TOKEN`` must parse)."""
+    while (token := secrets.token_urlsafe(32)).startswith("-"):
+        pass
     return token
 
 

@@ -93,6 +93,12 @@ def passes(user: Viewer, arch: ArchiveDep, since: Since = None, until: Until = N
     return {"passes": [stamp(r, clock) for r in rows]}
 
 
+@router.get("/transfers", summary="file transfers in flight: bytes received of each file's size")
+def transfers(user: Viewer, arch: ArchiveDep) -> dict:
+    clock = clock_of(arch)
+    return {"transfers": [stamp(r, clock) for r in arch.transfers()]}
+
+
 @router.get("/files", summary="files received over the link (without their data)")
 def files(user: Viewer, arch: ArchiveDep, limit: Limit = 1000) -> dict:
     clock = clock_of(arch)

@@ -231,6 +231,27 @@ def test_files_list_and_fetch_with_checksums(ground, http) -> None:
     assert http.get("/api/files/999", headers=ground.auth("vera")).status_code == 404
 
 
+def test_transfers_in_flight_list_each_files_progress(ground, http) -> None:
+    auth = ground.auth("vera")
+    assert http.get("/api/transfers", headers=auth).json() == {"transfers": []}
+    arch = ground.open_archive()
+    try:
+        arch.set_transfers([(7, "job-x.bin", 10_000, 4096, "receiving")], 500 * S)
+        arch.set_transfers([(7, "job-x.bin", 10_000, 8192, "receiving"), (8, "", -1, 0, "receiving")], 510 * S)
+        rows = http.get("/api/transfers", headers=auth).json()["transfers"]
+        assert [(r["seq"], r["name"], r["size_bytes"], r["received_bytes"]) for r in rows] == [
+            (7, "job-x.bin", 10_000, 8192), (8, "", -1, 0)]
+        assert rows[0]["started_t_s"] == 500 and rows[0]["updated_t_s"] == 510 and rows[0]["started_utc"]
+        arch.set_transfers([(8, "log-9.txt", 300, 300, "finishing")], 520 * S)  # 7 arrived: it leaves
+        rows = http.get("/api/transfers", headers=auth).json()["transfers"]
+        assert [(r["seq"], r["name"], r["state"], r["started_t_s"]) for r in rows] == [(8, "log-9.txt", "finishing", 510)]
+        arch.set_transfers([], 530 * S)
+        assert http.get("/api/transfers", headers=auth).json() == {"transfers": []}
+    finally:
+        arch.close()
+    assert http.get("/api/transfers").status_code == 401, "no token, no data"
+
+
 def test_status_gives_now_epoch_and_counts(ground, http) -> None:
     st = http.get("/api/status", headers=ground.auth("vera")).json()
     assert st["now"] == {"t_ns": NOW_S * S, "t_s": NOW_S, "utc": "2025-03-20T00:16:40Z"}, st["now"]
@@ -244,7 +265,7 @@ def test_the_openapi_document_lists_every_route(http) -> None:
     want = {"/api/jobs", "/api/jobs/{job_id}", "/api/jobs/{job_id}/cancel", "/api/jobs/{job_id}/result",
             "/api/commands", "/api/commands/{cmd_id}", "/api/commands/{cmd_id}/approve",
             "/api/telemetry", "/api/telemetry/channels", "/api/events", "/api/passes", "/api/files",
-            "/api/files/{file_id}", "/api/status"}
+            "/api/files/{file_id}", "/api/status", "/api/transfers"}
     assert want <= set(doc["paths"]), sorted(want - set(doc["paths"]))
     assert "post" in doc["paths"]["/api/jobs"] and "requestBody" in doc["paths"]["/api/jobs"]["post"]
     assert any("HTTPBearer" in k for k in doc["components"]["securitySchemes"]), "bearer auth undocumented"

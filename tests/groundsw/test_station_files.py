@@ -323,3 +323,23 @@ def test_a_result_for_an_unknown_job_is_stored_with_a_reason(ground) -> None:
     assert g.rows("SELECT job_id FROM results") == []
     assert [e.name for e in events_of(ticks)] == ["station.unknown_job"]
     assert g.sc.to_executor == [ResultAck("ghost")], "the spacecraft must be free to forget it"
+
+
+def test_a_file_in_flight_shows_its_progress_in_the_archive_until_it_arrives(ground) -> None:
+    job = matmul(n=300)  # 720 kB: four ticks of the spacecraft's file budget
+    g = ground([job])
+    g.step(0, [contact()])
+    res = result(job)
+    size = len(file_bytes(res))
+    g.sc.offer_result(res, 2 * S)
+    seen = []
+    for tick in range(2, 12):
+        g.step(tick)
+        seen.append(g.rows("SELECT name, size_bytes, received_bytes, state, started_t_ns FROM transfers"))
+    partial = [rows[0] for rows in seen if rows and 0 < rows[0][2] < size]
+    assert partial, f"no transfer seen in flight: {seen}"
+    assert all(r[0] == result_file_name("m1") and r[1] == size for r in partial)
+    assert [r[2] for r in partial] == sorted(r[2] for r in partial), "the bytes received only grow"
+    assert len({r[4] for r in partial}) == 1, "the start time is kept"
+    assert seen[-1] == [], "the transfer left the table once the file arrived"
+    assert files(g) == [(result_file_name("m1"), "m1", "ok", "")]

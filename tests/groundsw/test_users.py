@@ -39,6 +39,22 @@ def test_tokens_are_different_every_time(tmp_path) -> None:
     assert add_user(tmp_path, "a", "viewer") != add_user(tmp_path, "b", "viewer")
 
 
+def test_a_token_never_starts_with_a_dash_so_the_command_line_takes_it(tmp_path, monkeypatch) -> None:
+    # token_urlsafe starts with "-" one time in 64: `groundsw --token -Ab...` then failed
+    # with "argument --token: expected one argument" (a flaky CLI test found it)
+    import secrets
+
+    drawn = iter(["-leading-dash", "-again", "Fine_token"])
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: next(drawn))
+    token = add_user(tmp_path, "d", "viewer")
+    assert token == "Fine_token"
+    monkeypatch.undo()
+    from groundsw.cli import main
+
+    assert main(["--url", "http://127.0.0.1:9", "--token", add_user(tmp_path, "e", "viewer"), "status"]) == 1, \
+        "a fresh token parses as --token's value (1: no server there, not 2: a usage error)"
+
+
 def test_the_store_finds_the_user_of_a_token_and_nobody_for_others(tmp_path) -> None:
     t_otto = add_user(tmp_path, "otto", "operator")
     t_vera = add_user(tmp_path, "vera", "viewer")

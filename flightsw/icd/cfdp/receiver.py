@@ -127,6 +127,14 @@ class FileReceiver:
         """PDUs refused, by reason (a copy)."""
         return Counter(self._rejected)
 
+    def in_flight(self) -> list[tuple[int, str, int, int, str]]:
+        """The transactions open now, by sequence number: (seq, file name ("" until the
+        metadata came), size [bytes] (-1 until the metadata or the EOF told it), bytes
+        received so far, "receiving" or "finishing" (every byte in: checking, storing,
+        closing)). For an operator's progress display; changes only when a PDU does."""
+        return [(seq, rx.name or "", -1 if rx.known_size is None else rx.known_size, rx.ranges.total,
+                 "finishing" if rx.finishing else "receiving") for seq, rx in sorted(self._txs.items())]
+
     def statistics(self) -> Mapping[str, int]:
         """Immutable snapshot of the counters."""
         snapshot = dict(self._stats)

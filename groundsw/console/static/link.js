@@ -2,9 +2,10 @@
 // what waits for the next pass (jobs and commands QUEUED on the ground, results pending
 // on board), and the files received over CFDP with their checks.
 //
-// Progress of a transfer in flight is not in the archive (the station's CFDP receiver
-// keeps it in memory): the view shows the downlink backlog on board (the comms app's
-// results_pending and bytes_down telemetry) and each file once it has arrived whole.
+// Transfers in flight: the station's CFDP receiver writes each open transaction (bytes
+// received of the file's size) to the archive as its PDUs come in (GET /api/transfers);
+// with it, the downlink backlog on board (the comms app's results_pending and bytes_down
+// telemetry) and each file once it has arrived whole.
 
 import { api, el } from "./api.js";
 
@@ -20,16 +21,19 @@ export function linkView(root) {
   const next = el("div");
   const passes = el("div");
   const files = el("div");
+  const transfers = el("div");
   root.replaceChildren(el("div", { class: "sunsched-view" },
     el("h2", { text: "Downlink backlog on board" }), backlog,
     el("h2", { text: "Waiting for the next pass" }), next,
     el("h2", { text: "Passes" }), passes,
+    el("h2", { text: "Transfers in flight" }), transfers,
     el("h2", { text: "Files received" }), files));
 
   async function poll() {
-    const [st, ch, jobs, cmds, ps, fs] = await Promise.all([
+    const [st, ch, jobs, cmds, ps, fs, tr] = await Promise.all([
       api("/status"), api("/telemetry/channels"), api("/jobs?stage=QUEUED&limit=50"),
-      api("/commands?stage=QUEUED&limit=50"), api("/passes?since=-7200&limit=50"), api("/files?limit=200")]);
+      api("/commands?stage=QUEUED&limit=50"), api("/passes?since=-7200&limit=50"), api("/files?limit=200"),
+      api("/transfers")]);
     const v = Object.fromEntries(ch.channels.map((c) => [c.channel, c.last_value]));
     backlog.textContent = `${v["comms.comms_status.results_pending"] ?? "-"} results pending, ` +
       `${v["comms.comms_status.bytes_down"] ?? "-"} bytes sent down so far`;
@@ -48,6 +52,15 @@ export function linkView(root) {
       ps.passes.map((p) => el("tr", {}, el("td", { text: p.station }), el("td", { text: p.aos_utc }),
         el("td", { text: p.los_utc }), el("td", { text: p.predicted ? "predicted" : "happened" }),
         el("td", { text: String(p.bytes_down ?? "") }), el("td", { text: String(p.bytes_up ?? "") })))));
+    const pct = (t) => (t.size_bytes > 0 ? Math.min(100, (100 * t.received_bytes) / t.size_bytes) : 0);
+    transfers.replaceChildren(tr.transfers.length === 0
+      ? el("p", { "data-testid": "link-transfers-none", text: "none: every file started has arrived whole" })
+      : table("link-transfers", ["#", "file", "received", "progress", "state", "since (UTC)"],
+        tr.transfers.map((t) => el("tr", { "data-seq": String(t.seq) }, el("td", { text: String(t.seq) }),
+          el("td", { text: t.name || "(metadata not yet in)" }),
+          el("td", { text: `${t.received_bytes} of ${t.size_bytes >= 0 ? t.size_bytes : "?"} bytes` }),
+          el("td", {}, el("progress", { max: "100", value: String(pct(t)) }), el("span", { text: ` ${pct(t).toFixed(0)} %` })),
+          el("td", { text: t.state }), el("td", { text: t.started_utc || "" })))));
     files.replaceChildren(table("link-files", ["#", "name", "job", "bytes", "status", "SHA-256", "received (UTC)"],
       fs.files.slice().reverse().map((f) => el("tr", { "data-file": String(f.id) }, el("td", { text: String(f.id) }),
         el("td", { text: f.name }), el("td", { text: f.job_id || "" }), el("td", { text: String(f.size_bytes) }),

@@ -300,6 +300,23 @@ def test_los_mid_transfer_resumes_on_the_next_pass_without_restarting():
     assert stats["file_bytes_resent"] <= 4 * 8192, "only what was in flight at LOS is resent"
 
 
+def test_the_receiver_shows_each_transfer_in_flight_with_its_progress_until_it_closes():
+    loop = Loop(budget_bytes=4 * 9000)
+    data = payload(40 * 8192)
+    seq = loop.sender.put(NAME, data, t_ns=0)
+    assert loop.receiver.in_flight() == []
+    loop.run(3)
+    (row,) = loop.receiver.in_flight()
+    got_1 = row[3]
+    assert row[:3] == (seq, NAME, len(data)) and row[4] == "receiving"
+    assert 0 < got_1 < len(data), "part of the file is in"
+    loop.run(3)
+    assert got_1 < loop.receiver.in_flight()[0][3] <= len(data), "the count grows as segments arrive"
+    loop.run_until_idle()
+    delivered_once(loop, NAME, data)
+    assert loop.receiver.in_flight() == [], "a closed transaction is no longer in flight"
+
+
 def test_unacknowledged_eof_is_resent_at_aos_and_the_gap_does_not_count_against_ack_limit():
     loop = Loop(CfdpConfig(ack_limit=1))  # a single timer expiry would abandon
     loop.down_filter = lambda pdu: None  # pass 1: nothing arrives
