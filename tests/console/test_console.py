@@ -225,6 +225,30 @@ def test_the_operator_acknowledges_an_alarm_and_the_event_log_filters_by_severit
     page.screenshot(path=str(shots_dir / "alarms.png"))
 
 
+def test_event_markers_overlay_the_plots(console_stack, page, shots_dir):
+    s = console_stack  # its fault plan fails a board early: a WARNING_HI event comes down at the first pass
+    login(page, s.url, s.tokens["vera"])
+    page.wait_for_function("() => /sim 20\\d\\d-/.test(document.getElementById('sim-time').textContent)",
+                           timeout=JOB_TIMEOUT_MS)
+    page.goto(f"{s.url}/console/#/browse/sunsched:root/sunsched:plots/sunsched:plot.{SOC_CHANNEL}"
+              "?tc.mode=remote-clock&tc.timeSystem=utc&tc.startDelta=3600000&tc.endDelta=60000")
+    page.wait_for_selector(".gl-plot", timeout=PLOT_TIMEOUT_MS)
+    # the events series, through Open MCT's own telemetry API: the board failure, ranked WARNING_HI
+    got = page.evaluate("""async () => {
+        const om = window.sunsched.openmct;
+        const o = await om.objects.get({ namespace: "sunsched", key: "events.markers" });
+        const pts = await om.telemetry.request(o, { start: 0, end: Date.parse("2100-01-01") });
+        return pts.map((p) => [p.value, p.text]);
+    }""")
+    assert any(v == 3 and t.startswith("WARNING_HI") for v, t in got), got
+    # the overlay plot has both series in its legend, the events on their own axis (0..5)
+    page.wait_for_selector(".c-plot-legend:has-text('events (WARNING_LO and above)')", timeout=PLOT_TIMEOUT_MS)
+    assert "battery_soc" in page.inner_text(".c-plot-legend")
+    page.wait_for_selector(".gl-plot-label:has-text('event severity'), .gl-plot-y-label:has-text('event severity')",
+                           state="attached", timeout=PLOT_TIMEOUT_MS)
+    page.screenshot(path=str(shots_dir / "plot-events.png"))
+
+
 def test_the_link_view_shows_passes_what_waits_for_the_next_and_the_files_received(console_stack, page,
                                                                                    shots_dir):
     s = console_stack

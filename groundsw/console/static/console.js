@@ -80,6 +80,51 @@ function channelObject(channel) {
   };
 }
 
+// Event markers: the events at WARNING_LO and above as a telemetry series (its value the
+// severity's rank, 2 WARNING_LO .. 4 FATAL; its text the event), drawn as markers on a
+// second y-axis of the plots below ("Plots with events"), each a channel overlaid with it.
+const EVENTS_KEY = "events.markers";
+const SEVERITY_RANK = { WARNING_LO: 2, WARNING_HI: 3, FATAL: 4 };
+const MARKED = ["power.power_budget.battery_soc", "power.power_budget.compute_budget_w",
+  "executor.executor_status.power_alloc_w", "world.board_sensors.temp_c.0"];
+
+function eventsObject() {
+  return {
+    identifier: { namespace: NS, key: EVENTS_KEY },
+    name: "events (WARNING_LO and above)",
+    type: "sunsched.events",
+    location: `${NS}:root`,
+    telemetry: {
+      values: [
+        { key: "utc", source: "utc", name: "Time", format: "utc", hints: { domain: 1 } },
+        { key: "value", name: "severity (2 warning lo, 3 warning hi, 4 fatal)", format: "float", hints: { range: 1 } },
+        { key: "text", name: "event", format: "string" },
+      ],
+    },
+  };
+}
+
+function markedPlot(channel) {
+  return {
+    identifier: { namespace: NS, key: `plot.${channel}` },
+    name: `${channel.split(".").slice(1).join(".")} with events`,
+    type: "telemetry.plot.overlay",
+    location: `${NS}:plots`,
+    composition: [{ namespace: NS, key: channel }, { namespace: NS, key: EVENTS_KEY }],
+    configuration: {
+      series: [
+        { identifier: { namespace: NS, key: channel }, limitLines: true },
+        { identifier: { namespace: NS, key: EVENTS_KEY }, yAxisId: 2, interpolate: "none", markers: true,
+          markerShape: "triangle", markerSize: 10, alarmMarkers: false },
+      ],
+      additionalYAxes: [{ id: 2, autoscale: false, range: { min: 0, max: 5 }, label: "event severity" }],
+    },
+  };
+}
+
+const eventPoint = (e) => ({ utc: Date.parse(e.utc), value: SEVERITY_RANK[e.severity] || 1, id: e.id,
+  text: `${e.severity} ${e.name}: ${e.text}` });
+
 // our views, each a plain-DOM view inside Open MCT: show(root) -> stop()
 const VIEWS = [
   { key: "energy", name: "Energy", type: "sunsched.energy", icon: "icon-gauge", show: energyView },
@@ -96,9 +141,10 @@ class Telemetry {
     this.subs = new Map(); // channel -> Set(callback)
     this.stream = null;
   }
-  supportsRequest(o) { return o.type === "sunsched.telemetry"; }
-  supportsSubscribe(o) { return o.type === "sunsched.telemetry"; }
+  supportsRequest(o) { return o.type === "sunsched.telemetry" || o.type === "sunsched.events"; }
+  supportsSubscribe(o) { return o.type === "sunsched.telemetry" || o.type === "sunsched.events"; }
   async request(o, opts) {
+    if (o.type === "sunsched.events") return this.requestEvents(opts);
     const q = new URLSearchParams({ channel: o.identifier.key, max_points: "2000" });
     if (opts && opts.strategy === "latest") {
       const { channels } = await api("/telemetry/channels");
@@ -110,7 +156,25 @@ class Telemetry {
     const got = await api(`/telemetry?${q}`);
     return got.points.map(point);
   }
+  async requestEvents(opts) {
+    const q = new URLSearchParams({ min_severity: "WARNING_LO", limit: "1000" });
+    if (opts && opts.strategy === "latest") q.set("limit", "1");
+    else {
+      if (opts && Number.isFinite(opts.start)) q.set("since", new Date(opts.start).toISOString());
+      if (opts && Number.isFinite(opts.end)) q.set("until", new Date(opts.end).toISOString());
+    }
+    const { events } = await api(`/events?${q}`);
+    return events.filter((e) => e.utc && e.severity in SEVERITY_RANK).map(eventPoint);
+  }
+  subscribeEvents(cb) {
+    const stream = new Stream("/ws/events", (type, rows) => {
+      if (type !== "event") return;
+      for (const e of rows) if (e.utc && e.severity in SEVERITY_RANK) cb(eventPoint(e));
+    }, "since_id", {});
+    return () => stream.close();
+  }
   subscribe(o, cb) {
+    if (o.type === "sunsched.events") return this.subscribeEvents(cb);
     const ch = o.identifier.key;
     if (!this.subs.has(ch)) this.subs.set(ch, new Set());
     this.subs.get(ch).add(cb);
@@ -138,9 +202,18 @@ function objectProvider(channels) {
         return Promise.resolve({
           identifier: ROOT, name: "sunsched", type: "folder", location: "ROOT",
           composition: [...views.map((v) => ({ namespace: NS, key: `view.${v.key}` })),
+            { namespace: NS, key: "plots" }, { namespace: NS, key: EVENTS_KEY },
             ...sources.map((s) => ({ namespace: NS, key: `src.${s}` }))],
         });
       }
+      if (id.key === "plots") {
+        return Promise.resolve({
+          identifier: id, name: "Plots with events", type: "folder", location: `${NS}:root`,
+          composition: MARKED.filter((c) => channels.includes(c)).map((c) => ({ namespace: NS, key: `plot.${c}` })),
+        });
+      }
+      if (id.key.startsWith("plot.")) return Promise.resolve(markedPlot(id.key.slice(5)));
+      if (id.key === EVENTS_KEY) return Promise.resolve(eventsObject());
       if (id.key.startsWith("view.")) {
         const v = views.find((x) => `view.${x.key}` === id.key);
         return Promise.resolve({ identifier: id, name: v.name, type: v.type, location: `${NS}:root` });
@@ -189,6 +262,7 @@ function install(openmct, channels, limits) {
   const telemetry = new Telemetry();
   openmct.telemetry.addProvider(limitProvider(limits));
   openmct.types.addType("sunsched.telemetry", { name: "Telemetry channel", cssClass: "icon-telemetry" });
+  openmct.types.addType("sunsched.events", { name: "Event markers", cssClass: "icon-bell" });
   for (const v of VIEWS) {
     openmct.types.addType(v.type, { name: v.name, cssClass: v.icon });
     openmct.objectViews.addProvider({
