@@ -34,6 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from flightsw.icd.messages import (
+    MAX_POWER_W,
     BoardCommand,
     BoardSensors,
     ContactState,
@@ -308,7 +309,7 @@ class World:
         absorbed = np.array([q_main + p["housekeeping_w"] + t["radiator_absorbed_w"], q_bat])
         self.therm = self.net.step(self.therm, pw, heater_w, absorbed, eps, dt, bstep.heat_w)
         self._account(i, solar_w, load_w, compute_w, heaters_total_w, work, bstep)
-        return self._readings(tick, solar_w, load_w, pw, work, upset)
+        return self._readings(tick, solar_w, load_w, pw, work, upset, bstep.curtailed_w)
 
     def _inject(self, tick: int, rad: RadiationEvents) -> RadiationEvents:
         """This tick's radiation events with the fault plan's board faults added.
@@ -395,7 +396,7 @@ class World:
             s["heater_w"].append(heaters_w)
             s["in_contact"].append(int(self.env.contact[i] >= 0))
 
-    def _readings(self, tick, solar_w, load_w, pw, work, upset) -> list:
+    def _readings(self, tick, solar_w, load_w, pw, work, upset, shunt_w: float = 0.0) -> list:
         n = self.n
         soc_true = self.bat.charge_wh / self.bat.capacity_wh
         sunlit = float(self.env.sunlit[min(tick, len(self.env.sunlit) - 1)])
@@ -414,7 +415,8 @@ class World:
                 solar_power_w=max(0.0, solar), battery_charge_wh=soc_r * self.bat.capacity_wh,
                 battery_capacity_wh=self.bat.capacity_wh, battery_soc=soc_r, load_w=max(0.0, load),
                 sunlit_fraction=min(max(lit, 0.0), 1.0),
-                battery_temp_c=float(self.therm.battery_temp_c)))  # no sensor channel yet: truth
+                battery_temp_c=float(self.therm.battery_temp_c),  # no sensor channel yet: truth
+                shunt_w=min(max(0.0, shunt_w), MAX_POWER_W)))  # the shunt regulator's own reading: truth
         else:
             self.sensor_dropouts += 1
         # A dead board channel is flagged in temp_ok (its value is then meaningless);

@@ -343,7 +343,7 @@ class PowerSensors:
     """World -> power manager and thermal guard: electrical power system readings."""
 
     KIND: ClassVar[int] = 200
-    VERSION: ClassVar[int] = 2
+    VERSION: ClassVar[int] = 3
     solar_power_w: float = f_float(0.0, MAX_POWER_W)
     battery_charge_wh: float = f_float(0.0, 1.0e7)
     battery_capacity_wh: float = f_float(0.0, 1.0e7)
@@ -351,6 +351,8 @@ class PowerSensors:
     load_w: float = f_float(0.0, MAX_POWER_W)
     sunlit_fraction: float = f_float(0.0, 1.0)
     battery_temp_c: float = f_float(TEMP_LO_C, TEMP_HI_C, default=20.0)  # the pack's temperature
+    # (v3) what the shunt regulator dissipates: sunlight neither used nor stored (curtailed)
+    shunt_w: float = f_float(0.0, MAX_POWER_W, default=0.0)
 
 
 @dataclass(frozen=True, slots=True)

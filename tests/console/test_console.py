@@ -247,6 +247,13 @@ def test_event_markers_overlay_the_plots(console_stack, page, shots_dir):
     page.wait_for_selector(".gl-plot-label:has-text('event severity'), .gl-plot-y-label:has-text('event severity')",
                            state="attached", timeout=PLOT_TIMEOUT_MS)
     page.screenshot(path=str(shots_dir / "plot-events.png"))
+    # harvested, used and curtailed power on one plot
+    page.goto(f"{s.url}/console/#/browse/sunsched:root/sunsched:plots/sunsched:plot.power-flows"
+              "?tc.mode=remote-clock&tc.timeSystem=utc&tc.startDelta=3600000&tc.endDelta=60000")
+    page.wait_for_selector(".c-plot-legend:has-text('shunt_w')", timeout=PLOT_TIMEOUT_MS)
+    legend = page.inner_text(".c-plot-legend")
+    assert "solar_power_w" in legend and "load_w" in legend, legend
+    page.screenshot(path=str(shots_dir / "plot-power-flows.png"))
 
 
 def test_the_link_view_shows_passes_what_waits_for_the_next_and_the_files_received(console_stack, page,

@@ -102,6 +102,23 @@ def test_the_noiseless_power_reading_is_the_true_solar_power_and_charge(default_
     assert p.battery_charge_wh == pytest.approx(w.bat.charge_wh, rel=1e-12)
 
 
+def test_the_shunt_reading_is_the_sunlight_neither_used_nor_stored(default_data) -> None:
+    # a full battery in sunlight with the boards off: all but housekeeping is shunted
+    w = quiet(default_data, power={"battery_initial_soc": 1.0})
+    shunted = []
+    for tick in AROUND_SUNRISE:
+        p = readings(w.step(tick, tick * S, []), PowerSensors)
+        shunted.append(p.shunt_w)
+        assert p.shunt_w >= 0.0
+    tick = AROUND_SUNRISE[-1]
+    want_w = float(w.solar_w[tick]) - default_data["power"]["housekeeping_w"] - w.heater_on.dot(w.heaters.power_w)
+    assert want_w > 1000.0, "not in full sunlight: the test checks little"
+    assert shunted[-1] == pytest.approx(want_w, abs=1e-6)
+    assert shunted[0] == 0.0, "in eclipse nothing is shunted"
+    # the energy the readings report is the world's curtailed energy
+    assert sum(shunted) * w.dt_s / 3600.0 == pytest.approx(w.curtailed_wh, abs=ENERGY_TOLERANCE_WH)
+
+
 def test_battery_charge_stays_within_zero_and_capacity(default_data) -> None:
     w = quiet(default_data, power={"battery_capacity_wh": 1.0, "battery_initial_soc": 0.5},
               boards={"boot_s": 0.0})

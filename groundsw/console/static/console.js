@@ -87,6 +87,9 @@ const EVENTS_KEY = "events.markers";
 const SEVERITY_RANK = { WARNING_LO: 2, WARNING_HI: 3, FATAL: 4 };
 const MARKED = ["power.power_budget.battery_soc", "power.power_budget.compute_budget_w",
   "executor.executor_status.power_alloc_w", "world.board_sensors.temp_c.0"];
+// the power flows on one plot: harvested (solar), used (the bus load) and curtailed (shunted)
+const FLOWS = ["world.power_sensors.solar_power_w", "world.power_sensors.load_w", "world.power_sensors.shunt_w"];
+const FLOWS_KEY = "plot.power-flows";
 
 function eventsObject() {
   return {
@@ -104,16 +107,16 @@ function eventsObject() {
   };
 }
 
-function markedPlot(channel) {
+function markedPlot(key, name, channels) {
   return {
-    identifier: { namespace: NS, key: `plot.${channel}` },
-    name: `${channel.split(".").slice(1).join(".")} with events`,
+    identifier: { namespace: NS, key },
+    name,
     type: "telemetry.plot.overlay",
     location: `${NS}:plots`,
-    composition: [{ namespace: NS, key: channel }, { namespace: NS, key: EVENTS_KEY }],
+    composition: [...channels.map((c) => ({ namespace: NS, key: c })), { namespace: NS, key: EVENTS_KEY }],
     configuration: {
       series: [
-        { identifier: { namespace: NS, key: channel }, limitLines: true },
+        ...channels.map((c) => ({ identifier: { namespace: NS, key: c }, limitLines: true })),
         { identifier: { namespace: NS, key: EVENTS_KEY }, yAxisId: 2, interpolate: "none", markers: true,
           markerShape: "triangle", markerSize: 10, alarmMarkers: false },
       ],
@@ -209,10 +212,18 @@ function objectProvider(channels) {
       if (id.key === "plots") {
         return Promise.resolve({
           identifier: id, name: "Plots with events", type: "folder", location: `${NS}:root`,
-          composition: MARKED.filter((c) => channels.includes(c)).map((c) => ({ namespace: NS, key: `plot.${c}` })),
+          composition: [
+            ...(FLOWS.every((c) => channels.includes(c)) ? [{ namespace: NS, key: FLOWS_KEY }] : []),
+            ...MARKED.filter((c) => channels.includes(c)).map((c) => ({ namespace: NS, key: `plot.${c}` }))],
         });
       }
-      if (id.key.startsWith("plot.")) return Promise.resolve(markedPlot(id.key.slice(5)));
+      if (id.key === FLOWS_KEY) {
+        return Promise.resolve(markedPlot(id.key, "Power: harvested, used, curtailed, with events", FLOWS));
+      }
+      if (id.key.startsWith("plot.")) {
+        const c = id.key.slice(5);
+        return Promise.resolve(markedPlot(id.key, `${c.split(".").slice(1).join(".")} with events`, [c]));
+      }
       if (id.key === EVENTS_KEY) return Promise.resolve(eventsObject());
       if (id.key.startsWith("view.")) {
         const v = views.find((x) => `view.${x.key}` === id.key);

@@ -38,7 +38,7 @@ from tests.strategies import (
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-GOOD_POWER_FIELDS = [100.0, 10.0, 100.0, 0.1, 5.0, 1.0, 20.0]  # a valid PowerSensors, in wire order
+GOOD_POWER_FIELDS = [100.0, 10.0, 100.0, 0.1, 5.0, 1.0, 20.0, 0.0]  # a valid PowerSensors, in wire order
 
 
 def _wire(kind: int = PowerSensors.KIND, version: object = None, src: object = "world", seq: object = 1,
@@ -51,7 +51,7 @@ def _wire(kind: int = PowerSensors.KIND, version: object = None, src: object = "
 
 def _power_fields(**changes: object) -> list:
     names = ("solar_power_w", "battery_charge_wh", "battery_capacity_wh", "battery_soc", "load_w",
-             "sunlit_fraction", "battery_temp_c")
+             "sunlit_fraction", "battery_temp_c", "shunt_w")
     values = dict(zip(names, GOOD_POWER_FIELDS, strict=True))
     values.update(changes)
     return [values[n] for n in names]
@@ -217,7 +217,7 @@ def test_an_unknown_kind_is_rejected_naming_the_kind() -> None:
 def test_a_wrong_version_is_rejected_naming_expected_and_got() -> None:
     text = _decode_error_text(_wire(version=1))
     assert "envelope.version" in text, f"field not named: {text}"
-    assert "expected 2" in text and "got 1" in text, f"expected/got missing: {text}"
+    assert f"expected {PowerSensors.VERSION}" in text and "got 1" in text, f"expected/got missing: {text}"
 
 
 def test_a_bool_version_is_rejected() -> None:
@@ -225,12 +225,12 @@ def test_a_bool_version_is_rejected() -> None:
     assert "envelope.version" in text, f"a bool version was not rejected clearly: {text}"
 
 
-@pytest.mark.parametrize("count", [0, 6, 8])
+@pytest.mark.parametrize("count", [0, 7, 9])
 def test_a_wrong_field_count_is_rejected_naming_expected_and_got(count: int) -> None:
     fields = (GOOD_POWER_FIELDS * 2)[:count]
     text = _decode_error_text(_wire(fields=fields))
     assert "PowerSensors" in text, f"type not named: {text}"
-    assert "expected 7 fields" in text and f"got {count}" in text, f"counts missing: {text}"
+    assert "expected 8 fields" in text and f"got {count}" in text, f"counts missing: {text}"
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf], ids=["nan", "inf", "-inf"])
