@@ -22,14 +22,12 @@ function fmt(v, digits = 0, unit = "") {
 
 const TIMELINE_S = 3 * 3600; // the timeline shows the next three hours
 
-// The next hours as a bar: sunlight (gold), the eclipse ahead (dark) and the passes (blue).
-function timelineSvg(eclipseInS, eclipseS, passesAhead, nowS) {
-  const w = 720, h = 56, pad = 8;
-  const x = (t) => pad + (w - 2 * pad) * Math.min(Math.max(t, 0), TIMELINE_S) / TIMELINE_S;
+// An SVG of w x h with its test id, and add(tag, attrs, text) that appends an element to it.
+function svgCanvas(w, h, testid) {
   const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
   svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
   svg.setAttribute("width", String(w));
-  svg.setAttribute("data-testid", "energy-timeline");
+  svg.setAttribute("data-testid", testid);
   const add = (tag, attrs, text) => {
     const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
     for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
@@ -37,6 +35,14 @@ function timelineSvg(eclipseInS, eclipseS, passesAhead, nowS) {
     svg.append(e);
     return e;
   };
+  return { svg, add };
+}
+
+// The next hours as a bar: sunlight (gold), the eclipse ahead (dark) and the passes (blue).
+function timelineSvg(eclipseInS, eclipseS, passesAhead, nowS) {
+  const w = 720, h = 56, pad = 8;
+  const x = (t) => pad + (w - 2 * pad) * Math.min(Math.max(t, 0), TIMELINE_S) / TIMELINE_S;
+  const { svg, add } = svgCanvas(w, h, "energy-timeline");
   add("rect", { x: x(0), y: 4, width: x(TIMELINE_S) - x(0), height: 18, fill: "#8a6d00", "data-kind": "sun" });
   if (eclipseInS >= 0 && eclipseS > 0) {
     add("rect", { x: x(eclipseInS), y: 4, width: x(eclipseInS + eclipseS) - x(eclipseInS), height: 18,
@@ -59,17 +65,7 @@ function socForecastSvg(points, stepS, t0S, nowS, holdSoc, floorSoc) {
   const spanS = Math.max(stepS * (points.length - 1), 1);
   const x = (t) => padL + (w - padL - padR) * Math.min(Math.max(t, 0), spanS) / spanS;
   const y = (soc) => padT + (h - padT - padB) * (1 - Math.min(Math.max(soc, 0), 1));
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
-  svg.setAttribute("width", String(w));
-  svg.setAttribute("data-testid", "energy-soc-forecast");
-  const add = (tag, attrs, text) => {
-    const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
-    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
-    if (text) e.textContent = text;
-    svg.append(e);
-    return e;
-  };
+  const { svg, add } = svgCanvas(w, h, "energy-soc-forecast");
   for (const soc of [0, 0.5, 1]) {
     add("line", { x1: padL, x2: w - padR, y1: y(soc), y2: y(soc), stroke: "#444" });
     add("text", { x: 2, y: y(soc) + 4, fill: "#aaa", "font-size": 11 }, `${Math.round(100 * soc)} %`);
