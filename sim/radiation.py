@@ -164,70 +164,105 @@ def draw_radiation(
 
 
 class RadiationClock:
-    """The same events as :func:`draw_radiation`, drawn by thinning instead of per tick.
+    """The same events as :func:`draw_radiation`, drawn from the bank's event times
+    instead of per tick.
 
     Per tick, :func:`draw_radiation` costs a few numpy calls for events that come once in
-    days. This clock draws the time to the next *candidate* event of the whole bank from
-    an exponential at the bounded total rate (every board, every kind, as if always
-    active), and only at that tick picks the board and the kind and keeps the event if
-    the board's state allows it (SDC: active; SEFI: powered; failure: any). That is
-    Lewis & Shedler's (1979) thinning of a Poisson process, so the events have the same
-    law at the tick's resolution; the draws differ from draw_radiation's, not their odds.
+    days. This clock draws the time to the next *candidate* event of the whole bank (every
+    board, every kind, as if always active) by inverting the cumulative intensity: with a
+    rate multiplier per tick, the intensity is piecewise constant, so the next event lies
+    where the cumulative intensity passes the last one's plus an Exp(1) draw (a binary
+    search in its running sum). At that tick it picks the board and the kind and keeps the
+    event if the board's state allows it (SDC: active; SEFI: powered; failure: any), which
+    thins the bank's process to each board's (Lewis & Shedler 1979): the events have the
+    same law at the tick's resolution; the draws differ from draw_radiation's, not their
+    odds. A tick that expects more than ``LOOP_CANDIDATES_MAX`` candidates (a strong burst,
+    or bursts piled on one another: they multiply) is drawn per board instead, as
+    draw_radiation does, so a tick costs O(boards) at any rate, never a loop per event.
     Cost: one comparison per tick without an event.
     """
 
+    LOOP_CANDIDATES_MAX = 8.0  # expected candidates in a tick above which it is drawn per board
+    MULTIPLIER_MAX = 1e12  # a multiplier is held at most here: every event is certain long before
+
     def __init__(self, rng: np.random.Generator, rates: RadiationRates, count: int, dt_s: float,
                  multiplier: np.ndarray | None = None) -> None:
-        """``multiplier``: optional rate multiplier per tick (e.g. from :func:`saa_multiplier`);
-        candidates are drawn at the largest one and kept with probability m(tick) / max."""
+        """``multiplier``: optional rate multiplier per tick (e.g. from :func:`saa_multiplier`
+        and :func:`burst_multiplier`); past its end the last value holds."""
         self.rng = rng
         self.rates = rates
         self.count = count
         self.dt_s = dt_s
-        self.multiplier = None if multiplier is None else np.asarray(multiplier, dtype=float)
-        self.m_max = 1.0 if self.multiplier is None else max(float(self.multiplier.max()), 1e-12)
+        self.multiplier = (None if multiplier is None
+                           else np.minimum(np.asarray(multiplier, dtype=float), self.MULTIPLIER_MAX))
         per_board_h = (rates.sdc_per_active_board_hour + rates.sefi_per_powered_board_hour
                        + rates.fail_per_board_hour)
-        self.total_per_s = per_board_h * count / 3600.0 * self.m_max
-        self.next_s = self._draw_gap()
-        self.t_s = 0.0
+        self.per_tick = per_board_h * count / 3600.0 * dt_s  # expected candidates per tick at x1
+        if self.multiplier is not None:  # cumulative intensity at each tick's start
+            self._cum = np.r_[0.0, np.cumsum(self.per_tick * self.multiplier)]
+        self.tick_index = 0
+        self.next_level = self._exp()  # cumulative intensity of the next candidate
+        self.next_tick = self._tick_of(self.next_level)
         self.no_events = no_radiation(count)  # returned (the same object) by a quiet tick
 
-    def _draw_gap(self) -> float:
-        if self.total_per_s <= 0.0:
-            return math.inf
-        return float(self.rng.exponential(1.0 / self.total_per_s))
+    def _exp(self) -> float:
+        return float(self.rng.exponential(1.0))
+
+    def _m(self, tick: int) -> float:
+        if self.multiplier is None:
+            return 1.0
+        return float(self.multiplier[min(tick, len(self.multiplier) - 1)])
+
+    def _cum_at(self, tick: int) -> float:
+        """Cumulative intensity at the start of ``tick``."""
+        if self.multiplier is None:
+            return self.per_tick * tick
+        n = len(self.multiplier)
+        if tick <= n:
+            return float(self._cum[tick])
+        return float(self._cum[n]) + self.per_tick * float(self.multiplier[-1]) * (tick - n)
+
+    def _tick_of(self, level: float) -> float:
+        """The tick in which the cumulative intensity passes ``level`` (inf: never)."""
+        if self.multiplier is None:
+            return math.floor(level / self.per_tick) if self.per_tick > 0.0 else math.inf
+        n = len(self.multiplier)
+        k = int(np.searchsorted(self._cum, level, side="right")) - 1
+        if k < n:
+            return k
+        rate = self.per_tick * float(self.multiplier[-1])
+        return n + math.floor((level - float(self._cum[n])) / rate) if rate > 0.0 else math.inf
 
     def tick(self, active: np.ndarray, powered: np.ndarray) -> RadiationEvents:
-        """Events in the tick that starts now; advances the clock by dt_s."""
-        end_s = self.t_s + self.dt_s
-        if self.next_s >= end_s:
-            self.t_s = end_s
+        """Events in the tick that starts now; advances the clock by one tick."""
+        tick = self.tick_index
+        self.tick_index += 1
+        if self.next_tick > tick:
             return self.no_events
-        sdc = np.zeros(self.count, bool)
-        sefi = np.zeros(self.count, bool)
-        fail = np.zeros(self.count, bool)
         r = self.rates
-        total_h = r.sdc_per_active_board_hour + r.sefi_per_powered_board_hour + r.fail_per_board_hour
-        tick = int(round(self.t_s / self.dt_s))
-        keep = 1.0
-        if self.multiplier is not None:
-            keep = float(self.multiplier[min(tick, len(self.multiplier) - 1)]) / self.m_max
-        while self.next_s < end_s:
-            if keep < 1.0 and float(self.rng.random()) >= keep:  # thinning by the multiplier
-                self.next_s += self._draw_gap()
-                continue
-            board = int(self.rng.integers(self.count))
-            u = float(self.rng.random()) * total_h
-            if u < r.sdc_per_active_board_hour:
-                sdc[board] |= bool(active[board])
-            elif u < r.sdc_per_active_board_hour + r.sefi_per_powered_board_hour:
-                sefi[board] |= bool(powered[board])
-            else:
-                fail[board] = True
-            self.next_s += self._draw_gap()
-        self.t_s = end_s
-        return RadiationEvents(sdc, sefi, fail)
+        m = self._m(tick)
+        end = self._cum_at(tick + 1)
+        if self.per_tick * m > self.LOOP_CANDIDATES_MAX:  # many candidates: per board
+            events = draw_radiation(self.rng, r, active, powered, self.dt_s, m)
+            self.next_level = end + self._exp()
+        else:
+            sdc = np.zeros(self.count, bool)
+            sefi = np.zeros(self.count, bool)
+            fail = np.zeros(self.count, bool)
+            total_h = r.sdc_per_active_board_hour + r.sefi_per_powered_board_hour + r.fail_per_board_hour
+            while self.next_level < end:
+                board = int(self.rng.integers(self.count))
+                u = float(self.rng.random()) * total_h
+                if u < r.sdc_per_active_board_hour:
+                    sdc[board] |= bool(active[board])
+                elif u < r.sdc_per_active_board_hour + r.sefi_per_powered_board_hour:
+                    sefi[board] |= bool(powered[board])
+                else:
+                    fail[board] = True
+                self.next_level += self._exp()
+            events = RadiationEvents(sdc, sefi, fail)
+        self.next_tick = self._tick_of(self.next_level)
+        return events
 
 
 # The South Atlantic Anomaly as a coarse box of subsatellite positions (geocentric latitude

@@ -175,3 +175,32 @@ def test_the_thinned_clock_follows_a_time_varying_multiplier():
     exp_first, exp_second = 4 * 10.0 * 10.0, 4 * 1.0 * 10.0  # boards x rate x mult x hours
     assert abs(first - exp_first) < 4 * np.sqrt(exp_first), f"{first} vs {exp_first}"
     assert abs(second - exp_second) < 4 * np.sqrt(exp_second) + 1, f"{second} vs {exp_second}"
+
+
+@pytest.mark.timeout(60)  # before the fix it never ended
+def test_bursts_piled_on_one_another_cost_a_tick_per_board_not_a_loop_per_event():
+    """Found by the fault campaign: twenty overlapping bursts multiply to ~1e30, and the
+    clock drew the bank's candidate events one by one (about 1e27 of them a tick), so the
+    run never ended. A tick that expects many candidates is drawn per board instead; the
+    law is the same (every exposed board hit, at such a rate), and past the burst the
+    events come back to their rate."""
+    from sim.radiation import RadiationClock, RadiationRates
+
+    rates = RadiationRates(sdc_per_active_board_hour=1e-2, sefi_per_powered_board_hour=1e-2,
+                           fail_per_board_hour=0.0)
+    ticks, n = 20_000, 16
+    mult = np.ones(ticks)
+    for _ in range(20):
+        mult[10:1000] *= 100.0
+    clock = RadiationClock(np.random.default_rng(6), rates, n, 1.0, mult)
+    on = np.ones(n, bool)
+    hit_in = hit_after = 0
+    for t in range(ticks):
+        ev = clock.tick(on, on)
+        if 10 <= t < 1000:
+            hit_in += int(ev.sdc.all() and ev.sefi.all())
+        elif t >= 1000:
+            hit_after += int(ev.sdc.sum() + ev.sefi.sum())
+    assert hit_in == 990, f"every board hit every burst tick: {hit_in} of 990"
+    expected_after = 2 * 1e-2 * n * (ticks - 1000) / 3600.0  # about 1.7
+    assert hit_after < expected_after + 8 * np.sqrt(expected_after) + 2, hit_after
