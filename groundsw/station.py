@@ -90,6 +90,7 @@ class _GroundJob:
     delivered_t_ns: int | None = None
     stage_t_ns: int = 0  # when its latest stage happened
     wait_reason: str | None = None  # as the archive holds it
+    kept_on_ground: bool = False  # cancelled before it was ever sent: never on board
 
 
 @dataclass
@@ -113,7 +114,7 @@ class Station:
     def __init__(self, archive_path: Path, jobs: Sequence[JobSpec], keyring: Keyring, epoch_utc: str,
                  resend_after_ticks: int = 600, tick_s: float = 1.0, commands: Sequence[dict] = (),
                  meta: dict | None = None, passes: Sequence[tuple] = (), command_resend_ticks: int = 60,
-                 command_timeout_s: float = 6 * 3600.0) -> None:
+                 command_timeout_s: float = 6 * 3600.0, ground_actions: Sequence[dict] = ()) -> None:
         self.tick_s = tick_s
         self.epoch = datetime.fromisoformat(epoch_utc)
         self.archive = Archive(archive_path)
@@ -133,6 +134,10 @@ class Station:
         self.receiver = FileReceiver(cfg, self._accept_file)
         self._in_flight: list = []  # the receiver's open transactions as last archived
         self.plan = sorted(({**c, "i": i} for i, c in enumerate(commands)), key=lambda c: (c["tick"], c["i"]))
+        # a fault plan's [[ground]] actions on jobs: {tick, action, job}, in tick order
+        self.actions = sorted(({**g, "i": i} for i, g in enumerate(ground_actions)), key=lambda g: (g["tick"], g["i"]))
+        self._resend: list[str] = []  # job ids whose upload goes up once more (duplicates)
+        self.duplicates_sent = 0
         self.jobs: dict[str, _GroundJob] = {}
         self._to_queue = sorted(jobs, key=lambda j: (j.release_t_ns, j.job_id))
         self._queued: list[_GroundJob] = []
@@ -170,7 +175,8 @@ class Station:
         self._events = []
         out: list[tuple[object, str]] = []
         up = self.contact is not None and self.contact.in_contact
-        due = ((self._to_queue and self._to_queue[0].release_t_ns <= t_ns) or (self.plan and self.plan[0]["tick"] <= tick))
+        due = ((self._to_queue and self._to_queue[0].release_t_ns <= t_ns) or (self.plan and self.plan[0]["tick"] <= tick)
+               or (self.actions and self.actions[0]["tick"] <= tick))
         if not (inbox or due or up or tick % POLL_EVERY_TICKS == 0):
             self.receiver.poll(t_ns, False)  # a quiet tick out of contact: no archive transaction
             self._timeouts(t_ns)
@@ -224,6 +230,12 @@ class Station:
                 self._add_job(s)
             else:  # a station restarted on its archive: the job goes on from its recorded stage
                 self._add_job(s, (self.archive.job(s.job_id) or {}).get("stage", "QUEUED"))
+        while self.actions and self.actions[0]["tick"] <= tick:
+            a = self.actions.pop(0)
+            if a["action"] == "cancel":
+                self._cancel(a["job"], t_ns)
+            elif a["job"] in self.jobs:  # a duplicate of its upload, once that has gone up
+                self._resend.append(a["job"])
         while self.plan and self.plan[0]["tick"] <= tick:
             c = self.plan.pop(0)
             name = f"{c['target']}.{_opcode_name(c['opcode'])}"
@@ -279,6 +291,7 @@ class Station:
         if gj.stage in ("QUEUED", "RELEASED"):  # never went up: cancelled on the ground
             if gj in self._queued:
                 self._queued.remove(gj)
+            gj.kept_on_ground = True
             self._stage(gj, "CANCELLED", t_ns, "cancelled by an operator before upload")
             return
         self.archive.add_command("executor.EXEC_CANCEL_JOB", "executor", int(Opcode.EXEC_CANCEL_JOB),
@@ -319,6 +332,18 @@ class Station:
             if gc.cmd.opcode == Opcode.COMMS_ACTIVATE_KEY:
                 rekey = gc
                 break
+        for job_id in list(self._resend) if rekey is None else ():  # duplicates of uploads, as retries
+            gj = self.jobs[job_id]
+            if budget <= 0:
+                break
+            if not 0 <= gj.last_sent_tick < tick or gj.kept_on_ground:
+                continue  # not gone up yet (or never will): its duplicate waits
+            self._resend.remove(job_id)
+            frame = self._tc(Message(Envelope(gj.spec.KIND, gj.spec.VERSION, SOURCE, 0, tick, t_ns, SAT), gj.spec),
+                             APIDS["executor"])
+            frames.append(frame)
+            budget -= len(frame)
+            self.duplicates_sent += 1
         for gj in list(self._queued) if rekey is None else ():
             if budget <= 0:
                 break
@@ -529,13 +554,17 @@ class Station:
             stages[gj.stage] = stages.get(gj.stage, 0) + 1
             s = gj.spec
             value += job_value(s.priority, s.work_gpu_s, s.deadline_t_ns, gj.delivered_t_ns)
-        sent = [gj for gj in self.jobs.values() if gj.stage not in ("QUEUED", "RELEASED")]
+        # a job cancelled on the ground before its upload was never sent (nor accepted on board)
+        sent = [gj for gj in self.jobs.values() if gj.stage not in ("QUEUED", "RELEASED") and not gj.kept_on_ground]
         reached = {"ACCEPTED", "STARTED", "PROGRESS", "PREEMPTED", "COMPLETED", "DOWNLINKED", "ARCHIVED",
                    "FAILED", "EXPIRED", "CANCELLED"}
         return {
+            "duplicates_sent": self.duplicates_sent,
             "jobs_released": len(self.jobs),
             "jobs_sent": len(sent),
             "accepted_ids": sorted(gj.spec.job_id for gj in sent if gj.stage in reached),
+            "sent_ids": sorted(gj.spec.job_id for gj in sent),
+            "kept_on_ground_ids": sorted(gj.spec.job_id for gj in self.jobs.values() if gj.kept_on_ground),
             "jobs_by_stage": dict(sorted(stages.items())),
             "downlinked": sum(1 for gj in self.jobs.values() if gj.delivered_t_ns is not None),
             "value_delivered": value,
@@ -584,10 +613,11 @@ def _crc32(data: bytes) -> int:
 
 def make(start_tick: int, archive_path: str, jobs: list, keys: dict, epoch_utc: str,
          resend_after_ticks: int = 600, tick_s: float = 1.0, commands: list | None = None,
-         meta: dict | None = None, passes: list | None = None) -> Station:
+         meta: dict | None = None, passes: list | None = None, ground_actions: list | None = None) -> Station:
     """``jobs``: JobSpec field lists (as encode_body gives), so the spec ships through spawn;
     ``commands``: the command plan, {tick, target, opcode, args} each (validated by the harness);
     ``keys``: the telecommand keyring (flightsw.icd.linkauth file format); ``passes``: the
     predicted passes, (station, aos_t_ns, los_t_ns, max_elev_deg) each."""
     return Station(Path(archive_path), [JobSpec(*fields) for fields in jobs], Keyring.from_dict(keys, "station keys"),
-                   epoch_utc, resend_after_ticks, tick_s, commands or (), meta, [tuple(p) for p in passes or ()])
+                   epoch_utc, resend_after_ticks, tick_s, commands or (), meta, [tuple(p) for p in passes or ()],
+                   ground_actions=ground_actions or ())

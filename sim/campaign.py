@@ -1,35 +1,46 @@
-"""Property-based fault campaign over the whole stack (issue 8, first part).
+"""Property-based fault campaign over the whole stack (issue 8).
 
 A hypothesis ``RuleBasedStateMachine`` writes a fault plan as it goes: each rule puts one
-fault at the plan's present tick (kill an onboard process, hang, fail or upset a board,
-a radiation burst, a sensor fault off, stuck, biased or random), ``advance`` moves the
-present on by a drawn number of ticks. At the end the whole stack runs the plan in fast
-mode (deterministic: the same plan and seed give the same digest, so hypothesis can
-shrink a failure to its shortest rule sequence and replay it), and the run is checked
-against the invariants below. The flight processes, the world and the ground station are
-the real ones, over the real backplane; nothing is mocked.
+fault at the plan's present tick, ``advance`` moves the present on by a drawn number of
+ticks. The faults: kill an onboard process (once, or in a crash loop), hang one (its loop
+stalls: it answers nothing, health pings included), hang, fail or upset a board, a
+radiation burst, a sensor fault (off, stuck, biased or random), and from the ground a
+job's upload sent again (a duplicate) or an operator's cancel. At the end the whole stack
+runs the plan in fast mode on the ``campaign`` scenario (deterministic: the same plan and
+seed give the same digest, so hypothesis shrinks a failure to its shortest rule sequence
+and it replays with ``sim run --faults``), for at least ``MIN_RUN_TICKS``: through the
+second pass, so results reach the archive. The flight processes, the world and the
+ground station are the real ones, over the real backplane; nothing is mocked.
 
-Invariants, over the whole run (``check``):
+Invariants, over the whole run (``check``) and against the stores it left (``check_stores``):
 
-- no accepted job lost, and no corrupt result delivered (archived as good);
+- no accepted job lost; no job completed twice but for a rerun the ground or the flight
+  side asked for; no corrupt result delivered (archived as good);
+- the onboard ledger agrees with a model kept from the plan: it holds exactly the jobs
+  the ground sent and had accepted, a job cancelled on the ground before its upload is
+  not on board, a cancel the executor accepted left the job CANCELLED, and a stored
+  result belongs to a job that completed;
 - no board above its limit or shut down hot, no brownout, SOC never below the floor;
 - every onboard process alive at the end, and restarted no more often than it was
-  killed nor past the supervisor's cap (a process killed more often than the cap stays
-  down: the supervisor orders safe mode instead; restarting in a loop fails this);
+  killed or hung, nor past the supervisor's cap (a process killed more often than the cap
+  stays down: the supervisor orders safe mode instead; restarting in a loop fails this);
+- a hung process is found and restarted within ``HANG_DEADLINE_TICKS`` (the supervisor's
+  health pings; the hub's watchdog for a hung supervisor), unless the supervisor was down
+  or hung itself meanwhile, or the process had used up its restarts;
 - every injected upset in a protected (dual-execution) job detected.
 
 Run plan-then-execute: a step's invariants are checked on the run's record at the end,
-not between steps (the stack runs in lockstep processes; stopping it between rules would
-cost a start per rule).
+not between steps (the stack runs in lockstep; stopping it between rules would cost a
+start per rule). ``Stats`` gathers what ``sim campaign`` reports.
 
-Not yet here (issue 8 is open): hangs (SIGSTOP) of processes, link faults (drop,
-duplicate, reorder, corrupt, a lost pass), uploads, duplicates and cancels from the
-ground, bad frames, battery and panel damage, the onboard ledger against a model ledger,
-the chaos run in hil mode, planted bugs, ``sim campaign`` with Dask.
+Not yet here (issue 8 is open): link faults (drop, duplicate, reorder, corrupt, a lost
+pass), bad frames, battery and panel damage, the chaos run in hil mode.
 """
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -41,17 +52,34 @@ from sim.harness import ONBOARD, RunConfig, parse_fault_plan, run
 from sim.scenario import load_scenario
 from sim.world import sensor_channels
 
-__all__ = ["FaultCampaign", "check", "plan_toml"]
+__all__ = ["FaultCampaign", "check", "check_stores", "plan_toml", "recovery_times"]
 
-SCENARIO = "default"
-FIRST_FAULT_TICK = 60  # [tick] the stack is up and has its first budget
+SCENARIO = "campaign"
+FIRST_FAULT_TICK = 141  # [tick] the first pass has begun: jobs going up, the first ones starting
+MIN_RUN_TICKS = 2000  # [tick] through the campaign scenario's results passes and its eclipse entry
 TAIL_TICKS = 300  # [tick] the run goes on this long after the last fault: recovery time
 MAX_PLAN_TICKS = 3 * 3600  # [tick] no plan runs longer (a campaign example stays seconds)
 SENSOR_KINDS = ("off", "stuck", "bias", "random")
 BOARD_FAULTS = ("hang", "fail", "sdc")
-# the supervisor table's cap per process (flightsw.apps.supervisor.tables.max_restarts; the
-# layering keeps sim off the apps: tests/sim/test_campaign.py checks the two agree)
+GROUND_JOBS = 60  # the ground acts on the first jobs of the workload (the backlog sent first)
+# the supervisor table's cap per process, and the processes it watches with health pings
+# (flightsw.apps.supervisor.tables; the layering keeps sim off the apps:
+# tests/sim/test_campaign.py checks these agree)
 SUPERVISOR_MAX_RESTARTS = 5
+SUPERVISOR_WATCHED = ("comms", "executor", "power", "thermal")
+# [tick] a hang is found and the process restarted within this: the supervisor's fatal
+# silence (30) after its last ping (every 5), its restart, and slack; the hub's watchdog
+# has a silent supervisor restarted after 30
+HANG_DEADLINE_TICKS = 60
+# the power manager's eclipse reserve above the floor: this margin plus the platform's energy
+# through the eclipse (flightsw.apps.power.table; checked by tests/sim/test_campaign.py)
+RESERVE_MARGIN_SOC = 0.05
+RESERVE_TOLERANCE_SOC = 0.005  # [-] the budget's pacing may arrive a tick's draw short
+ORBIT_TICKS = 5739  # [tick] the campaign orbit's period: a sensor fault this long before an
+# eclipse may have misled the reserve built for it
+MIN_SUN_BEFORE_TICKS = 900  # [tick] of sun from the start that build the first reserve
+POWER_SENSORS = ("battery_soc", "solar_power_w", "load_w", "sunlit_fraction")
+FINISHED = ("COMPLETED", "DOWNLINKED")
 
 
 def plan_toml(entries: list[tuple[str, dict]]) -> str:
@@ -64,11 +92,28 @@ def plan_toml(entries: list[tuple[str, dict]]) -> str:
     return "\n".join(out) + "\n"
 
 
-def check(report: dict, kills_by_process: Counter, max_restarts: int = SUPERVISOR_MAX_RESTARTS) -> list[str]:
+def _windows(entries: list[tuple[str, dict]], process: str) -> list[tuple[int, int]]:
+    """[first, end) ticks in which ``process`` was down by the plan: killed (until the run's
+    restart of it could come) or stalled."""
+    out = []
+    for table, f in entries:
+        if f.get("process") != process:
+            continue
+        if table == "kill":
+            out.append((f["tick"], f["tick"] + HANG_DEADLINE_TICKS))
+        elif table == "stall":
+            out.append((f["tick"], f["tick"] + f["ticks"]))
+    return out
+
+
+def check(report: dict, kills_by_process: Counter, max_restarts: int = SUPERVISOR_MAX_RESTARTS,
+          entries: list[tuple[str, dict]] = (), scenario=None) -> list[str]:
     """The invariants a run's report must keep -> what it broke (empty: none).
-    ``max_restarts``: the supervisor's cap per process; a process killed more often stays
-    down (the supervisor orders safe mode instead), and only such a process may be dead
-    at the end. The supervisor itself is restarted by the hub, without a cap."""
+    ``kills_by_process``: how often the plan killed or hung each process; ``max_restarts``:
+    the supervisor's cap per process; a process killed more often stays down (the
+    supervisor orders safe mode instead), and only such a process may be dead at the end.
+    The supervisor itself is restarted by the hub, without a cap. ``entries``: the plan;
+    ``scenario``: the run's (for the eclipse reserve's level; None: not checked)."""
     broken = []
     jobs, integrity = report["jobs"], report["integrity"]
     if jobs["lost"]:
@@ -88,14 +133,148 @@ def check(report: dict, kills_by_process: Counter, max_restarts: int = SUPERVISO
         kills = kills_by_process.get(proc, 0)
         most = kills if proc == "supervisor" else min(kills, max_restarts)
         if n > most:
-            broken.append(f"{proc} restarted {n} times, killed {kills} (cap {max_restarts}): a restart loop")
+            broken.append(f"{proc} restarted {n} times, killed or hung {kills} (cap {max_restarts}): "
+                          "a restart loop, or a restart nothing called for")
+    broken += _hangs_found(report, entries, max_restarts)
+    if scenario is not None:
+        broken += _reserve_kept(report, entries, scenario)
     return broken
+
+
+def _eclipse_lengths_s(sc, hours: float) -> list[tuple[float, float]]:
+    """(start, end) [s from the epoch] of each eclipse, penumbrae included."""
+    from sim.eclipse import eclipse_events
+    from sim.environment import orbit_of
+
+    out: list[tuple[float, float]] = []
+    for a, b, _ in eclipse_events(orbit_of(sc), sc.epoch_utc, hours):
+        if out and a - out[-1][1] < 1.0:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+def _reserve_kept(report: dict, entries, sc) -> list[str]:
+    """Each eclipse is entered with the reserve the power manager promises: the floor, the
+    margin and the platform's energy through it (housekeeping and the battery heater),
+    unless a power sensor was faulted in the orbit before it."""
+    p, t = sc["power"], sc["thermal"]
+    from sim.battery import BatteryModel
+
+    eta_d = BatteryModel.__dataclass_fields__["discharge_efficiency"].default
+    platform_w = float(p["housekeeping_w"]) + float(t["battery_heater_power_w"])
+    cap_wh = float(p["battery_capacity_wh"])
+    spans = _eclipse_lengths_s(sc, (report["ticks"] * sc.tick_s + 3 * 3600.0) / 3600.0)
+    broken = []
+    for e in report.get("eclipses", []):
+        t0 = e["start_tick"] * sc.tick_s
+        if e["start_tick"] < MIN_SUN_BEFORE_TICKS:
+            continue  # the run began in it or just before: no sunlit arc to build the reserve in
+        if any(f.get("sensor") in POWER_SENSORS and f["start_tick"] <= e["start_tick"]
+               and f["end_tick"] > e["start_tick"] - ORBIT_TICKS for table, f in entries if table == "sensor"):
+            continue
+        length_s = next((b - a for a, b in spans if a - 2.0 <= t0 <= b), 0.0)
+        level = float(p["battery_soc_floor"]) + RESERVE_MARGIN_SOC + platform_w * length_s / eta_d / 3600.0 / cap_wh
+        if e["soc_start"] < level - RESERVE_TOLERANCE_SOC:
+            broken.append(f"eclipse at tick {e['start_tick']} ({length_s:.0f} s) entered at SOC "
+                          f"{e['soc_start']:.3f}, below its reserve level {level:.3f}")
+    return broken
+
+
+def _hangs_found(report: dict, entries, max_restarts: int) -> list[str]:
+    """Every stall of at least HANG_DEADLINE_TICKS ended by a restart within that."""
+    broken = []
+    restarts = [(r["tick"], r["process"]) for r in report["restarts"]]
+    sup_down = _windows(list(entries), "supervisor")
+    for table, f in entries:
+        if table != "stall" or f["ticks"] < HANG_DEADLINE_TICKS:
+            continue
+        proc, t0 = f["process"], f["tick"]
+        t1 = t0 + HANG_DEADLINE_TICKS
+        if proc != "supervisor" and sum(1 for t, p in restarts if p == proc and t < t0) >= max_restarts:
+            continue  # its restarts used up: it may stay hung (safe mode is ordered instead)
+        if proc != "supervisor" and any(a < t1 and t0 - HANG_DEADLINE_TICKS < b for a, b in sup_down):
+            continue  # nobody watching meanwhile
+        if any(a < t0 <= b for a, b in _windows([e for e in entries if e[1] is not f], proc)):
+            continue  # already down or hung when this stall began
+        if not any(p == proc and t0 <= t <= t1 for t, p in restarts):
+            broken.append(f"{proc} hung at tick {t0} for {f['ticks']} ticks: not restarted within "
+                          f"{HANG_DEADLINE_TICKS} ticks")
+    return broken
+
+
+def check_stores(ledger_path: Path, report: dict, entries: list[tuple[str, dict]]) -> list[str]:
+    """The onboard ledger (the executor's sqlite file) against the model the plan and the
+    ground give: see the module note. -> what disagrees (empty: none)."""
+    if not ledger_path.exists():
+        return ["the onboard ledger is missing"]
+    db = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)
+    try:
+        states = dict(db.execute("SELECT job_id, state FROM jobs").fetchall())
+        reruns = dict(db.execute("SELECT job_id, reruns FROM jobs").fetchall())
+        completions = Counter(j for (j,) in db.execute("SELECT job_id FROM history WHERE state = 'COMPLETED'"))
+        results = [j for (j,) in db.execute("SELECT job_id FROM results")]
+    finally:
+        db.close()
+    broken = []
+    ground = report["ground_jobs"]
+    stray = set(states) - set(ground["sent"])
+    if stray:
+        broken.append(f"ledger holds jobs the ground never sent: {sorted(stray)[:5]}")
+    twice = sorted(j for j, n in completions.items() if n > 1 + (reruns.get(j) or 0))
+    if twice:
+        broken.append(f"jobs completed twice (no rerun asked for): {twice[:5]}")
+    orphans = sorted(j for j in results if states.get(j) not in FINISHED)
+    if orphans:
+        broken.append(f"results stored for jobs that did not complete: {orphans[:5]}")
+    answers = {c["detail"].split()[1]: c for c in report["commands"]
+               if c["opcode"] == EXEC_CANCEL_JOB and c["status"] == "OK" and c["detail"].startswith("job ")}
+    for table, f in entries:
+        if table != "ground" or f["action"] != "cancel":
+            continue
+        job = f["job"]
+        if job in ground["kept_on_ground"]:
+            if job in states:
+                broken.append(f"{job} was cancelled before its upload but is on board ({states[job]})")
+        elif job in answers and states.get(job) != "CANCELLED":
+            broken.append(f"{job}: the executor accepted its cancel but the ledger says {states.get(job)}")
+    return broken
+
+
+EXEC_CANCEL_JOB = 48  # flightsw.icd Opcode.EXEC_CANCEL_JOB (checked by tests/sim/test_campaign.py)
+
+
+def recovery_times(report: dict, events_path: Path, entries: list[tuple[str, dict]]) -> dict[str, list[int]]:
+    """Detection and recovery times [ticks] of the plan's kills and hangs: from the fault
+    to the supervisor's (or the hub's) word on it, and to the process's restart."""
+    events = []
+    if events_path.exists():
+        for line in events_path.read_text().splitlines():
+            e = json.loads(line)
+            if e["name"] in ("supervisor.process_dead", "supervisor.process_hung", "hub.process_killed",
+                             "hub.process_lost"):
+                events.append((e["tick"], e["text"]))
+    restarts = [(r["tick"], r["process"]) for r in report["restarts"]]
+    out: dict[str, list[int]] = {"detection": [], "recovery": []}
+    for table, f in entries:
+        if table not in ("kill", "stall"):
+            continue
+        proc, t0 = f["process"], f["tick"]
+        seen = [t for t, text in events if t >= t0 and text.startswith(proc) and "killed by the fault plan" not in text]
+        back = [t for t, p in restarts if p == proc and t >= t0]
+        if seen:
+            out["detection"].append(seen[0] - t0)
+        if back:
+            out["recovery"].append(back[0] - t0)
+    return out
 
 
 class FaultCampaign(RuleBasedStateMachine):
     """One example: a fault plan drawn rule by rule, then run and checked (teardown)."""
 
     seed = 0  # the run's seed (the campaign sets it per worker; a failure prints it)
+    sink: list | None = None  # where each example's record goes (sim campaign sets it)
 
     def __init__(self) -> None:
         super().__init__()
@@ -104,30 +283,61 @@ class FaultCampaign(RuleBasedStateMachine):
         self.tick = FIRST_FAULT_TICK
         self.entries: list[tuple[str, dict]] = []
         self.kinds: Counter = Counter()
+        self.rules: Counter = Counter()
         self.kills: Counter = Counter()
         self.report: dict | None = None
+        self.broken: list[str] = []
 
     def _room(self) -> bool:
         return self.tick < MAX_PLAN_TICKS
 
+    def _kill(self, process: str, tick: int) -> bool:
+        if any(t == "kill" and f["tick"] == tick and f["process"] == process for t, f in self.entries):
+            return False  # one kill of a process per tick
+        self.entries.append(("kill", {"process": process, "tick": tick}))
+        self.kills[process] += 1
+        return True
+
     @precondition(_room)
     @rule(process=st.sampled_from(ONBOARD))
     def kill(self, process: str) -> None:
-        if any(t == "kill" and f["tick"] == self.tick and f["process"] == process for t, f in self.entries):
-            return  # one kill of a process per tick
-        self.entries.append(("kill", {"process": process, "tick": self.tick}))
-        self.kinds["kill"] += 1
-        self.kills[process] += 1
+        self.rules["kill"] += 1
+        if self._kill(process, self.tick):
+            self.kinds["kill"] += 1
+
+    @precondition(_room)
+    @rule(process=st.sampled_from(ONBOARD), times=st.integers(2, 9), every=st.integers(20, 200))
+    def crash_loop(self, process: str, times: int, every: int) -> None:
+        """A process that dies again each time it comes back (a poisoned input, a bad
+        file): killed ``times`` times, ``every`` ticks apart."""
+        self.rules["crash_loop"] += 1
+        for k in range(times):
+            if self._kill(process, self.tick + k * every):
+                self.kinds["kill"] += 1
+
+    @precondition(_room)
+    @rule(process=st.sampled_from(ONBOARD), ticks=st.sampled_from([5, 20, 60, 120, 400]))
+    def hang(self, process: str, ticks: int) -> None:
+        self.rules["hang"] += 1
+        if any(t == "stall" and f["process"] == process and f["tick"] <= self.tick < f["tick"] + f["ticks"]
+               for t, f in self.entries):
+            return  # already hung
+        self.entries.append(("stall", {"process": process, "tick": self.tick, "ticks": ticks}))
+        self.kinds["hang"] += 1
+        if ticks >= HANG_DEADLINE_TICKS:
+            self.kills[process] += 1  # a long hang is a restart the supervisor owes
 
     @precondition(_room)
     @rule(board=st.integers(0, 15), fault=st.sampled_from(BOARD_FAULTS))
     def board_fault(self, board: int, fault: str) -> None:
+        self.rules["board_fault"] += 1
         self.entries.append(("board", {"board": board % self.n_boards, "tick": self.tick, "fault": fault}))
         self.kinds[f"board_{fault}"] += 1
 
     @precondition(_room)
     @rule(ticks=st.integers(60, 1800), multiplier=st.sampled_from([3.0, 10.0, 100.0]))
     def radiation_burst(self, ticks: int, multiplier: float) -> None:
+        self.rules["radiation_burst"] += 1
         self.entries.append(("radiation", {"start_tick": self.tick, "end_tick": self.tick + ticks,
                                            "multiplier": multiplier}))
         self.kinds["radiation_burst"] += 1
@@ -135,6 +345,7 @@ class FaultCampaign(RuleBasedStateMachine):
     @precondition(_room)
     @rule(data=st.data(), kind=st.sampled_from(SENSOR_KINDS), ticks=st.integers(1, 900))
     def sensor_fault(self, data, kind: str, ticks: int) -> None:
+        self.rules["sensor_fault"] += 1
         channels = sensor_channels(self.n_boards)
         sensor = data.draw(st.sampled_from(sorted(channels)), label="sensor")
         index = data.draw(st.integers(0, channels[sensor] - 1), label="index")
@@ -147,17 +358,43 @@ class FaultCampaign(RuleBasedStateMachine):
         self.entries.append(("sensor", fields))
         self.kinds[f"sensor_{kind}"] += 1
 
+    @precondition(_room)
+    @rule(job=st.integers(0, GROUND_JOBS - 1), action=st.sampled_from(["duplicate", "cancel"]))
+    def ground(self, job: int, action: str) -> None:
+        """The ground acts on one of the backlog's jobs: its upload sent again, or cancelled."""
+        self.rules["ground"] += 1
+        self.entries.append(("ground", {"tick": self.tick, "action": action, "job": f"job-{job:05d}"}))
+        self.kinds[f"ground_{action}"] += 1
+
     @rule(ticks=st.integers(10, 1800))
     def advance(self, ticks: int) -> None:
+        self.rules["advance"] += 1
         self.tick = min(MAX_PLAN_TICKS, self.tick + ticks)
 
     def teardown(self) -> None:
         if not self.entries:
             return
         plan = parse_fault_plan(plan_toml(self.entries), "campaign")
-        hours = (self.tick + TAIL_TICKS) * self.sc.tick_s / 3600.0
+        last = max(max(f.get("end_tick", f.get("tick", 0) + f.get("ticks", 0) * (t == "stall"))
+                       for t, f in self.entries), self.tick)
+        ticks = max(MIN_RUN_TICKS, last + TAIL_TICKS)
+        hours = ticks * self.sc.tick_s / 3600.0
         with tempfile.TemporaryDirectory(prefix="campaign-") as tmp:
+            out = Path(tmp)
             self.report = run(RunConfig(scenario=self.sc, scenario_ref=SCENARIO, hours=hours, seed=self.seed,
-                                        mode="fast", faults=plan, out_dir=Path(tmp), plots=False))
-        broken = check(self.report, self.kills)
-        assert not broken, f"seed {self.seed}, plan:\n{plan_toml(self.entries)}broke: {broken}"
+                                        mode="fast", faults=plan, out_dir=out, plots=False))
+            self.broken = check(self.report, self.kills, entries=self.entries, scenario=self.sc)
+            self.broken += check_stores(out / "onboard" / "executor.sqlite", self.report, self.entries)
+            times = recovery_times(self.report, out / "events.jsonl", self.entries)
+        if self.sink is not None:
+            self.sink.append(self._record(plan_toml(self.entries), times))
+        assert not self.broken, f"seed {self.seed}, plan:\n{plan_toml(self.entries)}broke: {self.broken}"
+
+    def _record(self, plan: str, times: dict) -> dict:
+        r = self.report
+        return {"seed": self.seed, "ticks": r["ticks"], "steps": sum(self.rules.values()), "rules": dict(self.rules),
+                "faults": dict(self.kinds), "broken": list(self.broken), "plan": plan if self.broken else "",
+                "jobs_lost": r["jobs"]["lost"] or 0, "completed_twice": sum("completed twice" in b for b in self.broken),
+                "corrupt_delivered": r["integrity"]["corrupt_results_delivered"] or 0,
+                "duplicates_sent": r["ground_jobs"]["duplicates_sent"], "restarts": len(r["restarts"]),
+                "detection_ticks": times["detection"], "recovery_ticks": times["recovery"]}

@@ -7,6 +7,8 @@
     sim oracle   --scenario NAME|FILE [--hours H] --json
     sim bench scheduling [--scenarios a,b] [--policies p,q] [--seeds N] [--hours H]
                          [--workers W] [--out DIR] [--json]
+    sim campaign [--examples N] [--steps S] [--workers W] [--scheduler ADDRESS] [--planted]
+                 [--out DIR] [--json]
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_arguments(sub.add_parser("bench", help="every policy on the suite scenarios against the oracle "
                                                "(sim/bench.py)"))
+    from sim.campaign_run import add_arguments as campaign_arguments
+
+    campaign_arguments(sub.add_parser("campaign", help="the property-based fault campaign over the whole stack, "
+                                                       "on a Dask cluster (sim/campaign_run.py)"))
     return ap
 
 
@@ -143,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
             from sim.bench import main as bench_main
 
             return bench_main(args)
+        if args.cmd == "campaign":
+            from sim.campaign_run import main as campaign_main
+
+            return campaign_main(args)
         from sim.environment import eclipses_json, passes_json
 
         sc = load_scenario(args.scenario)

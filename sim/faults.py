@@ -18,6 +18,19 @@ bursts and planned commands. Pure validators over the TOML tables of a fault pla
     opcode = 0                     # 0..65535
     args = {}                      # a table of scalars (optional)
 
+    [[stall]]                      # an onboard process's loop hangs (a deadlock, a livelock)
+    process = "executor"           # an onboard process
+    tick = 800                     # >= 1, the first tick it is stuck
+    ticks = 120                    # >= 1: it answers nothing, health pings included, for so
+                                   # long, unless the supervisor has it restarted first
+
+    [[ground]]                     # the ground segment acts on a job of the workload
+    tick = 600                     # >= 1
+    action = "duplicate"           # "duplicate": its upload goes up once more, as a retry
+                                   # after a lost acknowledgement would; "cancel": an
+                                   # operator cancels it (on the ground if not yet sent)
+    job = "job-00012"              # a job id of the scenario's workload
+
 Each parser takes the entries (a list of tables) and returns frozen records, or raises
 ValueError naming the entry and field (``board[1].tick``), what was expected and what
 came. Unknown keys are refused. The board index is checked against a board count when
@@ -37,6 +50,8 @@ __all__ = [
     "parse_board_faults",
     "parse_radiation_bursts",
     "parse_commands",
+    "parse_ground_actions",
+    "parse_stalls",
     "as_dicts",
 ]
 
@@ -45,6 +60,9 @@ MAX_OPCODE = 65535
 _BOARD_KEYS = ("board", "tick", "fault")
 _BURST_KEYS = ("start_tick", "end_tick", "multiplier")
 _COMMAND_KEYS = ("tick", "target", "opcode", "args")
+_STALL_KEYS = ("process", "tick", "ticks")
+_GROUND_KEYS = ("tick", "action", "job")
+GROUND_ACTIONS = ("duplicate", "cancel")
 
 
 @dataclass(frozen=True)
@@ -148,4 +166,34 @@ def parse_commands(entries: object, targets: Sequence[str], where: str = "comman
                 raise ValueError(f"{at}.args.{k}: expected a string, integer, finite number or "
                                  f"boolean, got {v!r}")
         out.append({"tick": tick, "target": target, "opcode": opcode, "args": dict(args)})
+    return out
+
+
+def parse_stalls(entries: object, processes: Sequence[str], where: str = "stall") -> list[dict]:
+    """``[[stall]]`` tables -> dicts {process, tick, ticks}. ``processes``: the onboard ones."""
+    out = []
+    for at, e in entry_tables(entries, where, _STALL_KEYS):
+        proc = e.get("process")
+        if proc not in processes:
+            raise ValueError(f"{at}.process: expected one of {list(processes)}, got {proc!r}")
+        out.append({"process": proc, "tick": need_int(at, "tick", e.get("tick"), 1),
+                    "ticks": need_int(at, "ticks", e.get("ticks"), 1)})
+    return out
+
+
+def parse_ground_actions(entries: object, job_ids: Sequence[str] | None = None,
+                         where: str = "ground") -> list[dict]:
+    """``[[ground]]`` tables -> dicts {tick, action, job}. ``job_ids``: when given, the
+    workload's job ids, which ``job`` must be one of."""
+    out = []
+    for at, e in entry_tables(entries, where, _GROUND_KEYS):
+        tick = need_int(at, "tick", e.get("tick"), 1)
+        action = e.get("action")
+        if action not in GROUND_ACTIONS:
+            raise ValueError(f"{at}.action: expected one of {list(GROUND_ACTIONS)}, got {action!r}")
+        job = e.get("job")
+        if not isinstance(job, str) or (job_ids is not None and job not in job_ids):
+            want = "a job id of the scenario's workload" if job_ids is not None else "a job id (a string)"
+            raise ValueError(f"{at}.job: expected {want}, got {job!r}")
+        out.append({"tick": tick, "action": action, "job": job})
     return out

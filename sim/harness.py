@@ -14,7 +14,7 @@ import shutil
 import sqlite3
 import tomllib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -37,7 +37,14 @@ from flightsw.icd.messages import (
 )
 from flightsw.icd.results import expected_synthetic, verify_result
 from sim.environment import orbit_of
-from sim.faults import as_dicts, parse_board_faults, parse_commands, parse_radiation_bursts
+from sim.faults import (
+    as_dicts,
+    parse_board_faults,
+    parse_commands,
+    parse_ground_actions,
+    parse_radiation_bursts,
+    parse_stalls,
+)
 from sim.groundstation import passes_refined
 from sim.scenario import Scenario, ScenarioError
 from sim.sensors import parse_sensor_faults
@@ -49,7 +56,7 @@ __all__ = ["RunConfig", "FaultPlan", "parse_fault_plan", "load_fault_plan", "bui
            "make_report", "ONBOARD", "configure_logging", "contact_plan"]
 
 ONBOARD = ONBOARD_APPS
-FAULT_KINDS = ("board", "command", "kill", "radiation", "sensor")
+FAULT_KINDS = ("board", "command", "ground", "kill", "radiation", "sensor", "stall")
 SAMPLE_EVERY_TICKS = 60
 NS_PER_S = 1_000_000_000
 MODE_CHANGES_KEPT = 200
@@ -72,6 +79,8 @@ class FaultPlan:
     radiation: tuple[dict, ...] = ()  # [[radiation]]: {start_tick, end_tick, multiplier}
     # [[command]]: {tick, target, opcode, args}; the ground station sends them in contact
     commands: tuple[dict, ...] = ()
+    stalls: tuple[dict, ...] = ()  # [[stall]]: {process, tick, ticks}
+    ground: tuple[dict, ...] = ()  # [[ground]]: {tick, action, job}
 
 
 def parse_fault_plan(text: str, origin: str = "<string>") -> FaultPlan:
@@ -90,6 +99,8 @@ def parse_fault_plan(text: str, origin: str = "<string>") -> FaultPlan:
         boards = as_dicts(parse_board_faults(data.get("board", []), None, where=f"{origin}: board"))
         bursts = as_dicts(parse_radiation_bursts(data.get("radiation", []), where=f"{origin}: radiation"))
         commands = parse_commands(data.get("command", []), ONBOARD, where=f"{origin}: command")
+        stalls = parse_stalls(data.get("stall", []), ONBOARD, where=f"{origin}: stall")
+        ground = parse_ground_actions(data.get("ground", []), None, where=f"{origin}: ground")
     except ValueError as exc:
         raise ScenarioError(str(exc)) from None
     kills: dict[int, list[str]] = {}
@@ -109,7 +120,8 @@ def parse_fault_plan(text: str, origin: str = "<string>") -> FaultPlan:
         if type(tick) is not int or tick < 1:
             raise ScenarioError(f"{where}.tick: expected an integer >= 1, got {tick!r}")
         kills.setdefault(tick, []).append(proc)
-    return FaultPlan(kills, tuple(sensors), tuple(boards), tuple(bursts), tuple(commands))
+    return FaultPlan(kills, tuple(sensors), tuple(boards), tuple(bursts), tuple(commands), tuple(stalls),
+                     tuple(ground))
 
 
 def builtin_fault_plans() -> list[str]:
@@ -160,11 +172,15 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
     if jobs is None:
         jobs = generate_jobs(sc, cfg.hours)
     try:
+        parse_ground_actions(list(cfg.faults.ground), [j.job_id for j in jobs], where="faults: ground")
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
+    try:
         keys = load_keyring(cfg.keys_path or default_keyring_path()).to_dict()
     except KeyringError as exc:
         raise ScenarioError(f"{exc} (make one with `groundsw keys init`; `make install` does)") from None
     passes = predicted_passes(sc, cfg.hours)
-    return [
+    specs = [
         ParticipantSpec("comms", "flightsw.apps.comms.shell:make", {
             "table": {"tick_s": sc.tick_s, "epoch_utc": sc.epoch_utc.isoformat()},
             "keys": keys, "store_dir": str(store_dir)}),
@@ -200,6 +216,7 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
             "jobs": [encode_body(j) for j in jobs],
             "tick_s": sc.tick_s,
             "commands": [dict(c) for c in cfg.faults.commands],
+            "ground_actions": [dict(g) for g in cfg.faults.ground],
             "keys": keys,
             "epoch_utc": sc.epoch_utc.isoformat(),
             "meta": {"scenario": cfg.scenario_ref, "board_count": b["count"],
@@ -208,6 +225,10 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
             "passes": passes,
         }, onboard=False),
     ]
+    stalls: dict[str, list[tuple[int, int]]] = {}
+    for st in cfg.faults.stalls:
+        stalls.setdefault(st["process"], []).append((st["tick"], st["tick"] + st["ticks"]))
+    return [replace(sp, stalls=tuple(stalls[sp.name])) if sp.name in stalls else sp for sp in specs]
 
 
 def predicted_passes(sc: Scenario, hours: float) -> list[tuple[str, int, int, float]]:
@@ -494,6 +515,7 @@ def make_report(cfg: RunConfig, res, recorder: Recorder, jobs: list[JobSpec] | N
             "lost": lost,
         },
         "soc_min": world.get("soc_min"),
+        "eclipses": world.get("eclipses", []),  # the least charge in each: what the reserve is for
         "board_temp_max_c": world.get("board_temp_max_c"),
         "violations": world.get("violations", {}),
         "events_by_severity": dict(sorted(recorder.by_severity.items())),
@@ -519,6 +541,10 @@ def make_report(cfg: RunConfig, res, recorder: Recorder, jobs: list[JobSpec] | N
         "modes": recorder.modes(res.ticks),
         "preemptions": int((executor or {}).get("preemptions", 0)),  # from the executor's final_report
         "commands": station.get("commands", []),  # the command plan's commands and their answers
+        # what the ground sent and had accepted, for checks of the onboard ledger against it
+        "ground_jobs": {"accepted": sorted(accepted), "sent": station.get("sent_ids", []),
+                        "kept_on_ground": station.get("kept_on_ground_ids", []),
+                        "duplicates_sent": station.get("duplicates_sent", 0)},
         "boards": {"power_cycles": int((executor or {}).get("power_cycles", 0)),
                    "out_of_service": list((executor or {}).get("boards_out_of_service", []))},
     }

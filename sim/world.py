@@ -222,6 +222,11 @@ class World:
         self.harvested_wh = self.to_compute_wh = self.curtailed_wh = self.heater_wh = 0.0
         self.work_gpu_s = 0.0
         self.soc_min = self.bat.charge_wh / self.bat.capacity_wh
+        # each eclipse (from the first tick out of full sun, penumbra included, to the first
+        # back in it) -> the least charge in it: what the power manager's reserve is for
+        lit = np.asarray(self.env.sunlit[:n_ticks], dtype=float) < 1.0
+        self._eclipse_no = np.cumsum(np.r_[lit[:1], lit[1:] & ~lit[:-1]]) * lit  # 1, 2, ...: the eclipse; 0: sun
+        self.eclipses: list[dict] = []  # {"start_tick", "end_tick", "soc_start", "soc_min"}
         self.board_temp_max_c = float(t["initial_temp_c"])
         self.battery_temp_min_c = self.battery_temp_max_c = float(t["initial_temp_c"])
         self.violations = {"soc_floor": 0, "board_overtemp": 0, "board_undertemp": 0,
@@ -371,6 +376,11 @@ class World:
         self.heater_wh += heaters_w * dt_h
         self.work_gpu_s += float(work.sum())
         self.soc_min = min(self.soc_min, soc)
+        if self._eclipse_no[i]:
+            if len(self.eclipses) < self._eclipse_no[i]:
+                self.eclipses.append({"start_tick": i, "end_tick": i + 1, "soc_start": soc, "soc_min": soc})
+            e = self.eclipses[-1]
+            e["end_tick"], e["soc_min"] = i + 1, min(e["soc_min"], soc)
         temps = self.therm.board_temp_c.tolist()  # a few dozen values: plain max/min
         tmax = max(temps)
         self.board_temp_max_c = max(self.board_temp_max_c, tmax)
@@ -489,6 +499,7 @@ class World:
             },
             "work_gpu_s": self.work_gpu_s,
             "soc_min": self.soc_min,
+            "eclipses": self.eclipses,
             "board_temp_max_c": self.board_temp_max_c,
             "battery_temp_range_c": [self.battery_temp_min_c, self.battery_temp_max_c],
             "battery_capacity_wh": self.bat.capacity_wh,

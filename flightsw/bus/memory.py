@@ -24,7 +24,7 @@ class MemoryTransport:
     def start_many(self, specs: list[ParticipantSpec], start_tick: int) -> list[Registration]:
         regs = []
         for spec in specs:
-            ep = Endpoint(build(spec, start_tick), start_tick)
+            ep = Endpoint(build(spec, start_tick), start_tick, spec.stalls)
             self.endpoints[spec.name] = ep
             regs.append(ep.registration())
         return regs

@@ -59,6 +59,9 @@ class ParticipantSpec:
     factory: str
     kwargs: dict = field(default_factory=dict)
     onboard: bool = True  # onboard processes may be killed and restarted by the supervisor
+    # injected hangs (a fault plan's [[stall]]): (first tick, first tick after) windows in
+    # which the app's loop is stuck; see Endpoint.handle
+    stalls: tuple[tuple[int, int], ...] = ()
 
 
 def build(spec: ParticipantSpec, start_tick: int) -> Participant:
@@ -90,11 +93,18 @@ def _log_event(proc: str, tick: int, ev: Event) -> None:
 class Endpoint:
     """Decode inbox, step, stamp envelopes, encode outbox. Counts bad input and drops it."""
 
-    def __init__(self, participant: Participant, start_tick: int) -> None:
+    def __init__(self, participant: Participant, start_tick: int,
+                 stalls: Sequence[tuple[int, int]] = ()) -> None:
+        """``stalls``: windows [first, end) of ticks in which the participant's loop hangs
+        (an injected fault); only those that begin at or after ``start_tick`` strike this
+        instance (the one started to replace a hung process is a fresh one)."""
         self.participant = participant
         self.name = participant.name
         self._seq = start_tick * SEQ_PER_TICK
         self.bad_messages = 0
+        self.stalls = tuple((int(a), int(b)) for a, b in stalls if a >= start_tick)
+        self._held: list[bytes] = []  # input that came while hung: it waits in the socket
+        self.stalled_ticks = 0
 
     def registration(self) -> Registration:
         p = self.participant
@@ -104,7 +114,18 @@ class Endpoint:
                decoded: dict[int, Message] | None = None) -> list[Wire]:
         """``decoded``: an optional cache, id(bytes) -> Message, that an in-process transport
         shares between the endpoints of one tick (the same bytes object delivered to
-        several subscribers is decoded once; messages are immutable)."""
+        several subscribers is decoded once; messages are immutable).
+
+        In a stall window the app's loop is stuck: the tick is answered (the lockstep shim
+        is alive) but the app neither steps nor answers anything, health pings included;
+        what comes meanwhile waits, as in a socket's queue, and is handled in order when
+        the loop runs again. The supervisor's pings find the hang and have it restarted."""
+        if self.stalls and any(a <= tick < b for a, b in self.stalls):
+            self._held.extend(inbox)
+            self.stalled_ticks += 1
+            return []
+        if self._held:
+            inbox, self._held = [*self._held, *inbox], []
         msgs = []
         for data in inbox:
             if decoded is not None:
@@ -134,6 +155,8 @@ class Endpoint:
     def final_report(self) -> dict:
         rep = dict(self.participant.final_report())
         rep["bad_messages"] = self.bad_messages
+        if self.stalled_ticks:
+            rep["stalled_ticks"] = self.stalled_ticks
         return rep
 
     def close(self) -> None:

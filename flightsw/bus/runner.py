@@ -1,8 +1,9 @@
 """The public runner: drive a set of participants in lockstep, in any mode.
 
 ``run_lockstep`` is the hub's outer loop. Per tick: scheduled kills, restarts the
-supervisor asked for (or the watchdog's, if the supervisor itself is down), then one
-barrier round through the transport. A restart asked for a process that is still alive
+supervisor asked for (or the watchdog's, if the supervisor itself is down, or alive but
+silent: a supervisor whose loop hangs sends no pings, and its traffic is what strokes the
+watchdog), then one barrier round through the transport. A restart asked for a process that is still alive
 (hung: it answers ticks but not health pings) kills it first: a real SIGKILL in hil
 mode, a dropped instance in fast mode. Sim time advances by ``tick_ns`` per round and
 never depends on how long a process takes to start or answer.
@@ -28,6 +29,9 @@ __all__ = ["MODES", "LockstepResult", "run_lockstep", "SUPERVISOR"]
 
 MODES = ("hil", "fast", "realtime")
 SUPERVISOR = "supervisor"
+# the supervisor pings every watched process every few ticks: silent for this many watchdog
+# periods while alive, it is hung, and the watchdog has it killed and started again
+SUPERVISOR_SILENT_TICKS_PER_WATCHDOG = 3
 
 log = structlog.get_logger()
 
@@ -82,6 +86,7 @@ def run_lockstep(
     restarts: list[tuple[int, str, str]] = []
     killed: list[tuple[int, str, str]] = []
     dead_since: dict[str, int] = {}
+    sup_heard = 0  # the last tick the supervisor sent anything: its stroke of the watchdog
     wall0 = time.monotonic()
     try:
         for reg in transport.start_many(specs, 0):
@@ -114,6 +119,8 @@ def run_lockstep(
                 and tick - dead_since.get(SUPERVISOR, tick) >= watchdog_ticks
             ):
                 to_start.append((SUPERVISOR, "watchdog: supervisor silent"))
+            elif SUPERVISOR in core.alive and tick - sup_heard >= SUPERVISOR_SILENT_TICKS_PER_WATCHDOG * watchdog_ticks:
+                to_start.append((SUPERVISOR, "watchdog: supervisor alive but silent (hung)"))
             seen = set()
             for name, reason in to_start:
                 if name in seen:
@@ -128,11 +135,15 @@ def run_lockstep(
                 (reg,) = transport.start_many([by_name[name]], tick)
                 core.mark_restarted(name)
                 dead_since.pop(name, None)
+                if name == SUPERVISOR:
+                    sup_heard = tick
                 restarts.append((tick, name, reason))
                 core.emit(tick, t_ns, Event(int(Severity.WARNING_LO), "hub.process_restarted",
                                             f"{name} restarted: {reason}"))
             batches = core.begin_tick(tick, t_ns)
             replies, lost = transport.exchange(tick, t_ns, batches)
+            if replies.get(SUPERVISOR):
+                sup_heard = tick
             core.end_tick(tick, replies)
             for name in lost:
                 core.mark_dead(name)

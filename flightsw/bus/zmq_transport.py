@@ -62,7 +62,7 @@ def child_main(spec: ParticipantSpec, address: str, start_tick: int) -> None:
     from flightsw.bus.logsetup import configure
 
     configure(proc=spec.name)
-    endpoint = Endpoint(build(spec, start_tick), start_tick)
+    endpoint = Endpoint(build(spec, start_tick), start_tick, spec.stalls)
     ctx = zmq.Context()
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, LINGER_MS)

@@ -20,14 +20,24 @@ GOOD_REPORT = {
     "violations": {"board_overtemp": 0, "soc_floor": 0, "brownout": 0, "battery_temp": 0},
     "dead_at_end": [],
     "restarts_by_process": {"executor": 1},
+    "restarts": [{"tick": 100, "process": "executor", "reason": "dead"}],
 }
 
 
-def test_the_campaign_knows_the_supervisors_restart_cap() -> None:
+def test_the_campaign_knows_the_flight_softwares_numbers() -> None:
+    """sim may not import the apps (the layering): the numbers it keeps must agree."""
+    from flightsw.apps.power.table import PowerTable
     from flightsw.apps.supervisor.tables import SupervisorTable
-    from sim.campaign import SUPERVISOR_MAX_RESTARTS
+    from flightsw.icd.messages import Opcode
+    from sim import campaign
 
-    assert SUPERVISOR_MAX_RESTARTS == SupervisorTable().max_restarts
+    assert campaign.SUPERVISOR_MAX_RESTARTS == SupervisorTable().max_restarts
+    assert campaign.SUPERVISOR_WATCHED == SupervisorTable().watched
+    assert campaign.RESERVE_MARGIN_SOC == PowerTable.__dataclass_fields__["reserve_margin_soc"].default
+    assert campaign.EXEC_CANCEL_JOB == int(Opcode.EXEC_CANCEL_JOB)
+    t = SupervisorTable()
+    # a hang is found after ping_fatal_ticks of silence, counted from a ping (every period)
+    assert campaign.HANG_DEADLINE_TICKS >= t.ping_fatal_ticks + t.ping_period_ticks + t.restart_delay_ticks
 
 
 def test_a_clean_report_keeps_every_invariant() -> None:
@@ -114,3 +124,143 @@ def test_a_planted_bug_is_applied_once_to_a_copy_and_the_tree_is_untouched(tmp_p
     with pytest.raises(ValueError, match="stale: expected its text once"):
         planted_tree(stale, tmp_path / "stale")
 
+
+
+# ------------------------------------------------------------------ hangs and the reserve
+def _report(**kw) -> dict:
+    r = copy.deepcopy(GOOD_REPORT)
+    r.update(kw)
+    return r
+
+
+def test_a_long_hang_must_end_in_a_restart_within_the_deadline() -> None:
+    from sim.campaign import HANG_DEADLINE_TICKS
+
+    hang = [("stall", {"process": "power", "tick": 500, "ticks": 400})]
+    never = _report(restarts=[], restarts_by_process={})
+    (broken,) = check(never, Counter({"power": 1}), entries=hang)
+    assert "power hung at tick 500" in broken
+    late = _report(restarts=[{"tick": 500 + HANG_DEADLINE_TICKS + 1, "process": "power", "reason": "hung"}],
+                   restarts_by_process={"power": 1})
+    assert check(late, Counter({"power": 1}), entries=hang), "a restart after the deadline passed"
+    found = _report(restarts=[{"tick": 540, "process": "power", "reason": "hung"}], restarts_by_process={"power": 1})
+    assert check(found, Counter({"power": 1}), entries=hang) == []
+    short = [("stall", {"process": "power", "tick": 500, "ticks": 20})]
+    assert check(never, Counter(), entries=short) == [], "a short hang may pass unnoticed"
+    unwatched = hang + [("kill", {"process": "supervisor", "tick": 480})]
+    assert check(never, Counter({"power": 1, "supervisor": 1}), entries=unwatched) == [], \
+        "with the supervisor down nobody watches"
+
+
+def test_an_eclipse_entered_below_the_promised_reserve_is_named() -> None:
+    from sim.campaign import SCENARIO
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(SCENARIO)
+    eclipse = {"start_tick": 1861, "end_tick": 2000, "soc_min": 0.42}
+    low = _report(ticks=2000, eclipses=[{**eclipse, "soc_start": 0.43}])
+    (broken,) = check(low, Counter({"executor": 1}), entries=[], scenario=sc)
+    assert "entered at SOC 0.430, below its reserve level 0.45" in broken, broken
+    ok = _report(ticks=2000, eclipses=[{**eclipse, "soc_start": 0.55}])
+    assert check(ok, Counter({"executor": 1}), entries=[], scenario=sc) == []
+    misled = [("sensor", {"sensor": "battery_soc", "index": 0, "kind": "bias", "start_tick": 200,
+                          "end_tick": 300, "value": 5.0})]
+    assert check(low, Counter({"executor": 1}), entries=misled, scenario=sc) == [], \
+        "a power sensor faulted in the orbit before excuses it"
+
+
+def test_the_onboard_ledger_is_checked_against_the_model(tmp_path) -> None:
+    from flightsw.icd.messages import JobSpec
+    from flightsw.store.ledger import Ledger
+    from sim.campaign import check_stores
+
+    path = tmp_path / "executor.sqlite"
+    led = Ledger(path)
+
+    def spec(n: int) -> JobSpec:
+        return JobSpec(f"job-{n:05d}", "synthetic", 1, -1, 1, 10.0, 300.0, 0, 100, 0, n, {})
+
+    for n in range(4):
+        led.add_job(spec(n), "ACCEPTED", "", 1)
+    led.store_result("job-00000", "synthetic", b"x", b"y" * 32, 2, 10.0)
+    led.close()
+    report = {"ground_jobs": {"sent": [f"job-{n:05d}" for n in range(4)], "kept_on_ground": ["job-00009"],
+                              "accepted": [], "duplicates_sent": 0}, "commands": []}
+    assert check_stores(path, report, []) == []
+    led = Ledger(path)
+    led.set_state("job-00000", "PREEMPTED", 3)
+    led.store_result("job-00000", "synthetic", b"x", b"y" * 32, 4, 10.0)  # done again, no rerun asked for
+    led.add_job(spec(9), "ACCEPTED", "", 5)  # cancelled before its upload, yet on board
+    led.store_result("job-00002", "synthetic", b"x", b"y" * 32, 5, 10.0)
+    led.set_state("job-00002", "RUNNING", 6)  # its result kept, yet it is running again
+    led.close()
+    cancel = [("ground", {"tick": 1, "action": "cancel", "job": "job-00009"})]
+    broken = check_stores(path, report, cancel)
+    assert any("completed twice" in b and "job-00000" in b for b in broken), broken
+    assert any("never sent" in b for b in broken), broken
+    assert any("did not complete" in b and "job-00002" in b for b in broken), broken
+    assert any("cancelled before its upload" in b for b in broken), broken
+
+
+def test_hangs_and_ground_actions_on_the_whole_stack(tmp_path) -> None:
+    """A plan of the campaign's new rules, on the real stack in fast mode: a hung executor
+    is restarted by the supervisor (once: its fresh instance is not hung), a hung
+    supervisor by the hub's watchdog, a short hang of the power manager passes; a
+    duplicate upload changes nothing on board; a cancel before the upload keeps the job on
+    the ground (and out of the accepted jobs), one after it ends the job CANCELLED."""
+    from sim.campaign import SCENARIO, check_stores
+    from sim.harness import RunConfig, run
+    from sim.scenario import load_scenario
+
+    entries = [("stall", {"process": "executor", "tick": 700, "ticks": 300}),
+               ("stall", {"process": "supervisor", "tick": 1200, "ticks": 200}),
+               ("stall", {"process": "power", "tick": 1500, "ticks": 20}),
+               ("ground", {"tick": 100, "action": "cancel", "job": "job-00301"}),
+               ("ground", {"tick": 300, "action": "duplicate", "job": "job-00003"}),
+               ("ground", {"tick": 1280, "action": "cancel", "job": "job-00300"})]
+    sc = load_scenario(SCENARIO)
+    report = run(RunConfig(scenario=sc, scenario_ref=SCENARIO, hours=2000 / 3600, seed=0, mode="fast",
+                           faults=parse_fault_plan(plan_toml(entries), "test"), out_dir=tmp_path / "run", plots=False))
+    restarts = [(r["process"], r["tick"], r["reason"]) for r in report["restarts"]]
+    assert [r[:1] for r in restarts] == [("executor",), ("supervisor",)], restarts
+    assert 700 < restarts[0][1] <= 760 and "hung" in restarts[0][2], restarts
+    assert 1200 < restarts[1][1] <= 1260 and "silent" in restarts[1][2], restarts
+    assert report["ground_jobs"]["duplicates_sent"] == 1
+    assert report["ground_jobs"]["kept_on_ground"] == ["job-00301"]
+    assert "job-00301" not in report["ground_jobs"]["accepted"], "a job kept on the ground counted as accepted"
+    cancels = [c for c in report["commands"] if c["opcode"] == 48]
+    assert [c["status"] for c in cancels] == ["OK"] and "job-00300" in cancels[0]["detail"], cancels
+    assert check(report, Counter({"executor": 1, "supervisor": 1}), entries=entries, scenario=sc) == []
+    assert check_stores(tmp_path / "run" / "onboard" / "executor.sqlite", report, entries) == []
+
+
+def test_sim_campaign_runs_chunks_on_a_local_dask_cluster_and_reports(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "campaign"
+    p = subprocess.run([sys.executable, "-m", "sim.cli", "campaign", "--examples", "3", "--chunk", "2",
+                        "--steps", "8", "--workers", "2", "--out", str(out), "--json"],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    summary = json.loads(p.stdout.strip().splitlines()[-1])
+    assert summary["invariant_violations"] == 0 and summary["planted_bugs"] == {"planted": 0, "caught": 0, "bugs": {}}
+    assert 1 <= summary["examples"] <= 3 and summary["steps"] >= summary["examples"]
+    assert summary["config"]["workers"] == 2 and summary["config"]["cluster"] == "local Dask cluster"
+    assert sum(summary["faults_by_kind"].values()) == summary["faults"] > 0
+    assert (out / "report.json").exists() and "# Fault campaign" in (out / "report.md").read_text()
+    bad = subprocess.run([sys.executable, "-m", "sim.cli", "campaign", "--examples", "0"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--examples: expected >= 1, got 0" in bad.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["result-check-skipped", "restart-cap-ignored", "ack-before-persist",
+                                  "upload-not-idempotent", "watchdog-stroked-unconditionally",
+                                  "eclipse-reserve-off-by-one-orbit"])
+def test_the_campaign_catches_each_planted_bug(name) -> None:
+    from sim.planted import PLANTED, caught
+
+    assert [b.name for b in PLANTED].count(name) == 1
+    assert caught(next(b for b in PLANTED if b.name == name), examples=60, steps=20), f"{name} not caught"

@@ -135,8 +135,32 @@ def test_a_single_table_instead_of_an_array_is_refused(kind: str) -> None:
 
 def test_an_unknown_fault_kind_is_refused_listing_the_known_ones() -> None:
     with pytest.raises(ScenarioError, match=r"meteor: unknown fault kind; expected one of \['board', "
-                                           r"'command', 'kill', 'radiation', 'sensor'\]"):
+                                           r"'command', 'ground', 'kill', 'radiation', 'sensor', 'stall'\]"):
         parse_fault_plan("[[meteor]]\ntick = 5\n")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[[stall]]\nprocess = "world"\ntick = 5\nticks = 3\n', r"stall\[0\]\.process: expected one of \['comms'"),
+    ('[[stall]]\nprocess = "power"\ntick = 5\nticks = 0\n', r"stall\[0\]\.ticks: expected an integer >= 1, got 0"),
+    ('[[stall]]\nprocess = "power"\ntick = 5\nticks = 3\nhow = 1\n', r"stall\[0\]: unknown key\(s\) \['how'\]"),
+    ('[[ground]]\ntick = 5\naction = "delete"\njob = "job-00001"\n',
+     r"ground\[0\]\.action: expected one of \['duplicate', 'cancel'\], got 'delete'"),
+    ('[[ground]]\ntick = 5\naction = "cancel"\njob = 7\n', r"ground\[0\]\.job: expected a job id \(a string\), got 7"),
+])
+def test_a_bad_stall_or_ground_action_names_its_field(text, message) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        parse_fault_plan(text, "plan.toml")
+
+
+def test_a_ground_action_on_a_job_the_workload_lacks_is_refused_before_the_run(tmp_path) -> None:
+    from sim.harness import RunConfig, build_specs
+    from sim.scenario import load_scenario
+
+    plan = parse_fault_plan('[[ground]]\ntick = 5\naction = "cancel"\njob = "job-99999"\n', "plan.toml")
+    cfg = RunConfig(scenario=load_scenario("default"), scenario_ref="default", hours=0.1, faults=plan)
+    with pytest.raises(ScenarioError, match=r"ground\[0\]\.job: expected a job id of the scenario's workload, "
+                                            r"got 'job-99999'"):
+        build_specs(cfg, tmp_path)
 
 
 def test_the_board_index_is_checked_against_the_board_count_when_known() -> None:

@@ -311,3 +311,25 @@ def test_the_hub_announces_a_kill_as_a_warning_hi_event() -> None:
                  tap=lambda tick, w: routed.append((tick, w)))
     events = [(t, decode(w.data).body) for t, w in routed if w.kind == Event.KIND]
     assert [(t, e.name) for t, e in events] == [(KILL_TICK, "hub.process_killed")], events
+
+
+def test_a_stalled_participant_answers_nothing_then_handles_what_waited_in_order() -> None:
+    """A stall window (a fault plan's [[stall]]): the app's loop hangs, so it publishes
+    nothing; what came meanwhile waits, as in a socket's queue, and is handled in order
+    when it runs again."""
+    stalled = ParticipantSpec("toy_b", FACTORY, {"name": "toy_b"}, stalls=((4, 7),))
+    result = run_lockstep([TOYS[0], stalled], N_TICKS, mode="fast")
+    from_b = [produced for _, src, _, produced in result.reports["toy_a"]["received"] if src == "toy_b"]
+    assert from_b == [0, 1, 2, 3, 7, 8, 9, 10], f"toy_b published while hung: {from_b}"
+    got = [(now, produced) for now, _, _, produced in result.reports["toy_b"]["received"]]
+    assert got[3:8] == [(7, 3), (7, 4), (7, 5), (7, 6), (8, 7)], f"the held input: {got}"
+    assert result.reports["toy_b"]["stalled_ticks"] == 3
+    assert not result.restarts and not result.dead_at_end, "a stall is not a death"
+
+
+def test_a_stall_gives_the_same_digest_in_fast_and_hil_mode() -> None:
+    stalled = ParticipantSpec("toy_b", FACTORY, {"name": "toy_b"}, stalls=((3, 6),))
+    fast = run_lockstep([TOYS[0], stalled], 9, mode="fast")
+    hil = run_lockstep([TOYS[0], stalled], 9, mode="hil")
+    assert fast.digest == hil.digest
+    assert fast.digest != run_lockstep(TOYS, 9, mode="fast").digest, "the stall left no trace"
