@@ -20,7 +20,9 @@ and the spacecraft runs the job again.
 
 from __future__ import annotations
 
+import binascii
 import json
+import random
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -114,7 +116,8 @@ class Station:
     def __init__(self, archive_path: Path, jobs: Sequence[JobSpec], keyring: Keyring, epoch_utc: str,
                  resend_after_ticks: int = 600, tick_s: float = 1.0, commands: Sequence[dict] = (),
                  meta: dict | None = None, passes: Sequence[tuple] = (), command_resend_ticks: int = 60,
-                 command_timeout_s: float = 6 * 3600.0, ground_actions: Sequence[dict] = ()) -> None:
+                 command_timeout_s: float = 6 * 3600.0, ground_actions: Sequence[dict] = (),
+                 bad_frames: Sequence[dict] = ()) -> None:
         self.tick_s = tick_s
         self.epoch = datetime.fromisoformat(epoch_utc)
         self.archive = Archive(archive_path)
@@ -138,6 +141,10 @@ class Station:
         self.actions = sorted(({**g, "i": i} for i, g in enumerate(ground_actions)), key=lambda g: (g["tick"], g["i"]))
         self._resend: list[str] = []  # job ids whose upload goes up once more (duplicates)
         self.duplicates_sent = 0
+        # a fault plan's [[frame]]: bad telecommand frames, sent in contact from their tick
+        self.bad_plan = sorted(({**f, "i": i} for i, f in enumerate(bad_frames)), key=lambda f: (f["tick"], f["i"]))
+        self.bad_frames_sent: dict[str, int] = {}
+        self._last_frame: bytes | None = None  # the last good frame: what the bad ones are made of
         self.jobs: dict[str, _GroundJob] = {}
         self._to_queue = sorted(jobs, key=lambda j: (j.release_t_ns, j.job_id))
         self._queued: list[_GroundJob] = []
@@ -332,6 +339,7 @@ class Station:
             if gc.cmd.opcode == Opcode.COMMS_ACTIVATE_KEY:
                 rekey = gc
                 break
+        frames += self._bad_frames(tick)
         for job_id in list(self._resend) if rekey is None else ():  # duplicates of uploads, as retries
             gj = self.jobs[job_id]
             if budget <= 0:
@@ -370,6 +378,27 @@ class Station:
         self.tc_sent += len(frames)
         return [(UplinkFrame(f), WORLD) for f in frames]
 
+    def _bad_frames(self, tick: int) -> list[bytes]:
+        """The fault plan's bad frames due by ``tick`` (made from the last good frame: none
+        is made before one went up)."""
+        out = []
+        while self.bad_plan and self.bad_plan[0]["tick"] <= tick and self._last_frame is not None:
+            kind = self.bad_plan.pop(0)["kind"]
+            good = self._last_frame
+            if kind == "garbage":
+                rng = random.Random(tick)
+                frame = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 300)))
+            elif kind == "truncated":
+                frame = good[: len(good) // 2]
+            elif kind == "forged":  # a byte of its MAC changed, the CRC-16 made right again
+                body = good[:-3] + bytes([good[-3] ^ 0x5A])
+                frame = body + binascii.crc_hqx(body, 0xFFFF).to_bytes(2, "big")
+            else:  # replayed
+                frame = good
+            out.append(frame)
+            self.bad_frames_sent[kind] = self.bad_frames_sent.get(kind, 0) + 1
+        return out
+
     def _tc(self, item, apid: int, command: _GroundCommand | None = None) -> bytes:
         signer = self.signer
         if command is not None and command.cmd.opcode == Opcode.COMMS_ACTIVATE_KEY and command.sends % 2:
@@ -382,6 +411,7 @@ class Station:
         if command is not None:  # PUS 1 reports name the telecommand by its first four bytes
             self._by_request[int.from_bytes(frame[:4], "big")] = command.cmd_id
         self._auth_used[f"tc_auth_seq.{signer.key.key_id}"] = signer.next_seq - 1
+        self._last_frame = frame
         return frame
 
     # ----------------------------------------------------------------- downlink
@@ -560,6 +590,7 @@ class Station:
                    "FAILED", "EXPIRED", "CANCELLED"}
         return {
             "duplicates_sent": self.duplicates_sent,
+            "bad_frames_sent": dict(sorted(self.bad_frames_sent.items())),
             "jobs_released": len(self.jobs),
             "jobs_sent": len(sent),
             "accepted_ids": sorted(gj.spec.job_id for gj in sent if gj.stage in reached),
@@ -613,11 +644,12 @@ def _crc32(data: bytes) -> int:
 
 def make(start_tick: int, archive_path: str, jobs: list, keys: dict, epoch_utc: str,
          resend_after_ticks: int = 600, tick_s: float = 1.0, commands: list | None = None,
-         meta: dict | None = None, passes: list | None = None, ground_actions: list | None = None) -> Station:
+         meta: dict | None = None, passes: list | None = None, ground_actions: list | None = None,
+         bad_frames: list | None = None) -> Station:
     """``jobs``: JobSpec field lists (as encode_body gives), so the spec ships through spawn;
     ``commands``: the command plan, {tick, target, opcode, args} each (validated by the harness);
     ``keys``: the telecommand keyring (flightsw.icd.linkauth file format); ``passes``: the
     predicted passes, (station, aos_t_ns, los_t_ns, max_elev_deg) each."""
     return Station(Path(archive_path), [JobSpec(*fields) for fields in jobs], Keyring.from_dict(keys, "station keys"),
                    epoch_utc, resend_after_ticks, tick_s, commands or (), meta, [tuple(p) for p in passes or ()],
-                   ground_actions=ground_actions or ())
+                   ground_actions=ground_actions or (), bad_frames=bad_frames or ())

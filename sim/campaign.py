@@ -5,7 +5,9 @@ fault at the plan's present tick, ``advance`` moves the present on by a drawn nu
 ticks. The faults: kill an onboard process (once, or in a crash loop), hang one (its loop
 stalls: it answers nothing, health pings included), hang, fail or upset a board, a
 radiation burst, a sensor fault (off, stuck, biased or random), and from the ground a
-job's upload sent again (a duplicate) or an operator's cancel. At the end the whole stack
+job's upload sent again (a duplicate) or an operator's cancel, a bad telecommand frame
+(garbage, cut short, forged, replayed), and link faults (frames lost, corrupted,
+duplicated, reordered, a whole pass lost). At the end the whole stack
 runs the plan in fast mode on the ``campaign`` scenario (deterministic: the same plan and
 seed give the same digest, so hypothesis shrinks a failure to its shortest rule sequence
 and it replays with ``sim run --faults``), for at least ``MIN_RUN_TICKS``: through the
@@ -27,14 +29,19 @@ Invariants, over the whole run (``check``) and against the stores it left (``che
 - a hung process is found and restarted within ``HANG_DEADLINE_TICKS`` (the supervisor's
   health pings; the hub's watchdog for a hung supervisor), unless the supervisor was down
   or hung itself meanwhile, or the process had used up its restarts;
-- every injected upset in a protected (dual-execution) job detected.
+- every injected upset in a protected (dual-execution) job detected;
+- every bad telecommand frame refused on board, for a named reason;
+- each eclipse entered with the reserve the power manager promises (the floor, its margin
+  and the platform's energy through the eclipse), unless a power sensor was faulted;
+- the run replays: the same plan and seed give the same digest (checked on the first
+  example of each chunk of ``sim campaign``, as ``replays_left`` says).
 
 Run plan-then-execute: a step's invariants are checked on the run's record at the end,
 not between steps (the stack runs in lockstep; stopping it between rules would cost a
 start per rule). ``Stats`` gathers what ``sim campaign`` reports.
 
-Not yet here (issue 8 is open): link faults (drop, duplicate, reorder, corrupt, a lost
-pass), bad frames, battery and panel damage, the chaos run in hil mode.
+Not yet here (issue 8 is open): battery and panel damage, invariants checked between
+steps, the chaos run in hil mode.
 """
 
 from __future__ import annotations
@@ -43,11 +50,13 @@ import json
 import sqlite3
 import tempfile
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
+from sim.faults import BAD_FRAMES
 from sim.harness import ONBOARD, RunConfig, parse_fault_plan, run
 from sim.scenario import load_scenario
 from sim.world import sensor_channels
@@ -61,6 +70,9 @@ TAIL_TICKS = 300  # [tick] the run goes on this long after the last fault: recov
 MAX_PLAN_TICKS = 3 * 3600  # [tick] no plan runs longer (a campaign example stays seconds)
 SENSOR_KINDS = ("off", "stuck", "bias", "random")
 BOARD_FAULTS = ("hang", "fail", "sdc")
+LINK_FAULTS = {"drop": {"loss": 0.3}, "corrupt": {"ber": 1e-4}, "duplicate": {"duplicate": 0.3},
+               "reorder": {"reorder": True}, "lost_pass": {"loss": 1.0}}
+LOST_PASS_TICKS = 700  # [tick] a lost pass: the link is dead this long (a pass is ~8 min)
 GROUND_JOBS = 60  # the ground acts on the first jobs of the workload (the backlog sent first)
 # the supervisor table's cap per process, and the processes it watches with health pings
 # (flightsw.apps.supervisor.tables; the layering keeps sim off the apps:
@@ -88,7 +100,10 @@ def plan_toml(entries: list[tuple[str, dict]]) -> str:
     for table, fields in entries:
         out.append(f"[[{table}]]")
         for k, v in fields.items():
-            out.append(f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"')
+            if isinstance(v, bool):
+                out.append(f"{k} = {'true' if v else 'false'}")
+            else:
+                out.append(f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"')
     return "\n".join(out) + "\n"
 
 
@@ -136,9 +151,23 @@ def check(report: dict, kills_by_process: Counter, max_restarts: int = SUPERVISO
             broken.append(f"{proc} restarted {n} times, killed or hung {kills} (cap {max_restarts}): "
                           "a restart loop, or a restart nothing called for")
     broken += _hangs_found(report, entries, max_restarts)
+    broken += _bad_frames_refused(report, entries)
     if scenario is not None:
         broken += _reserve_kept(report, entries, scenario)
     return broken
+
+
+def _bad_frames_refused(report: dict, entries) -> list[str]:
+    """Every bad frame the ground sent was refused on board, for a reason (unless the link
+    may have lost some, or comms lost its counts in a restart)."""
+    sent = sum(report.get("ground_jobs", {}).get("bad_frames_sent", {}).values())
+    if not sent or any(t == "link" for t, _ in entries) or any(
+            f.get("process") == "comms" for t, f in entries if t in ("kill", "stall")):
+        return []
+    refused = sum(report.get("space_link", {}).get("onboard", {}).get("tc_rejected", {}).values())
+    if refused < sent:
+        return [f"bad frames: {sent} sent, {refused} refused on board"]
+    return []
 
 
 def _eclipse_lengths_s(sc, hours: float) -> list[tuple[float, float]]:
@@ -275,6 +304,7 @@ class FaultCampaign(RuleBasedStateMachine):
 
     seed = 0  # the run's seed (the campaign sets it per worker; a failure prints it)
     sink: list | None = None  # where each example's record goes (sim campaign sets it)
+    replays_left = 0  # this many of the next examples are run twice: the digests must agree
 
     def __init__(self) -> None:
         super().__init__()
@@ -366,6 +396,25 @@ class FaultCampaign(RuleBasedStateMachine):
         self.entries.append(("ground", {"tick": self.tick, "action": action, "job": f"job-{job:05d}"}))
         self.kinds[f"ground_{action}"] += 1
 
+    @precondition(_room)
+    @rule(kind=st.sampled_from(sorted(LINK_FAULTS)), ticks=st.integers(10, 900))
+    def link_fault(self, kind: str, ticks: int) -> None:
+        """The space link misbehaves for ``ticks``: frames lost, bits flipped, frames
+        delivered twice or out of order, or a whole pass lost."""
+        self.rules["link_fault"] += 1
+        fields: dict = {"start_tick": self.tick, "end_tick": self.tick + (LOST_PASS_TICKS if kind == "lost_pass" else ticks)}
+        fields.update(LINK_FAULTS[kind])
+        self.entries.append(("link", fields))
+        self.kinds[f"link_{kind}"] += 1
+
+    @precondition(_room)
+    @rule(kind=st.sampled_from(BAD_FRAMES))
+    def bad_frame(self, kind: str) -> None:
+        """The ground sends a bad telecommand frame: garbage, cut short, forged or replayed."""
+        self.rules["bad_frame"] += 1
+        self.entries.append(("frame", {"tick": self.tick, "kind": kind}))
+        self.kinds[f"frame_{kind}"] += 1
+
     @rule(ticks=st.integers(10, 1800))
     def advance(self, ticks: int) -> None:
         self.rules["advance"] += 1
@@ -379,13 +428,21 @@ class FaultCampaign(RuleBasedStateMachine):
                        for t, f in self.entries), self.tick)
         ticks = max(MIN_RUN_TICKS, last + TAIL_TICKS)
         hours = ticks * self.sc.tick_s / 3600.0
+        cfg = RunConfig(scenario=self.sc, scenario_ref=SCENARIO, hours=hours, seed=self.seed, mode="fast",
+                        faults=plan, plots=False)
         with tempfile.TemporaryDirectory(prefix="campaign-") as tmp:
             out = Path(tmp)
-            self.report = run(RunConfig(scenario=self.sc, scenario_ref=SCENARIO, hours=hours, seed=self.seed,
-                                        mode="fast", faults=plan, out_dir=out, plots=False))
+            self.report = run(replace(cfg, out_dir=out / "run"))
             self.broken = check(self.report, self.kills, entries=self.entries, scenario=self.sc)
-            self.broken += check_stores(out / "onboard" / "executor.sqlite", self.report, self.entries)
-            times = recovery_times(self.report, out / "events.jsonl", self.entries)
+            self.broken += check_stores(out / "run" / "onboard" / "executor.sqlite", self.report, self.entries)
+            times = recovery_times(self.report, out / "run" / "events.jsonl", self.entries)
+            self.replayed = type(self).replays_left > 0
+            if self.replayed:  # the same plan and seed once more: the digest must replay
+                type(self).replays_left -= 1
+                again = run(replace(cfg, out_dir=out / "replay"))
+                if again["digest"] != self.report["digest"]:
+                    self.broken.append(f"the run's digest did not replay: {self.report['digest'][:16]} "
+                                       f"then {again['digest'][:16]}")
         if self.sink is not None:
             self.sink.append(self._record(plan_toml(self.entries), times))
         assert not self.broken, f"seed {self.seed}, plan:\n{plan_toml(self.entries)}broke: {self.broken}"
@@ -397,4 +454,5 @@ class FaultCampaign(RuleBasedStateMachine):
                 "jobs_lost": r["jobs"]["lost"] or 0, "completed_twice": sum("completed twice" in b for b in self.broken),
                 "corrupt_delivered": r["integrity"]["corrupt_results_delivered"] or 0,
                 "duplicates_sent": r["ground_jobs"]["duplicates_sent"], "restarts": len(r["restarts"]),
+                "replayed": self.replayed, "digest": r["digest"],
                 "detection_ticks": times["detection"], "recovery_ticks": times["recovery"]}

@@ -24,6 +24,20 @@ bursts and planned commands. Pure validators over the TOML tables of a fault pla
     ticks = 120                    # >= 1: it answers nothing, health pings included, for so
                                    # long, unless the supervisor has it restarted first
 
+    [[link]]                       # the space link misbehaves in a window (both directions)
+    start_tick = 600               # >= 1, first tick of the window
+    end_tick = 900                 # > start_tick, first tick after it
+    loss = 0.3                     # frames lost, [0, 1] (optional; 1: a lost pass)
+    ber = 1e-5                     # bit error rate, [0, 0.5] (optional)
+    duplicate = 0.2                # frames delivered twice, [0, 1] (optional)
+    reorder = true                 # each tick's frames delivered shuffled (optional)
+
+    [[frame]]                      # the ground sends a bad telecommand frame (in contact)
+    tick = 700                     # >= 1
+    kind = "forged"                # "garbage" (random bytes), "truncated" (its last good
+                                   # frame cut short), "forged" (that frame with its
+                                   # authentication tag changed), "replayed" (that frame again)
+
     [[ground]]                     # the ground segment acts on a job of the workload
     tick = 600                     # >= 1
     action = "duplicate"           # "duplicate": its upload goes up once more, as a retry
@@ -50,7 +64,9 @@ __all__ = [
     "parse_board_faults",
     "parse_radiation_bursts",
     "parse_commands",
+    "parse_bad_frames",
     "parse_ground_actions",
+    "parse_link_faults",
     "parse_stalls",
     "as_dicts",
 ]
@@ -61,6 +77,9 @@ _BOARD_KEYS = ("board", "tick", "fault")
 _BURST_KEYS = ("start_tick", "end_tick", "multiplier")
 _COMMAND_KEYS = ("tick", "target", "opcode", "args")
 _STALL_KEYS = ("process", "tick", "ticks")
+_FRAME_KEYS = ("tick", "kind")
+BAD_FRAMES = ("garbage", "truncated", "forged", "replayed")
+_LINK_KEYS = ("start_tick", "end_tick", "loss", "ber", "duplicate", "reorder")
 _GROUND_KEYS = ("tick", "action", "job")
 GROUND_ACTIONS = ("duplicate", "cancel")
 
@@ -196,4 +215,39 @@ def parse_ground_actions(entries: object, job_ids: Sequence[str] | None = None,
             want = "a job id of the scenario's workload" if job_ids is not None else "a job id (a string)"
             raise ValueError(f"{at}.job: expected {want}, got {job!r}")
         out.append({"tick": tick, "action": action, "job": job})
+    return out
+
+
+def parse_link_faults(entries: object, where: str = "link") -> list[dict]:
+    """``[[link]]`` tables -> dicts {start_tick, end_tick, loss, ber, duplicate, reorder}
+    (loss and ber None when not given: the link's own; duplicate 0.0, reorder False)."""
+    out = []
+    for at, e in entry_tables(entries, where, _LINK_KEYS):
+        start = need_int(at, "start_tick", e.get("start_tick"), 1)
+        end = e.get("end_tick")
+        if type(end) is not int or end <= start:
+            raise ValueError(f"{at}.end_tick: expected an integer > start_tick ({start}), got {end!r}")
+        f: dict = {"start_tick": start, "end_tick": end}
+        for key, hi, default in (("loss", 1.0, None), ("ber", 0.5, None), ("duplicate", 1.0, 0.0)):
+            v = e.get(key, default)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 <= v <= hi):
+                raise ValueError(f"{at}.{key}: expected a number in [0, {hi:g}], got {v!r}")
+            f[key] = None if v is None else float(v)
+        reorder = e.get("reorder", False)
+        if not isinstance(reorder, bool):
+            raise ValueError(f"{at}.reorder: expected true or false, got {reorder!r}")
+        f["reorder"] = reorder
+        out.append(f)
+    return out
+
+
+def parse_bad_frames(entries: object, where: str = "frame") -> list[dict]:
+    """``[[frame]]`` tables -> dicts {tick, kind}."""
+    out = []
+    for at, e in entry_tables(entries, where, _FRAME_KEYS):
+        tick = need_int(at, "tick", e.get("tick"), 1)
+        kind = e.get("kind")
+        if kind not in BAD_FRAMES:
+            raise ValueError(f"{at}.kind: expected one of {list(BAD_FRAMES)}, got {kind!r}")
+        out.append({"tick": tick, "kind": kind})
     return out

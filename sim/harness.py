@@ -39,9 +39,11 @@ from flightsw.icd.results import expected_synthetic, verify_result
 from sim.environment import orbit_of
 from sim.faults import (
     as_dicts,
+    parse_bad_frames,
     parse_board_faults,
     parse_commands,
     parse_ground_actions,
+    parse_link_faults,
     parse_radiation_bursts,
     parse_stalls,
 )
@@ -56,7 +58,7 @@ __all__ = ["RunConfig", "FaultPlan", "parse_fault_plan", "load_fault_plan", "bui
            "make_report", "ONBOARD", "configure_logging", "contact_plan"]
 
 ONBOARD = ONBOARD_APPS
-FAULT_KINDS = ("board", "command", "ground", "kill", "radiation", "sensor", "stall")
+FAULT_KINDS = ("board", "command", "frame", "ground", "kill", "link", "radiation", "sensor", "stall")
 SAMPLE_EVERY_TICKS = 60
 NS_PER_S = 1_000_000_000
 MODE_CHANGES_KEPT = 200
@@ -81,6 +83,8 @@ class FaultPlan:
     commands: tuple[dict, ...] = ()
     stalls: tuple[dict, ...] = ()  # [[stall]]: {process, tick, ticks}
     ground: tuple[dict, ...] = ()  # [[ground]]: {tick, action, job}
+    link: tuple[dict, ...] = ()  # [[link]]: {start_tick, end_tick, loss, ber, duplicate, reorder}
+    frames: tuple[dict, ...] = ()  # [[frame]]: {tick, kind}: bad telecommand frames from the ground
 
 
 def parse_fault_plan(text: str, origin: str = "<string>") -> FaultPlan:
@@ -101,6 +105,8 @@ def parse_fault_plan(text: str, origin: str = "<string>") -> FaultPlan:
         commands = parse_commands(data.get("command", []), ONBOARD, where=f"{origin}: command")
         stalls = parse_stalls(data.get("stall", []), ONBOARD, where=f"{origin}: stall")
         ground = parse_ground_actions(data.get("ground", []), None, where=f"{origin}: ground")
+        link = parse_link_faults(data.get("link", []), where=f"{origin}: link")
+        frames = parse_bad_frames(data.get("frame", []), where=f"{origin}: frame")
     except ValueError as exc:
         raise ScenarioError(str(exc)) from None
     kills: dict[int, list[str]] = {}
@@ -121,7 +127,7 @@ def parse_fault_plan(text: str, origin: str = "<string>") -> FaultPlan:
             raise ScenarioError(f"{where}.tick: expected an integer >= 1, got {tick!r}")
         kills.setdefault(tick, []).append(proc)
     return FaultPlan(kills, tuple(sensors), tuple(boards), tuple(bursts), tuple(commands), tuple(stalls),
-                     tuple(ground))
+                     tuple(ground), tuple(link), tuple(frames))
 
 
 def builtin_fault_plans() -> list[str]:
@@ -210,6 +216,7 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
             "sensor_faults": [dict(f) for f in cfg.faults.sensors],
             "board_faults": [dict(f) for f in cfg.faults.boards],
             "radiation_bursts": [dict(f) for f in cfg.faults.radiation],
+            "link_faults": [dict(f) for f in cfg.faults.link],
         }, onboard=False),
         ParticipantSpec("station", "groundsw.station:make", {
             "archive_path": str(cfg.out_dir / "ground" / "archive.sqlite"),
@@ -217,6 +224,7 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
             "tick_s": sc.tick_s,
             "commands": [dict(c) for c in cfg.faults.commands],
             "ground_actions": [dict(g) for g in cfg.faults.ground],
+            "bad_frames": [dict(f) for f in cfg.faults.frames],
             "keys": keys,
             "epoch_utc": sc.epoch_utc.isoformat(),
             "meta": {"scenario": cfg.scenario_ref, "board_count": b["count"],
@@ -544,7 +552,8 @@ def make_report(cfg: RunConfig, res, recorder: Recorder, jobs: list[JobSpec] | N
         # what the ground sent and had accepted, for checks of the onboard ledger against it
         "ground_jobs": {"accepted": sorted(accepted), "sent": station.get("sent_ids", []),
                         "kept_on_ground": station.get("kept_on_ground_ids", []),
-                        "duplicates_sent": station.get("duplicates_sent", 0)},
+                        "duplicates_sent": station.get("duplicates_sent", 0),
+                        "bad_frames_sent": station.get("bad_frames_sent", {})},
         "boards": {"power_cycles": int((executor or {}).get("power_cycles", 0)),
                    "out_of_service": list((executor or {}).get("boards_out_of_service", []))},
     }

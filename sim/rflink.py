@@ -91,6 +91,7 @@ class Direction:
     lost: int = 0
     corrupted: int = 0  # delivered with at least one bit flipped
     bits_flipped: int = 0
+    duplicated: int = 0  # delivered twice (a fault plan's [[link]] duplicate)
 
     def transmit(
         self, budget_bytes: float, rng: np.random.Generator, loss_p: float, ber: float = 0.0
@@ -158,10 +159,15 @@ class RfLink:
         dt_s: float,
         bit_error_rate: float | None = None,
         loss_probability: float | None = None,
+        duplicate_probability: float = 0.0,
+        reorder: bool = False,
     ):
         """-> (frames delivered to the spacecraft, frames delivered to the ground).
         ``bit_error_rate``: this tick's BER on both directions (None: the link's own);
-        ``loss_probability``: this contact's frame loss (None: the link's own)."""
+        ``loss_probability``: this contact's frame loss (None: the link's own);
+        ``duplicate_probability``: each delivered frame arrives twice with it; ``reorder``:
+        each direction's frames of the tick arrive shuffled (both faults, as a fault plan
+        injects them: a relay that retransmits, a ground network that reorders)."""
         if not in_contact:
             self.up.drop_all()
             self.down.drop_all()
@@ -169,8 +175,23 @@ class RfLink:
         ber = self.bit_error_rate if bit_error_rate is None else bit_error_rate
         _check_ber("RfLink.step.bit_error_rate", ber)
         p = self.loss_probability if loss_probability is None else loss_probability
-        return (self.up.transmit(uplink_bps / 8 * dt_s, self.rng, p, ber),
-                self.down.transmit(downlink_bps / 8 * dt_s, self.rng, p, ber))
+        up = self.up.transmit(uplink_bps / 8 * dt_s, self.rng, p, ber)
+        down = self.down.transmit(downlink_bps / 8 * dt_s, self.rng, p, ber)
+        if duplicate_probability > 0.0 or reorder:
+            up = self._mangle(up, self.up, duplicate_probability, reorder)
+            down = self._mangle(down, self.down, duplicate_probability, reorder)
+        return up, down
+
+    def _mangle(self, frames: list[bytes], d: Direction, dup_p: float, reorder: bool) -> list[bytes]:
+        out = []
+        for f in frames:
+            out.append(f)
+            if dup_p > 0.0 and self.rng.random() < dup_p:
+                out.append(f)
+                d.duplicated += 1
+        if reorder and len(out) > 1:
+            out = [out[k] for k in self.rng.permutation(len(out))]
+        return out
 
     def statistics(self) -> dict:
         return {
@@ -179,6 +200,7 @@ class RfLink:
             "dropped_no_contact": self.dropped_no_contact,
             "up_corrupted": self.up.corrupted, "up_bits_flipped": self.up.bits_flipped,
             "down_corrupted": self.down.corrupted, "down_bits_flipped": self.down.bits_flipped,
+            "up_duplicated": self.up.duplicated, "down_duplicated": self.down.duplicated,
         }
 
 

@@ -58,7 +58,7 @@ from sim.boards import (
 )
 from sim.environment import compute_environment
 from sim.environment_flux import incident_flux_w_m2
-from sim.faults import parse_board_faults, parse_radiation_bursts
+from sim.faults import parse_board_faults, parse_link_faults, parse_radiation_bursts
 from sim.groundstation import eci_to_ecef_m
 from sim.heaters import HeaterParams, applied_on, commanded_on, heater_power_w, step_thermostats
 from sim.louvers import effective_emissivity
@@ -100,10 +100,11 @@ class World:
     subscriptions = frozenset({BoardCommand.KIND, UplinkFrame.KIND, DownlinkFrame.KIND})
 
     def __init__(self, sc: Scenario, n_ticks: int, seed: int, sensor_faults: Sequence[dict] = (),
-                 board_faults: Sequence[dict] = (), radiation_bursts: Sequence[dict] = ()) -> None:
-        """``sensor_faults``, ``board_faults``, ``radiation_bursts``: the fault plan's
-        [[sensor]], [[board]] and [[radiation]] tables (checked again here; ValueError
-        names the bad field)."""
+                 board_faults: Sequence[dict] = (), radiation_bursts: Sequence[dict] = (),
+                 link_faults: Sequence[dict] = ()) -> None:
+        """``sensor_faults``, ``board_faults``, ``radiation_bursts``, ``link_faults``: the
+        fault plan's [[sensor]], [[board]], [[radiation]] and [[link]] tables (checked again
+        here; ValueError names the bad field)."""
         self.sc = sc
         self.dt_s = sc.tick_s
         p, t, b = sc["power"], sc["thermal"], sc["boards"]
@@ -198,6 +199,7 @@ class World:
         self._bmc_by_code: dict[bytes, tuple[int, ...]] = {}  # bank codes -> BoardSensors.state
         # ---- link and sensors
         self.link = RfLink(sc["link"]["loss_probability"], link_rng)
+        self.link_faults = parse_link_faults(list(link_faults), where="link")
         self.last_contact: int | None = None
         faults = parse_sensor_faults(list(sensor_faults), sensor_channels(n), where="sensor")
         # One bank for every channel (one read per tick): board temperatures, board powers,
@@ -478,8 +480,14 @@ class World:
             alt_km = float(np.linalg.norm(self.env.r_eci_m[i])) / 1000.0 - 6378.137
             ber = ber_at_elevation(max(elev, 0.1), link["ebn0_zenith_db"], alt_km)
         loss = st.get("loss_probability") if st else None
+        dup, reorder = 0.0, False
+        for f in self.link_faults:  # a fault plan's [[link]] windows: the last one active wins
+            if f["start_tick"] <= tick < f["end_tick"]:
+                loss = loss if f["loss"] is None else f["loss"]
+                ber = ber if f["ber"] is None else f["ber"]
+                dup, reorder = f["duplicate"], f["reorder"]
         to_sat, to_ground = self.link.step(in_contact, up_bps, down_bps, self.dt_s, bit_error_rate=ber,
-                                           loss_probability=loss)
+                                           loss_probability=loss, duplicate_probability=dup, reorder=reorder)
         outs: list[tuple[object, str]] = []
         if station_idx != self.last_contact or tick % CONTACT_REPEAT_TICKS == 0:
             self.last_contact = station_idx
@@ -518,8 +526,9 @@ class World:
 
 
 def make(start_tick: int, scenario: dict, n_ticks: int, seed: int, sensor_faults: list | None = None,
-         board_faults: list | None = None, radiation_bursts: list | None = None) -> World:
+         board_faults: list | None = None, radiation_bursts: list | None = None,
+         link_faults: list | None = None) -> World:
     """``scenario``: the merged scenario tree, as the harness ships it to the process;
     the fault lists: the fault plan's tables, as plain dicts."""
     return World(scenario_from_dict(scenario), n_ticks, seed, sensor_faults or (),
-                 board_faults or (), radiation_bursts or ())
+                 board_faults or (), radiation_bursts or (), link_faults or ())

@@ -264,3 +264,47 @@ def test_the_campaign_catches_each_planted_bug(name) -> None:
 
     assert [b.name for b in PLANTED].count(name) == 1
     assert caught(next(b for b in PLANTED if b.name == name), examples=60, steps=20), f"{name} not caught"
+
+
+def test_bad_frames_and_link_faults_on_the_whole_stack(tmp_path) -> None:
+    """Bad telecommand frames are refused on board, each for its reason; a link that loses,
+    duplicates and reorders frames, and a lost pass, lose nothing the ground had accepted."""
+    from sim.campaign import SCENARIO, check_stores
+    from sim.harness import RunConfig, run
+    from sim.scenario import load_scenario
+
+    entries = [("frame", {"tick": 150, "kind": "garbage"}), ("frame", {"tick": 151, "kind": "truncated"}),
+               ("frame", {"tick": 152, "kind": "forged"}), ("frame", {"tick": 153, "kind": "replayed"})]
+    sc = load_scenario(SCENARIO)
+    cfg = RunConfig(scenario=sc, scenario_ref=SCENARIO, hours=400 / 3600, seed=0, mode="fast",
+                    faults=parse_fault_plan(plan_toml(entries), "test"), out_dir=tmp_path / "frames", plots=False)
+    report = run(cfg)
+    assert report["ground_jobs"]["bad_frames_sent"] == {"forged": 1, "garbage": 1, "replayed": 1, "truncated": 1}
+    refused = report["space_link"]["onboard"]["tc_rejected"]
+    assert refused.get("auth_mac") == 1 and refused.get("replay") == 1 and refused.get("length", 0) >= 1, refused
+    assert check(report, Counter(), entries=entries) == []
+
+    link = [("link", {"start_tick": 141, "end_tick": 400, "duplicate": 0.5, "reorder": True}),
+            ("link", {"start_tick": 400, "end_tick": 500, "loss": 0.3, "ber": 1e-4}),
+            ("link", {"start_tick": 1274, "end_tick": 1500, "loss": 1.0})]
+    report = run(RunConfig(scenario=sc, scenario_ref=SCENARIO, hours=2000 / 3600, seed=0, mode="fast",
+                           faults=parse_fault_plan(plan_toml(link), "test"), out_dir=tmp_path / "link", plots=False))
+    stats = report["link"]
+    assert stats["up_duplicated"] > 0 and stats["down_duplicated"] > 0 and stats["down_lost"] > 0, stats
+    assert report["jobs"]["lost"] == 0 and report["jobs"]["downlinked"] > 0
+    assert check(report, Counter(), entries=link, scenario=sc) == []
+    assert check_stores(tmp_path / "link" / "onboard" / "executor.sqlite", report, link) == []
+
+
+def test_the_campaign_replays_a_runs_digest() -> None:
+    ran: list[dict] = []
+
+    class Replayed(FaultCampaign):
+        replays_left = 1
+        sink = ran
+
+    run_state_machine_as_test(Replayed, settings=settings(
+        max_examples=2, stateful_step_count=4, deadline=None, derandomize=True, database=None,
+        suppress_health_check=list(HealthCheck)))
+    assert ran and ran[0]["replayed"] and not any(r["replayed"] for r in ran[1:]), ran
+    assert all(not r["broken"] for r in ran)

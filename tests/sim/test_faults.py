@@ -135,7 +135,7 @@ def test_a_single_table_instead_of_an_array_is_refused(kind: str) -> None:
 
 def test_an_unknown_fault_kind_is_refused_listing_the_known_ones() -> None:
     with pytest.raises(ScenarioError, match=r"meteor: unknown fault kind; expected one of \['board', "
-                                           r"'command', 'ground', 'kill', 'radiation', 'sensor', 'stall'\]"):
+                                           r"'command', 'frame', 'ground', 'kill', 'link', 'radiation', 'sensor', 'stall'\]"):
         parse_fault_plan("[[meteor]]\ntick = 5\n")
 
 
@@ -146,6 +146,11 @@ def test_an_unknown_fault_kind_is_refused_listing_the_known_ones() -> None:
     ('[[ground]]\ntick = 5\naction = "delete"\njob = "job-00001"\n',
      r"ground\[0\]\.action: expected one of \['duplicate', 'cancel'\], got 'delete'"),
     ('[[ground]]\ntick = 5\naction = "cancel"\njob = 7\n', r"ground\[0\]\.job: expected a job id \(a string\), got 7"),
+    ('[[link]]\nstart_tick = 5\nend_tick = 5\n', r"link\[0\]\.end_tick: expected an integer > start_tick \(5\), got 5"),
+    ('[[link]]\nstart_tick = 5\nend_tick = 9\nloss = 1.5\n', r"link\[0\]\.loss: expected a number in \[0, 1\], got 1\.5"),
+    ('[[link]]\nstart_tick = 5\nend_tick = 9\nreorder = 1\n', r"link\[0\]\.reorder: expected true or false, got 1"),
+    ('[[frame]]\ntick = 5\nkind = "nice"\n', r"frame\[0\]\.kind: expected one of \['garbage', 'truncated', 'forged', "
+                                            r"'replayed'\], got 'nice'"),
 ])
 def test_a_bad_stall_or_ground_action_names_its_field(text, message) -> None:
     with pytest.raises(ScenarioError, match=message):

@@ -220,3 +220,33 @@ def test_the_slant_range_at_zenith_is_the_altitude() -> None:
 def test_an_impossible_bit_error_rate_is_refused(bad: float) -> None:
     with pytest.raises(ValueError, match="bit_error_rate"):
         RfLink(0.0, np.random.default_rng(0), bit_error_rate=bad)
+
+
+def test_a_duplicating_link_delivers_each_frame_once_or_twice_and_counts_the_twice() -> None:
+    link = RfLink(0.0, np.random.default_rng(8))
+    frames = [bytes([i]) * 10 for i in range(200)]
+    for f in frames:
+        link.offer_down(f, True)
+    _, down = link.step(True, 0.0, 1e6, 1.0, duplicate_probability=0.3)
+    assert sorted(set(down)) == sorted(frames), "a frame lost or made up"
+    twice = len(down) - len(frames)
+    assert twice == link.down.duplicated and 30 < twice < 90, f"{twice} duplicates of 200 at p = 0.3"
+    assert down == sorted(down, key=frames.index), "duplication alone changed the order"
+
+
+def test_a_reordering_link_delivers_the_same_frames_in_another_order() -> None:
+    link = RfLink(0.0, np.random.default_rng(9))
+    frames = [bytes([i]) * 10 for i in range(50)]
+    for f in frames:
+        link.offer_up(f, True)
+    up, _ = link.step(True, 1e6, 0.0, 1.0, reorder=True)
+    assert sorted(up) == sorted(frames) and up != frames
+
+
+def test_without_duplication_or_reordering_the_draws_are_the_links_own() -> None:
+    """A run without [[link]] faults keeps its random draws (and so its digest)."""
+    a, b = RfLink(0.2, np.random.default_rng(3)), RfLink(0.2, np.random.default_rng(3))
+    for link in (a, b):
+        for i in range(40):
+            link.offer_up(bytes([i]) * 20, True)
+    assert a.step(True, 1e6, 0.0, 1.0) == b.step(True, 1e6, 0.0, 1.0, duplicate_probability=0.0, reorder=False)
