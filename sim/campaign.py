@@ -66,6 +66,7 @@ __all__ = ["FaultCampaign", "check", "check_stores", "plan_toml", "recovery_time
 SCENARIO = "campaign"
 FIRST_FAULT_TICK = 141  # [tick] the first pass has begun: jobs going up, the first ones starting
 MIN_RUN_TICKS = 2000  # [tick] through the campaign scenario's results passes and its eclipse entry
+MAX_DELAY_TICKS = 60  # [tick] a kill, hang or board fault lands up to this far past the present
 TAIL_TICKS = 300  # [tick] the run goes on this long after the last fault: recovery time
 MAX_PLAN_TICKS = 3 * 3600  # [tick] no plan runs longer (a campaign example stays seconds)
 SENSOR_KINDS = ("off", "stuck", "bias", "random")
@@ -329,10 +330,11 @@ class FaultCampaign(RuleBasedStateMachine):
         return True
 
     @precondition(_room)
-    @rule(process=st.sampled_from(ONBOARD))
-    def kill(self, process: str) -> None:
+    @rule(process=st.sampled_from(ONBOARD), delay=st.integers(0, MAX_DELAY_TICKS))
+    def kill(self, process: str, delay: int) -> None:
+        """A kill ``delay`` ticks after the present (faults land between advances too)."""
         self.rules["kill"] += 1
-        if self._kill(process, self.tick):
+        if self._kill(process, self.tick + delay):
             self.kinds["kill"] += 1
 
     @precondition(_room)
@@ -346,22 +348,24 @@ class FaultCampaign(RuleBasedStateMachine):
                 self.kinds["kill"] += 1
 
     @precondition(_room)
-    @rule(process=st.sampled_from(ONBOARD), ticks=st.sampled_from([5, 20, 60, 120, 400]))
-    def hang(self, process: str, ticks: int) -> None:
+    @rule(process=st.sampled_from(ONBOARD), ticks=st.sampled_from([5, 20, 60, 120, 400]),
+          delay=st.integers(0, MAX_DELAY_TICKS))
+    def hang(self, process: str, ticks: int, delay: int) -> None:
         self.rules["hang"] += 1
-        if any(t == "stall" and f["process"] == process and f["tick"] <= self.tick < f["tick"] + f["ticks"]
+        at = self.tick + delay
+        if any(t == "stall" and f["process"] == process and f["tick"] <= at < f["tick"] + f["ticks"]
                for t, f in self.entries):
             return  # already hung
-        self.entries.append(("stall", {"process": process, "tick": self.tick, "ticks": ticks}))
+        self.entries.append(("stall", {"process": process, "tick": at, "ticks": ticks}))
         self.kinds["hang"] += 1
         if ticks >= HANG_DEADLINE_TICKS:
             self.kills[process] += 1  # a long hang is a restart the supervisor owes
 
     @precondition(_room)
-    @rule(board=st.integers(0, 15), fault=st.sampled_from(BOARD_FAULTS))
-    def board_fault(self, board: int, fault: str) -> None:
+    @rule(board=st.integers(0, 15), fault=st.sampled_from(BOARD_FAULTS), delay=st.integers(0, MAX_DELAY_TICKS))
+    def board_fault(self, board: int, fault: str, delay: int) -> None:
         self.rules["board_fault"] += 1
-        self.entries.append(("board", {"board": board % self.n_boards, "tick": self.tick, "fault": fault}))
+        self.entries.append(("board", {"board": board % self.n_boards, "tick": self.tick + delay, "fault": fault}))
         self.kinds[f"board_{fault}"] += 1
 
     @precondition(_room)

@@ -9,6 +9,7 @@
                          [--workers W] [--out DIR] [--json]
     sim campaign [--examples N] [--steps S] [--workers W] [--scheduler ADDRESS] [--planted]
                  [--out DIR] [--json]
+    sim chaos [--runs N] [--hours H] [--seed S] [--rate R] [--out DIR] [--json]
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
 
     campaign_arguments(sub.add_parser("campaign", help="the property-based fault campaign over the whole stack, "
                                                        "on a Dask cluster (sim/campaign_run.py)"))
+    from sim.chaos import add_arguments as chaos_arguments
+
+    chaos_arguments(sub.add_parser("chaos", help="hil runs with onboard processes killed and frozen at random "
+                                                 "wall-clock moments (sim/chaos.py)"))
     return ap
 
 
@@ -153,6 +158,10 @@ def main(argv: list[str] | None = None) -> int:
             from sim.campaign_run import main as campaign_main
 
             return campaign_main(args)
+        if args.cmd == "chaos":
+            from sim.chaos import main as chaos_main
+
+            return chaos_main(args)
         from sim.environment import eclipses_json, passes_json
 
         sc = load_scenario(args.scenario)

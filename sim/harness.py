@@ -378,8 +378,9 @@ class Recorder:
         self.events_file.close()
 
 
-def run(cfg: RunConfig, progress=None) -> dict:
-    """Run the scenario; write report.json, events.jsonl and plots under cfg.out_dir."""
+def run(cfg: RunConfig, progress=None, chaos=None) -> dict:
+    """Run the scenario; write report.json, events.jsonl and plots under cfg.out_dir.
+    ``chaos``: see flightsw.bus.runner.run_lockstep (hil mode; sim.chaos.ChaosMonkey)."""
     out = cfg.out_dir
     if out.exists():
         # Replace only an earlier run's folder (or an empty one): never delete anything else.
@@ -398,7 +399,7 @@ def run(cfg: RunConfig, progress=None) -> dict:
     try:
         res = run_lockstep(
             specs, cfg.n_ticks, tick_ns=int(cfg.scenario.tick_s * NS_PER_S), mode=cfg.mode,
-            kills=cfg.faults.kills, speed=cfg.speed, tap=recorder, progress=progress,
+            kills=cfg.faults.kills, speed=cfg.speed, tap=recorder, progress=progress, chaos=chaos,
         )
     finally:
         recorder.close()

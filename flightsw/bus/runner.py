@@ -70,9 +70,13 @@ def run_lockstep(
     watchdog_ticks: int = 10,
     tap: Callable[[int, Wire], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    chaos=None,
 ) -> LockstepResult:
     """Run ``n_ticks`` lockstep rounds. ``kills`` maps tick -> process names to kill
-    (SIGKILL in hil) at the start of that tick."""
+    (SIGKILL in hil) at the start of that tick. ``chaos``: in hil mode, an object whose
+    ``start(pids)`` is called once every participant is up (``pids()`` gives the live
+    processes' ids: it signals them at wall-clock moments of its own) and ``stop()`` at
+    the end; it makes the run non-deterministic by design."""
     kills = dict(kills or {})
     by_name = {s.name: s for s in specs}
     if len(by_name) != len(specs):
@@ -91,6 +95,8 @@ def run_lockstep(
     try:
         for reg in transport.start_many(specs, 0):
             core.register(reg)
+        if chaos is not None and hasattr(transport, "pids"):
+            chaos.start(transport.pids)
         pace_t0 = time.monotonic()
         for tick in range(n_ticks):
             t_ns = tick * tick_ns
@@ -132,7 +138,15 @@ def run_lockstep(
                     killed.append((tick, name, "supervisor: hung"))
                     core.emit(tick, t_ns, Event(int(Severity.WARNING_HI), "hub.process_killed",
                                                 f"{name} killed for a restart: {reason}"))
-                (reg,) = transport.start_many([by_name[name]], tick)
+                try:
+                    (reg,) = transport.start_many([by_name[name]], tick)
+                except (RuntimeError, TimeoutError) as exc:  # died before it said HELLO: still dead
+                    transport.kill(name)
+                    dead_since.setdefault(name, tick)
+                    log.error("hub.restart_failed", proc=name, tick=tick, error=str(exc))
+                    core.emit(tick, t_ns, Event(int(Severity.WARNING_HI), "hub.restart_failed",
+                                                f"{name} did not come up: {exc}"[:256]))
+                    continue
                 core.mark_restarted(name)
                 dead_since.pop(name, None)
                 if name == SUPERVISOR:
@@ -153,6 +167,8 @@ def run_lockstep(
                                             f"{name} crashed or stopped answering"))
             if progress is not None:
                 progress(tick)
+        if chaos is not None:  # no signal from here on: the reports are read
+            chaos.stop()
         # A process dead at the end still has a report: start it once more, without
         # stepping it, to read its durable state (as one reads a flight recorder).
         dead_at_end = sorted(set(by_name) - core.alive)
@@ -160,6 +176,8 @@ def run_lockstep(
             transport.start_many([by_name[n] for n in dead_at_end], n_ticks)
         reports = transport.finish()
     finally:
+        if chaos is not None:
+            chaos.stop()
         transport.close()
     return LockstepResult(
         digest=core.digest_hex(),

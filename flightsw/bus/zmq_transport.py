@@ -154,6 +154,10 @@ class ZmqTransport:
             msg = None
         return name, msg if isinstance(msg, list) and msg else [None]
 
+    def pids(self) -> dict[str, int]:
+        """The OS process id of each live participant (for chaos tests that signal them)."""
+        return {n: p.pid for n, p in list(self.procs.items()) if p.pid is not None and p.is_alive()}
+
     def kill(self, name: str) -> None:
         """A real SIGKILL: no cleanup runs in the child; its store keeps what it committed."""
         proc = self.procs.pop(name, None)
