@@ -46,6 +46,7 @@ steps, the chaos run in hil mode.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import tempfile
@@ -74,6 +75,7 @@ BOARD_FAULTS = ("hang", "fail", "sdc")
 LINK_FAULTS = {"drop": {"loss": 0.3}, "corrupt": {"ber": 1e-4}, "duplicate": {"duplicate": 0.3},
                "reorder": {"reorder": True}, "lost_pass": {"loss": 1.0}}
 LOST_PASS_TICKS = 700  # [tick] a lost pass: the link is dead this long (a pass is ~8 min)
+SECOND_PASS_TICKS = 1274  # [tick] the campaign scenario's second pass begins
 GROUND_JOBS = 60  # the ground acts on the first jobs of the workload (the backlog sent first)
 # the supervisor table's cap per process, and the processes it watches with health pings
 # (flightsw.apps.supervisor.tables; the layering keeps sim off the apps:
@@ -234,9 +236,10 @@ def _hangs_found(report: dict, entries, max_restarts: int) -> list[str]:
     return broken
 
 
-def check_stores(ledger_path: Path, report: dict, entries: list[tuple[str, dict]]) -> list[str]:
+def check_stores(ledger_path: Path, report: dict, entries: list[tuple[str, dict]], tick_ns: int = 10**9) -> list[str]:
     """The onboard ledger (the executor's sqlite file) against the model the plan and the
-    ground give: see the module note. -> what disagrees (empty: none)."""
+    ground give: see the module note. ``tick_ns``: the scenario's tick. -> what disagrees
+    (empty: none)."""
     if not ledger_path.exists():
         return ["the onboard ledger is missing"]
     db = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)
@@ -245,6 +248,7 @@ def check_stores(ledger_path: Path, report: dict, entries: list[tuple[str, dict]
         reruns = dict(db.execute("SELECT job_id, reruns FROM jobs").fetchall())
         completions = Counter(j for (j,) in db.execute("SELECT job_id FROM history WHERE state = 'COMPLETED'"))
         results = [j for (j,) in db.execute("SELECT job_id FROM results")]
+        history = db.execute("SELECT job_id, state, t_ns FROM history ORDER BY rowid").fetchall()
     finally:
         db.close()
     broken = []
@@ -255,6 +259,27 @@ def check_stores(ledger_path: Path, report: dict, entries: list[tuple[str, dict]
     twice = sorted(j for j, n in completions.items() if n > 1 + (reruns.get(j) or 0))
     if twice:
         broken.append(f"jobs completed twice (no rerun asked for): {twice[:5]}")
+    held = report.get("executor_states", {})
+    if held and held["memory"]:
+        final = ("COMPLETED", "DOWNLINKED", "FAILED", "EXPIRED", "CANCELLED", "REJECTED")
+        mem = {k: held["memory"].get(k, 0) for k in final}
+        led = {k: held["ledger"].get(k, 0) for k in final}
+        if mem != led or sum(held["memory"].values()) != sum(held["ledger"].values()):
+            broken.append(f"the executor's jobs in memory {held['memory']} disagree with its ledger {held['ledger']}")
+    restarts_ns = [r["tick"] * tick_ns for r in report.get("restarts", []) if r["process"] == "executor"]
+    last: dict[str, tuple[str, int]] = {}
+    restarted_twice = set()
+    for job, state, t_ns in history:  # a job starts again only after a stop: preempted, rerun, or a restart
+        prev = last.get(job)
+        if state == "STARTED" and prev is not None and prev[0] in ("STARTED", "PROGRESS") and not any(
+                prev[1] <= r <= t_ns for r in restarts_ns):
+            restarted_twice.add(job)
+        if state != "PROGRESS":
+            last[job] = (state, t_ns)
+        elif prev is not None:
+            last[job] = ("PROGRESS", prev[1])
+    if restarted_twice:
+        broken.append(f"jobs started again with no preemption, rerun or restart between: {sorted(restarted_twice)[:5]}")
     orphans = sorted(j for j in results if states.get(j) not in FINISHED)
     if orphans:
         broken.append(f"results stored for jobs that did not complete: {orphans[:5]}")
@@ -298,6 +323,23 @@ def recovery_times(report: dict, events_path: Path, entries: list[tuple[str, dic
         if back:
             out["recovery"].append(back[0] - t0)
     return out
+
+
+@functools.cache
+def early_jobs() -> tuple[str, ...]:
+    """The jobs a run of the campaign scenario without faults completes before its second
+    pass (one run per process, ~3 s; deterministic, so the same everywhere)."""
+    sc = load_scenario(SCENARIO)
+    with tempfile.TemporaryDirectory(prefix="campaign-calibration-") as tmp:
+        run(RunConfig(scenario=sc, scenario_ref=SCENARIO, hours=SECOND_PASS_TICKS * sc.tick_s / 3600.0, seed=0,
+                      mode="fast", out_dir=Path(tmp), plots=False))
+        db = sqlite3.connect(f"file:{Path(tmp) / 'onboard' / 'executor.sqlite'}?mode=ro", uri=True)
+        try:
+            done = [j for (j,) in db.execute("SELECT job_id FROM jobs WHERE state IN ('COMPLETED', 'DOWNLINKED') "
+                                             "ORDER BY job_id")]
+        finally:
+            db.close()
+    return tuple(done)
 
 
 class FaultCampaign(RuleBasedStateMachine):
@@ -393,11 +435,15 @@ class FaultCampaign(RuleBasedStateMachine):
         self.kinds[f"sensor_{kind}"] += 1
 
     @precondition(_room)
-    @rule(job=st.integers(0, GROUND_JOBS - 1), action=st.sampled_from(["duplicate", "cancel"]))
-    def ground(self, job: int, action: str) -> None:
-        """The ground acts on one of the backlog's jobs: its upload sent again, or cancelled."""
+    @rule(data=st.data(), action=st.sampled_from(["duplicate", "cancel"]), early=st.booleans())
+    def ground(self, data, action: str, early: bool) -> None:
+        """The ground acts on a job: one of the backlog's first, or (``early``) one that a
+        run without faults completes before the second pass, so that a duplicate or a
+        cancel may well come after it is done."""
         self.rules["ground"] += 1
-        self.entries.append(("ground", {"tick": self.tick, "action": action, "job": f"job-{job:05d}"}))
+        pool = early_jobs() if early and early_jobs() else [f"job-{k:05d}" for k in range(GROUND_JOBS)]
+        job = data.draw(st.sampled_from(pool), label="job")
+        self.entries.append(("ground", {"tick": self.tick, "action": action, "job": job}))
         self.kinds[f"ground_{action}"] += 1
 
     @precondition(_room)

@@ -206,6 +206,7 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
             "battery_heater_w": t["battery_heater_power_w"],
             "max_discharge_w": p["battery_max_discharge_w"],
             "max_charge_w": p["battery_max_charge_w"],
+            "payload_boards": b["count"],  # SAFE switches the payload rail off
         }, "orbit": uplinked_orbit(sc)}),
         ParticipantSpec("supervisor", "flightsw.apps.supervisor.shell:make", {
             "store_dir": str(store_dir), "soc_floor": p["battery_soc_floor"]}),
@@ -551,6 +552,8 @@ def make_report(cfg: RunConfig, res, recorder: Recorder, jobs: list[JobSpec] | N
         "preemptions": int((executor or {}).get("preemptions", 0)),  # from the executor's final_report
         "commands": station.get("commands", []),  # the command plan's commands and their answers
         # what the ground sent and had accepted, for checks of the onboard ledger against it
+        "executor_states": {"ledger": dict(sorted(by_state.items())),
+                            "memory": (executor or {}).get("jobs_by_state_in_memory", {})},
         "ground_jobs": {"accepted": sorted(accepted), "sent": station.get("sent_ids", []),
                         "kept_on_ground": station.get("kept_on_ground_ids", []),
                         "duplicates_sent": station.get("duplicates_sent", 0),

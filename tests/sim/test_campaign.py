@@ -308,3 +308,22 @@ def test_the_campaign_replays_a_runs_digest() -> None:
         suppress_health_check=list(HealthCheck)))
     assert ran and ran[0]["replayed"] and not any(r["replayed"] for r in ran[1:]), ran
     assert all(not r["broken"] for r in ran)
+
+
+def test_safe_mode_sheds_the_payload_when_the_executor_is_down_for_good(tmp_path) -> None:
+    """Found by the campaign (chunk seed 5): an executor in a crash loop, past the
+    supervisor's restart cap, stays down; safe mode then gave no compute budget, but
+    nothing switched the boards off, and through the eclipse they drained the battery to
+    0 (1,431 ticks below the floor). The power manager now switches the payload rail off
+    in SAFE."""
+    from sim.campaign import SCENARIO
+    from sim.harness import RunConfig, run
+    from sim.scenario import load_scenario
+
+    entries = [("kill", {"process": "executor", "tick": 141 + 183 * k}) for k in range(9)]
+    sc = load_scenario(SCENARIO)
+    report = run(RunConfig(scenario=sc, scenario_ref=SCENARIO, hours=4300 / 3600, seed=5, mode="fast",
+                           faults=parse_fault_plan(plan_toml(entries), "test"), out_dir=tmp_path / "run", plots=False))
+    assert report["dead_at_end"] == ["executor"] and report["modes"]["time_in_each_s"]["SAFE"] > 3000
+    assert report["violations"]["soc_floor"] == 0 and report["soc_min"] > 0.35, report["soc_min"]
+    assert check(report, Counter({"executor": 9}), entries=entries, scenario=sc) == []

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import types
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -188,6 +189,9 @@ class ExecutorApp:
         return {
             "job_ids": sorted(j.spec.job_id for j in rows),
             "jobs_by_state": by_state,
+            # the jobs the core holds in memory, by state: in a final state, it must agree with
+            # the ledger on disk (the states on the way are stored at checkpoints only)
+            "jobs_by_state_in_memory": dict(sorted(Counter(j.state for j in self.core.jobs.values()).items())),
             "work_done_gpu_s": self.core.work_done_gpu_s,
             "unacked_results": len(self.core.unacked),
             "sdc_detected": s.sdc_detected,

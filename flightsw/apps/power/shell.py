@@ -31,6 +31,7 @@ from flightsw.apps.power.table import PowerTable
 from flightsw.bus.participant import Out
 from flightsw.icd.messages import (
     MODE_RANK,
+    BoardCommand,
     Message,
     Mode,
     Opcode,
@@ -43,6 +44,7 @@ from flightsw.store.kv import CounterStore
 __all__ = ["PowerApp", "make"]
 
 HOUSEKEEPING_EVERY_TICKS = 10
+WORLD = "world"  # the power distribution: the payload rail's switches
 SOLAR_SAVE_EVERY_TICKS = 600  # the learned solar power changes slowly: store it this often
 MODE_OF_RANK = {rank: mode for mode, rank in MODE_RANK.items()}
 MW_PER_W = 1000
@@ -62,6 +64,7 @@ class PowerApp:
         self.view = OrbitView(orbit)
         self.state = PowerState()
         self.budgets_sent = 0
+        self.sheds = 0  # payload sheds sent in SAFE
         self.store = CounterStore(Path(store_dir) / "power.sqlite") if store_dir else None
         if self.store is not None:
             self.state = _restore(self.store.load())
@@ -85,8 +88,14 @@ class PowerApp:
             heater_w=None if caps is None else caps.heater_w,
             t_ns=t_ns,
         )
+        was = self.state.mode
         self.state, budget, notes = step(self.state, table, inputs)
         self._persist(tick)  # durable before it is announced
+        if self.state.mode == Mode.SAFE.value and table.payload_boards and (
+                was != Mode.SAFE.value or tick % table.shed_every_ticks == 0):
+            n = table.payload_boards  # the payload rail off: whatever the executor can or cannot do
+            outs.append(Out(BoardCommand((0.0,) * n, ("",) * n, (0,) * n), WORLD))
+            self.sheds += 1
         for note in notes:
             ev = self.fw.events.emit(tick, note.severity, note.name, note.text)
             if ev is not None:
@@ -154,7 +163,8 @@ class PowerApp:
 
     def final_report(self) -> dict:
         s = self.state
-        return {"mode": s.mode, "budgets_sent": self.budgets_sent, "mode_transitions": s.transitions,
+        return {"mode": s.mode, "budgets_sent": self.budgets_sent, "payload_sheds": self.sheds,
+                "mode_transitions": s.transitions,
                 "forced_safe": s.forced_safe, "mode_limit": s.mode_limit,
                 "solar_mean_w": s.solar_mean_w, "forecast_source": s.forecast_source}
 

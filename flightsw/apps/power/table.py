@@ -75,6 +75,13 @@ class PowerTable:
     solar_average_readings: int = 300  # [readings] time constant of the average
     solar_initial_w: float = 0.0  # [W] mean solar power assumed before any reading
     sunlit_min_w: float = 1.0  # [W] a reading above this counts as sunlit
+    # --- SAFE: the payload rail. The power manager switches off this many boards (every
+    # board's switch, cap 0) when it enters SAFE and every shed_every_ticks while in it:
+    # the executor normally powers them down on a zero budget, but a dead or hung executor
+    # cannot, and boards left running drain the battery past its floor (found by the
+    # fault campaign: an executor in a crash loop, capped, in eclipse). 0: no shed.
+    payload_boards: int = 0
+    shed_every_ticks: int = 10
 
     def __post_init__(self) -> None:
         checks = (
@@ -102,6 +109,8 @@ class PowerTable:
             ("solar_average_readings", 1 <= self.solar_average_readings <= 1_000_000, "in [1, 1e6]"),
             ("solar_initial_w", self.solar_initial_w >= 0.0, ">= 0 W"),
             ("sunlit_min_w", self.sunlit_min_w >= 0.0, ">= 0 W"),
+            ("payload_boards", 0 <= self.payload_boards <= 256, "in [0, 256]"),
+            ("shed_every_ticks", 1 <= self.shed_every_ticks <= 100_000, "in [1, 100000]"),
         )
         for name, ok, expected in checks:
             _check(name, getattr(self, name), ok, expected)
