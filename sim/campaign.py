@@ -484,7 +484,8 @@ class FaultCampaign(RuleBasedStateMachine):
             out = Path(tmp)
             self.report = run(replace(cfg, out_dir=out / "run"))
             self.broken = check(self.report, self.kills, entries=self.entries, scenario=self.sc)
-            self.broken += check_stores(out / "run" / "onboard" / "executor.sqlite", self.report, self.entries)
+            self.broken += check_stores(out / "run" / "onboard" / "executor.sqlite", self.report, self.entries,
+                                        int(round(self.sc.tick_s * 1e9)))
             times = recovery_times(self.report, out / "run" / "events.jsonl", self.entries)
             self.replayed = type(self).replays_left > 0
             if self.replayed:  # the same plan and seed once more: the digest must replay
