@@ -75,6 +75,7 @@ BOARD_FAULTS = ("hang", "fail", "sdc")
 LINK_FAULTS = {"drop": {"loss": 0.3}, "corrupt": {"ber": 1e-4}, "duplicate": {"duplicate": 0.3},
                "reorder": {"reorder": True}, "lost_pass": {"loss": 1.0}}
 LOST_PASS_TICKS = 700  # [tick] a lost pass: the link is dead this long (a pass is ~8 min)
+GROUND_DELAY_TICKS = 480  # [tick] a ground action lands up to this far past the present (a pass)
 SECOND_PASS_TICKS = 1274  # [tick] the campaign scenario's second pass begins
 GROUND_JOBS = 60  # the ground acts on the first jobs of the workload (the backlog sent first)
 # the supervisor table's cap per process, and the processes it watches with health pings
@@ -435,15 +436,17 @@ class FaultCampaign(RuleBasedStateMachine):
         self.kinds[f"sensor_{kind}"] += 1
 
     @precondition(_room)
-    @rule(data=st.data(), action=st.sampled_from(["duplicate", "cancel"]), early=st.booleans())
-    def ground(self, data, action: str, early: bool) -> None:
-        """The ground acts on a job: one of the backlog's first, or (``early``) one that a
-        run without faults completes before the second pass, so that a duplicate or a
-        cancel may well come after it is done."""
+    @rule(data=st.data(), action=st.sampled_from(["duplicate", "cancel"]), early=st.booleans(),
+          delay=st.integers(0, GROUND_DELAY_TICKS))
+    def ground(self, data, action: str, early: bool, delay: int) -> None:
+        """The ground acts on a job, ``delay`` ticks past the present: one of the backlog's
+        first, or (``early``) one that a run without faults starts in the first pass and
+        completes before the second, so that a duplicate or a cancel may well come while
+        it runs or after it is done."""
         self.rules["ground"] += 1
         pool = early_jobs() if early and early_jobs() else [f"job-{k:05d}" for k in range(GROUND_JOBS)]
         job = data.draw(st.sampled_from(pool), label="job")
-        self.entries.append(("ground", {"tick": self.tick, "action": action, "job": job}))
+        self.entries.append(("ground", {"tick": self.tick + delay, "action": action, "job": job}))
         self.kinds[f"ground_{action}"] += 1
 
     @precondition(_room)
