@@ -131,6 +131,15 @@ def need_int(at: str, key: str, v: object, lo: int, hi: int | None = None) -> in
     return v
 
 
+def need_window(at: str, e: dict) -> tuple[int, int]:
+    """(start_tick, end_tick) of a table, start >= 1 and end > start."""
+    start = need_int(at, "start_tick", e.get("start_tick"), 1)
+    end = e.get("end_tick")
+    if type(end) is not int or end <= start:
+        raise ValueError(f"{at}.end_tick: expected an integer > start_tick ({start}), got {end!r}")
+    return start, end
+
+
 def parse_board_faults(entries: object, n_boards: int | None = None,
                        where: str = "board") -> list[BoardFault]:
     """``[[board]]`` tables -> BoardFault records (see the module docstring).
@@ -156,10 +165,7 @@ def parse_radiation_bursts(entries: object, where: str = "radiation") -> list[Ra
     """``[[radiation]]`` tables -> RadiationBurst records (see the module docstring)."""
     out = []
     for at, e in entry_tables(entries, where, _BURST_KEYS):
-        start = need_int(at, "start_tick", e.get("start_tick"), 1)
-        end = e.get("end_tick")
-        if type(end) is not int or end <= start:
-            raise ValueError(f"{at}.end_tick: expected an integer > start_tick ({start}), got {end!r}")
+        start, end = need_window(at, e)
         m = e.get("multiplier")
         if isinstance(m, bool) or not isinstance(m, (int, float)) or not (math.isfinite(m) and m > 0):
             raise ValueError(f"{at}.multiplier: expected a finite number > 0, got {m!r}")
@@ -223,10 +229,7 @@ def parse_link_faults(entries: object, where: str = "link") -> list[dict]:
     (loss and ber None when not given: the link's own; duplicate 0.0, reorder False)."""
     out = []
     for at, e in entry_tables(entries, where, _LINK_KEYS):
-        start = need_int(at, "start_tick", e.get("start_tick"), 1)
-        end = e.get("end_tick")
-        if type(end) is not int or end <= start:
-            raise ValueError(f"{at}.end_tick: expected an integer > start_tick ({start}), got {end!r}")
+        start, end = need_window(at, e)
         f: dict = {"start_tick": start, "end_tick": end}
         for key, hi, default in (("loss", 1.0, None), ("ber", 0.5, None), ("duplicate", 1.0, 0.0)):
             v = e.get(key, default)
