@@ -131,6 +131,13 @@ def need_int(at: str, key: str, v: object, lo: int, hi: int | None = None) -> in
     return v
 
 
+def need_choice(at: str, key: str, v: object, choices: Sequence) -> object:
+    """``v`` if it is one of ``choices``, else ValueError naming the field."""
+    if v not in choices:
+        raise ValueError(f"{at}.{key}: expected one of {list(choices)}, got {v!r}")
+    return v
+
+
 def need_window(at: str, e: dict) -> tuple[int, int]:
     """(start_tick, end_tick) of a table, start >= 1 and end > start."""
     start = need_int(at, "start_tick", e.get("start_tick"), 1)
@@ -154,9 +161,7 @@ def parse_board_faults(entries: object, n_boards: int | None = None,
         else:
             need_int(at, "board", board, 0)
         tick = need_int(at, "tick", e.get("tick"), 1)
-        fault = e.get("fault")
-        if fault not in BOARD_FAULTS:
-            raise ValueError(f"{at}.fault: expected one of {list(BOARD_FAULTS)}, got {fault!r}")
+        fault = need_choice(at, "fault", e.get("fault"), BOARD_FAULTS)
         out.append(BoardFault(board, tick, fault))
     return out
 
@@ -179,9 +184,7 @@ def parse_commands(entries: object, targets: Sequence[str], where: str = "comman
     out = []
     for at, e in entry_tables(entries, where, _COMMAND_KEYS):
         tick = need_int(at, "tick", e.get("tick"), 1)
-        target = e.get("target")
-        if target not in targets:
-            raise ValueError(f"{at}.target: expected one of {list(targets)}, got {target!r}")
+        target = need_choice(at, "target", e.get("target"), targets)
         opcode = need_int(at, "opcode", e.get("opcode"), 0, MAX_OPCODE)
         args = e.get("args", {})
         if not isinstance(args, dict):
@@ -198,9 +201,7 @@ def parse_stalls(entries: object, processes: Sequence[str], where: str = "stall"
     """``[[stall]]`` tables -> dicts {process, tick, ticks}. ``processes``: the onboard ones."""
     out = []
     for at, e in entry_tables(entries, where, _STALL_KEYS):
-        proc = e.get("process")
-        if proc not in processes:
-            raise ValueError(f"{at}.process: expected one of {list(processes)}, got {proc!r}")
+        proc = need_choice(at, "process", e.get("process"), processes)
         out.append({"process": proc, "tick": need_int(at, "tick", e.get("tick"), 1),
                     "ticks": need_int(at, "ticks", e.get("ticks"), 1)})
     return out
@@ -213,9 +214,7 @@ def parse_ground_actions(entries: object, job_ids: Sequence[str] | None = None,
     out = []
     for at, e in entry_tables(entries, where, _GROUND_KEYS):
         tick = need_int(at, "tick", e.get("tick"), 1)
-        action = e.get("action")
-        if action not in GROUND_ACTIONS:
-            raise ValueError(f"{at}.action: expected one of {list(GROUND_ACTIONS)}, got {action!r}")
+        action = need_choice(at, "action", e.get("action"), GROUND_ACTIONS)
         job = e.get("job")
         if not isinstance(job, str) or (job_ids is not None and job not in job_ids):
             want = "a job id of the scenario's workload" if job_ids is not None else "a job id (a string)"
@@ -249,8 +248,6 @@ def parse_bad_frames(entries: object, where: str = "frame") -> list[dict]:
     out = []
     for at, e in entry_tables(entries, where, _FRAME_KEYS):
         tick = need_int(at, "tick", e.get("tick"), 1)
-        kind = e.get("kind")
-        if kind not in BAD_FRAMES:
-            raise ValueError(f"{at}.kind: expected one of {list(BAD_FRAMES)}, got {kind!r}")
+        kind = need_choice(at, "kind", e.get("kind"), BAD_FRAMES)
         out.append({"tick": tick, "kind": kind})
     return out
