@@ -2,10 +2,11 @@
 
 ``run_lockstep`` is the hub's outer loop. Per tick: scheduled kills, restarts the
 supervisor asked for (or the watchdog's, if the supervisor itself is down, or alive but
-silent: a supervisor whose loop hangs sends no pings, and its traffic is what strokes the
-watchdog), then one barrier round through the transport. A restart asked for a process that is still alive
-(hung: it answers ticks but not health pings) kills it first: a real SIGKILL in hil
-mode, a dropped instance in fast mode. Sim time advances by ``tick_ns`` per round and
+silent: a supervisor whose loop hangs sends no pings, and its traffic is what strokes
+the watchdog), then one barrier round through the transport. A restart asked for a
+process that is still alive (hung: it answers ticks but not health pings) kills it
+first: a real SIGKILL in hil mode, a dropped instance in fast mode. A process that dies
+while it starts (before its HELLO) stays dead, to be asked for again. Sim time advances by ``tick_ns`` per round and
 never depends on how long a process takes to start or answer.
 
 Modes: ``fast`` (in-memory transport, one process), ``hil`` (one OS process per
@@ -125,7 +126,8 @@ def run_lockstep(
                 and tick - dead_since.get(SUPERVISOR, tick) >= watchdog_ticks
             ):
                 to_start.append((SUPERVISOR, "watchdog: supervisor silent"))
-            elif SUPERVISOR in core.alive and tick - sup_heard >= SUPERVISOR_SILENT_TICKS_PER_WATCHDOG * watchdog_ticks:
+            elif (SUPERVISOR in core.alive
+                  and tick - sup_heard >= SUPERVISOR_SILENT_TICKS_PER_WATCHDOG * watchdog_ticks):
                 to_start.append((SUPERVISOR, "watchdog: supervisor alive but silent (hung)"))
             seen = set()
             for name, reason in to_start:
