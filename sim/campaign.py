@@ -396,9 +396,11 @@ class FaultCampaign(RuleBasedStateMachine):
     def hang(self, process: str, ticks: int, delay: int) -> None:
         self.rules["hang"] += 1
         at = self.tick + delay
-        if any(t == "stall" and f["process"] == process and f["tick"] <= at < f["tick"] + f["ticks"]
+        if any(t == "stall" and f["process"] == process and f["tick"] <= at + ticks and at <= f["tick"] + f["ticks"]
                for t, f in self.entries):
-            return  # already hung
+            return  # it would join another hang of the process into a longer one (found by the
+            # campaign itself: two 20-tick hangs, overlapping, made a 32-tick one that the
+            # supervisor rightly restarted, which the model had not called for)
         self.entries.append(("stall", {"process": process, "tick": at, "ticks": ticks}))
         self.kinds["hang"] += 1
         if ticks >= HANG_DEADLINE_TICKS:
