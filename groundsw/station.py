@@ -610,7 +610,7 @@ class Station:
             "results_duplicate": self.results_duplicate,
             "results_nakked": self.results_nakked,
             "commands": [{"cmd_id": gc.cmd_id, "target": gc.cmd.target, "opcode": gc.cmd.opcode,
-                          "stage": gc.stage, "status": gc.status or gc.stage, "detail": gc.detail,
+                          "args": dict(gc.cmd.args), "stage": gc.stage, "status": gc.status or gc.stage, "detail": gc.detail,
                           "sends": gc.sends} for gc in self.commands.values()],
             "table_dumps": [{"table": d.table, "crc32": d.crc32} for d in self.table_dumps],
         }

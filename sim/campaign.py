@@ -284,8 +284,8 @@ def check_stores(ledger_path: Path, report: dict, entries: list[tuple[str, dict]
     orphans = sorted(j for j in results if states.get(j) not in FINISHED)
     if orphans:
         broken.append(f"results stored for jobs that did not complete: {orphans[:5]}")
-    answers = {c["detail"].split()[1]: c for c in report["commands"]
-               if c["opcode"] == EXEC_CANCEL_JOB and c["status"] == "OK" and c["detail"].startswith("job ")}
+    answers = {c["args"].get("job_id"): c for c in report["commands"]
+               if c["opcode"] == EXEC_CANCEL_JOB and c["status"] == "OK"}
     for table, f in entries:
         if table != "ground" or f["action"] != "cancel":
             continue

@@ -62,12 +62,14 @@ def run_chunk(chunk_seed: int, examples: int, steps: int) -> dict:
         run_state_machine_as_test(Chunk, settings=settings(
             max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
             suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink]))
-    except AssertionError as exc:  # the invariants' failure, shrunk: its message holds the plan
-        text = str(exc)
-        plan = text.split("plan:\n", 1)[1].split("broke:", 1)[0] if "plan:\n" in text else ""
-        failure = {"chunk_seed": chunk_seed, "broke": text.rsplit("broke:", 1)[-1].strip()[:2000], "plan": plan,
-                   "replay": f"sim run --scenario campaign --mode fast --seed {chunk_seed} --faults PLAN.toml "
-                             "--hours H (H: the plan's last tick + 300, at least 2000 ticks, in hours)"}
+    except AssertionError:  # an invariant broke; hypothesis ran the shrunk example last
+        last = next((r for r in reversed(records) if r["broken"]), None)
+        if last is None:
+            raise
+        hours = last["ticks"] / 3600.0  # the campaign scenario's tick is 1 s
+        failure = {"chunk_seed": chunk_seed, "broke": "; ".join(last["broken"])[:2000], "plan": last["plan"],
+                   "replay": f"sim run --scenario campaign --mode fast --seed {chunk_seed} --hours {hours:.6f} "
+                             "--faults PLAN.toml (the plan above)"}
     return {"chunk_seed": chunk_seed, "records": records, "failure": failure}
 
 
