@@ -329,8 +329,6 @@ def test_safe_mode_sheds_the_payload_when_the_executor_is_down_for_good(tmp_path
     assert check(report, Counter({"executor": 9}), entries=entries, scenario=sc) == []
 
 
-@pytest.mark.xfail(strict=True, reason="open (issue 8): the power manager trusts a saturated SOC gauge; it needs "
-                                       "a cross-check against the integrated net power")
 def test_a_saturated_soc_gauge_does_not_drain_the_battery(tmp_path) -> None:
     """Found by the campaign (chunk seed 24, shrunk): a battery_soc gauge biased +5 reads
     1.0 (the interface clips it) through an eclipse, and the power manager, restarted

@@ -28,7 +28,8 @@ is the supervisor's limit checker's business).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import functools
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from flightsw.apps.power.energy import (
@@ -38,6 +39,7 @@ from flightsw.apps.power.energy import (
     forecast_soc,
     reserve_wh,
 )
+from flightsw.apps.power.gauge import GaugeState, GaugeTable, judge
 from flightsw.apps.power.modes import Conditions, decide
 from flightsw.apps.power.outlook import EclipseAhead, EclipseOutlook
 from flightsw.apps.power.table import PowerTable, TableError
@@ -97,6 +99,7 @@ class PowerState:
     budget_w: float = 0.0  # last budget granted [W]
     forecast_t_ns: int | None = None  # when the last forecast was made [ns]; None: never
     forecast_key: tuple = ()  # what it was made for (see _forecast_key)
+    gauge: GaugeState = field(default_factory=GaugeState)  # the gauge's cross-check (gauge.py)
 
 
 def set_mode_limit(state: PowerState, mode: str) -> PowerState:
@@ -139,8 +142,17 @@ def step(state: PowerState, t: PowerTable, inputs: PowerInputs) -> tuple[PowerSt
             state = replace(state, mode=Mode.SAFE.value, held_ticks=0, transitions=state.transitions + 1)
         return state, None, notes
 
-    cap_wh, charge_wh = s.battery_capacity_wh, s.battery_charge_wh
+    cap_wh = s.battery_capacity_wh
     heater_w = t.battery_heater_w if state.heater_w is None else state.heater_w
+    gauge, verdict = judge(state.gauge, gauge_table(t), inputs.t_ns, s.battery_charge_wh, cap_wh,
+                           s.solar_power_w, s.load_w, t.housekeeping_w + heater_w + state.budget_w)
+    charge_wh = verdict.charge_wh
+    if verdict.verdict != state.gauge.verdict:
+        sev = Severity.WARNING_HI if verdict.verdict == "high" else (
+            Severity.WARNING_LO if verdict.verdict == "low" else Severity.ACTIVITY_HI)
+        notes.append(Note(sev, "power.gauge", (
+            f"{verdict.verdict}: gauge {s.battery_charge_wh:.1f} Wh, the flow allows "
+            f"[{verdict.lo_wh:.1f}, {verdict.hi_wh:.1f}] Wh; acting on {charge_wh:.1f} Wh")))
     ahead = outlook.at(0.0)
     guard_wh = (t.battery_soc_floor + t.guard_soc) * cap_wh
     reserve_level_wh = t.battery_soc_floor * cap_wh + reserve_wh(t, cap_wh, ahead)
@@ -177,13 +189,13 @@ def step(state: PowerState, t: PowerTable, inputs: PowerInputs) -> tuple[PowerSt
         forecast_t_ns = inputs.t_ns
     state = replace(state, mode=mode, held_ticks=held, below_guard=below_guard, below_reserve=below_reserve,
                     transitions=transitions, solar_mean_w=solar_mean_w, solar_readings=solar_readings,
-                    budget_w=terms.budget_w, forecast_t_ns=forecast_t_ns, forecast_key=key)
+                    budget_w=terms.budget_w, forecast_t_ns=forecast_t_ns, forecast_key=key, gauge=gauge)
     budget = PowerBudget(
         mode=mode,
         compute_budget_w=min(MAX_POWER_W, terms.budget_w),
         solar_power_w=s.solar_power_w,
         battery_avail_w=min(MAX_POWER_W, max(0.0, terms.battery_w)),
-        battery_soc=s.battery_soc,
+        battery_soc=min(1.0, max(0.0, charge_wh / cap_wh)) if cap_wh > 0.0 else s.battery_soc,
         min_priority=t.min_priority(mode),
         reserve_wh=min(MAX_ENERGY_WH, terms.reserve_wh),
         next_eclipse_in_s=min(MAX_ECLIPSE_IN_S, ahead.starts_in_s),
@@ -202,6 +214,15 @@ def step(state: PowerState, t: PowerTable, inputs: PowerInputs) -> tuple[PowerSt
         max_charge_w=min(1.0e9, t.max_charge_w),
     )
     return state, budget, notes
+
+
+@functools.lru_cache(maxsize=8)
+def gauge_table(t: PowerTable) -> GaugeTable:
+    """The gauge cross-check's parameters from the power table."""
+    return GaugeTable(tolerance_soc=t.gauge_tolerance_soc, flow_uncertainty_rel=t.gauge_flow_uncertainty_rel,
+                      flow_uncertainty_w=t.gauge_flow_uncertainty_w, charge_efficiency=t.charge_efficiency,
+                      discharge_efficiency=t.discharge_efficiency, max_charge_w=t.max_charge_w,
+                      max_discharge_w=t.max_discharge_w, max_flow_gap_s=t.gauge_max_flow_gap_s)
 
 
 def _charge_at_eclipse_wh(t: PowerTable, charge_wh: float, cap_wh: float, solar_w: float, heater_w: float,

@@ -26,6 +26,7 @@ from flightsw.apps.framework import (
     table_from_mapping,
 )
 from flightsw.apps.power.core import PowerInputs, PowerState, set_mode_limit, step
+from flightsw.apps.power.gauge import GaugeState
 from flightsw.apps.power.orbit_view import OrbitTable, OrbitView
 from flightsw.apps.power.table import PowerTable
 from flightsw.bus.participant import Out
@@ -46,6 +47,11 @@ __all__ = ["PowerApp", "make"]
 HOUSEKEEPING_EVERY_TICKS = 10
 WORLD = "world"  # the power distribution: the payload rail's switches
 SOLAR_SAVE_EVERY_TICKS = 600  # the learned solar power changes slowly: store it this often
+# the gauge's interval moves every reading: stored this often (a restart widens it by the
+# battery's limits over the time since, so a staler copy is only a looser one)
+GAUGE_SAVE_EVERY_TICKS = 10
+GAUGE_VERDICTS = ("ok", "low", "high")
+NS_PER_MS = 1_000_000
 MODE_OF_RANK = {rank: mode for mode, rank in MODE_RANK.items()}
 MW_PER_W = 1000
 
@@ -70,6 +76,7 @@ class PowerApp:
             self.state = _restore(self.store.load())
         self._saved = self._durable()
         self._solar_saved = self.state.solar_mean_w
+        self._verdict_saved = self.state.gauge.verdict
 
     @property
     def table(self) -> PowerTable:
@@ -128,10 +135,17 @@ class PowerApp:
             return
         now = self._durable()
         solar_due = (self.state.solar_mean_w != self._solar_saved and tick % SOLAR_SAVE_EVERY_TICKS == 0)
-        if now == self._saved and not solar_due:
+        g = self.state.gauge
+        gauge_due = g.lo_wh is not None and (tick % GAUGE_SAVE_EVERY_TICKS == 0 or g.verdict != self._verdict_saved)
+        if now == self._saved and not solar_due and not gauge_due:
             return
         s = self.state
-        self.store.save({
+        gauge = {} if g.lo_wh is None or g.hi_wh is None or g.t_ns is None else {
+            "gauge_lo_mwh": round(g.lo_wh * MW_PER_W), "gauge_hi_mwh": round(g.hi_wh * MW_PER_W),
+            "gauge_t_ms": g.t_ns // NS_PER_MS, "gauge_capacity_mwh": round(g.capacity_wh * MW_PER_W),
+            "gauge_verdict": GAUGE_VERDICTS.index(g.verdict), "gauge_rejected": g.rejected}
+        self._verdict_saved = g.verdict
+        self.store.save({**gauge,
             "mode_rank": MODE_RANK[s.mode],
             "forced_safe": int(s.forced_safe),
             "mode_limit_rank": MODE_RANK[s.mode_limit],
@@ -156,6 +170,8 @@ class PowerApp:
             "budget_w": s.budget_w,
             "solar_mean_w": s.solar_mean_w,
             "forecast_source": s.forecast_source,
+            "gauge_verdict": s.gauge.verdict,
+            "gauge_rejected": s.gauge.rejected,
             "forecaster_rebuilds": self.view.rebuilds,
             "forecaster_failures": self.view.failures,
             "forecaster_recomputes": 0 if fc is None else fc.statistics().recomputes,
@@ -166,7 +182,8 @@ class PowerApp:
         return {"mode": s.mode, "budgets_sent": self.budgets_sent, "payload_sheds": self.sheds,
                 "mode_transitions": s.transitions,
                 "forced_safe": s.forced_safe, "mode_limit": s.mode_limit,
-                "solar_mean_w": s.solar_mean_w, "forecast_source": s.forecast_source}
+                "solar_mean_w": s.solar_mean_w, "forecast_source": s.forecast_source,
+                "gauge_verdict": s.gauge.verdict, "gauge_rejected": s.gauge.rejected}
 
     def close(self) -> None:
         if self.store is not None:
@@ -190,7 +207,22 @@ def _restore(saved: Mapping[str, int]) -> PowerState:
         transitions=max(0, saved.get("transitions", 0)),
         solar_mean_w=None if solar_mw < 0 else solar_mw / MW_PER_W,
         solar_readings=max(0, saved.get("solar_readings", 0)),
+        gauge=_restore_gauge(saved),
     )
+
+
+def _restore_gauge(saved: Mapping[str, int]) -> GaugeState:
+    """The gauge's interval as last stored (the first reading widens it over the gap)."""
+    if "gauge_lo_mwh" not in saved:
+        return GaugeState()
+    cap_wh = max(0, saved.get("gauge_capacity_mwh", 0)) / MW_PER_W
+    lo_wh = min(max(0, saved["gauge_lo_mwh"]) / MW_PER_W, cap_wh)
+    hi_wh = min(max(0, saved.get("gauge_hi_mwh", 0)) / MW_PER_W, cap_wh)
+    verdict = saved.get("gauge_verdict", 0)
+    return GaugeState(lo_wh=lo_wh, hi_wh=max(lo_wh, hi_wh), t_ns=saved.get("gauge_t_ms", 0) * NS_PER_MS,
+                      capacity_wh=cap_wh,
+                      verdict=GAUGE_VERDICTS[verdict] if 0 <= verdict < len(GAUGE_VERDICTS) else "ok",
+                      rejected=max(0, saved.get("gauge_rejected", 0)))
 
 
 def make(start_tick: int, table: dict, store_dir: str | None = None, orbit: dict | None = None) -> PowerApp:

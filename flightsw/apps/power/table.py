@@ -82,6 +82,12 @@ class PowerTable:
     # fault campaign: an executor in a crash loop, capped, in eclipse). 0: no shed.
     payload_boards: int = 0
     shed_every_ticks: int = 10
+    # --- the gauge's cross-check (gauge.py): a SOC reading above what the bus flow allows
+    # is not used; the charge is then the least the flow allows
+    gauge_tolerance_soc: float = 0.03  # [-] of capacity the gauge may stray from the flow's bounds
+    gauge_flow_uncertainty_rel: float = 0.05  # [-] of each measured power (solar, load)
+    gauge_flow_uncertainty_w: float = 20.0  # [W] on top
+    gauge_max_flow_gap_s: float = 10.0  # [s] a longer gap between readings is bounded by the limits
 
     def __post_init__(self) -> None:
         checks = (
@@ -111,6 +117,10 @@ class PowerTable:
             ("sunlit_min_w", self.sunlit_min_w >= 0.0, ">= 0 W"),
             ("payload_boards", 0 <= self.payload_boards <= 256, "in [0, 256]"),
             ("shed_every_ticks", 1 <= self.shed_every_ticks <= 100_000, "in [1, 100000]"),
+            ("gauge_tolerance_soc", 0.0 < self.gauge_tolerance_soc <= 1.0, "in (0, 1]"),
+            ("gauge_flow_uncertainty_rel", 0.0 <= self.gauge_flow_uncertainty_rel <= 1.0, "in [0, 1]"),
+            ("gauge_flow_uncertainty_w", self.gauge_flow_uncertainty_w >= 0.0, ">= 0 W"),
+            ("gauge_max_flow_gap_s", 0.0 < self.gauge_max_flow_gap_s <= 1.0e5, "in (0, 1e5] s"),
         )
         for name, ok, expected in checks:
             _check(name, getattr(self, name), ok, expected)
