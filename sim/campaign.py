@@ -4,7 +4,8 @@ A hypothesis ``RuleBasedStateMachine`` writes a fault plan as it goes: each rule
 fault at the plan's present tick, ``advance`` moves the present on by a drawn number of
 ticks. The faults: kill an onboard process (once, or in a crash loop), hang one (its loop
 stalls: it answers nothing, health pings included), hang, fail or upset a board, a
-radiation burst, a sensor fault (off, stuck, biased or random), and from the ground a
+radiation burst, a sensor fault (off, stuck, biased or random), battery or panel strings
+lost for good (a share of the capacity, with its charge, or of the array), and from the ground a
 job's upload sent again (a duplicate) or an operator's cancel, a bad telecommand frame
 (garbage, cut short, forged, replayed), and link faults (frames lost, corrupted,
 duplicated, reordered, a whole pass lost). At the end the whole stack
@@ -22,7 +23,9 @@ Invariants, over the whole run (``check``) and against the stores it left (``che
   the ground sent and had accepted, a job cancelled on the ground before its upload is
   not on board, a cancel the executor accepted left the job CANCELLED, and a stored
   result belongs to a job that completed;
-- no board above its limit or shut down hot, no brownout, SOC never below the floor;
+- no board above its limit or shut down hot, no brownout; SOC never below the floor,
+  unless damage the plan did left physics no choice, and then the power manager in SAFE
+  within a tick;
 - every onboard process alive at the end, and restarted no more often than it was
   killed or hung, nor past the supervisor's cap (a process killed more often than the cap
   stays down: the supervisor orders safe mode instead; restarting in a loop fails this);
@@ -32,16 +35,20 @@ Invariants, over the whole run (``check``) and against the stores it left (``che
 - every injected upset in a protected (dual-execution) job detected;
 - every bad telecommand frame refused on board, for a named reason;
 - each eclipse entered with the reserve the power manager promises (the floor, its margin
-  and the platform's energy through the eclipse), unless a power sensor was faulted;
+  and the platform's energy through the eclipse), unless a power sensor was faulted in
+  the orbit before it or damage came before its end;
 - the run replays: the same plan and seed give the same digest (checked on the first
   example of each chunk of ``sim campaign``, as ``replays_left`` says).
 
-Run plan-then-execute: a step's invariants are checked on the run's record at the end,
-not between steps (the stack runs in lockstep; stopping it between rules would cost a
-start per rule). ``Stats`` gathers what ``sim campaign`` reports.
-
-Not yet here (issue 8 is open): battery and panel damage, invariants checked between
-steps, the chaos run in hil mode.
+Run plan-then-execute: the stack runs the whole plan once (it runs in lockstep; stopping
+it between rules would cost a start per rule), and the invariants are checked after every
+step on the run's record, which dates each breach: a breach found at tick T is one the
+state after the first step whose present reached T already shows, and a failure names
+that step (``Broken.tick``, ``FaultCampaign.broken_at``). A breach is counted wherever it
+happens, a passing one included (SOC dipping under the floor and coming back is a
+breach). What only the end can tell (a job lost, a process dead at the end, a result
+delivered corrupt, a frame not refused) is named at the end. The chaos run in hil mode
+is ``sim.chaos``.
 """
 
 from __future__ import annotations
@@ -57,7 +64,7 @@ from pathlib import Path
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from sim.faults import BAD_FRAMES
+from sim.faults import BAD_FRAMES, DAMAGE_PARTS
 from sim.harness import ONBOARD, RunConfig, parse_fault_plan, run
 from sim.scenario import load_scenario
 from sim.world import sensor_channels
@@ -96,6 +103,18 @@ ORBIT_TICKS = 5739  # [tick] the campaign orbit's period: a sensor fault this lo
 MIN_SUN_BEFORE_TICKS = 900  # [tick] of sun from the start that build the first reserve
 POWER_SENSORS = ("battery_soc", "solar_power_w", "load_w", "sunlit_fraction")
 FINISHED = ("COMPLETED", "DOWNLINKED")
+
+
+class Broken(str):
+    """A broken invariant: its text, and ``tick``: the first tick it was broken at, where
+    the run's record says (None: only the end of the run tells, as for a job lost)."""
+
+    tick: int | None
+
+    def __new__(cls, text: str, tick: int | None = None) -> Broken:
+        self = super().__new__(cls, text)
+        self.tick = tick
+        return self
 
 
 def plan_toml(entries: list[tuple[str, dict]]) -> str:
@@ -142,9 +161,11 @@ def check(report: dict, kills_by_process: Counter, max_restarts: int = SUPERVISO
         broken.append(f"corrupt_results_delivered: {integrity['corrupt_results_delivered']}")
     if integrity["undetected_protected"]:
         broken.append(f"upsets in protected jobs not detected: {integrity['undetected_protected']}")
+    first = report.get("violation_first_tick", {})
     for k, n in report["violations"].items():
-        if n and k != "battery_temp":  # the battery's window is the heaters' and physics' (not yet drawn)
-            broken.append(f"violation {k}: {n} tick(s)")
+        if n and k not in ("battery_temp", "soc_floor"):  # the battery's window is the heaters' and
+            broken.append(Broken(f"violation {k}: {n} tick(s)", first.get(k)))  # physics' (not yet drawn)
+    broken += _floor_kept(report, entries, scenario)
     capped = {p for p, n in kills_by_process.items() if n > max_restarts and p != "supervisor"}
     if set(report["dead_at_end"]) - capped:
         broken.append(f"dead at the end: {sorted(set(report['dead_at_end']) - capped)}")
@@ -152,12 +173,46 @@ def check(report: dict, kills_by_process: Counter, max_restarts: int = SUPERVISO
         kills = kills_by_process.get(proc, 0)
         most = kills if proc == "supervisor" else min(kills, max_restarts)
         if n > most:
-            broken.append(f"{proc} restarted {n} times, killed or hung {kills} (cap {max_restarts}): "
-                          "a restart loop, or a restart nothing called for")
+            ticks = [r["tick"] for r in report.get("restarts", []) if r["process"] == proc]
+            broken.append(Broken(f"{proc} restarted {n} times, killed or hung {kills} (cap {max_restarts}): "
+                                 "a restart loop, or a restart nothing called for",
+                                 ticks[most] if len(ticks) > most else None))
     broken += _hangs_found(report, entries, max_restarts)
     broken += _bad_frames_refused(report, entries)
     if scenario is not None:
         broken += _reserve_kept(report, entries, scenario)
+    return broken
+
+
+def _mode_at(report: dict, t_s: float) -> str | None:
+    """The power manager's mode at ``t_s`` by its budgets (None: no budget yet)."""
+    changes = report.get("modes", {}).get("changes", [])
+    mode = changes[0]["from"] if changes else next(iter(report.get("modes", {}).get("time_in_each_s", {})), None)
+    for c in changes:
+        if c["t_s"] > t_s:
+            break
+        mode = c["to"]
+    return mode
+
+
+def _floor_kept(report: dict, entries, sc) -> list[str]:
+    """SOC never below the floor, unless physics left no choice (the plan damaged the
+    battery or the panels before it), and then the power manager in SAFE within a tick."""
+    spans = report.get("below_floor") or []
+    if not spans and report["violations"].get("soc_floor"):
+        return [Broken(f"violation soc_floor: {report['violations']['soc_floor']} tick(s)",
+                       report.get("violation_first_tick", {}).get("soc_floor"))]
+    tick_s = 1.0 if sc is None else sc.tick_s
+    damaged = [f["tick"] for t, f in entries if t == "damage"]
+    broken = []
+    for span in spans:
+        a = span["start_tick"]
+        what = f"SOC below the floor at ticks {a}..{span['end_tick'] - 1} (min {span['soc_min']:.3f})"
+        if not any(d <= a for d in damaged):
+            broken.append(Broken(what, a))
+        elif _mode_at(report, (a + 1) * tick_s) != "SAFE":
+            broken.append(Broken(f"{what} after damage, and the power manager not in SAFE a tick later "
+                                 f"({_mode_at(report, (a + 1) * tick_s)})", a + 1))
     return broken
 
 
@@ -207,11 +262,14 @@ def _reserve_kept(report: dict, entries, sc) -> list[str]:
         if any(f.get("sensor") in POWER_SENSORS and f["start_tick"] <= e["start_tick"]
                and f["end_tick"] > e["start_tick"] - ORBIT_TICKS for table, f in entries if table == "sensor"):
             continue
+        if any(table == "damage" and f["tick"] <= e["end_tick"] for table, f in entries):
+            continue  # strings lost: the reserve built for the whole array, or a battery too small
+            # to hold it (the floor and SAFE are still checked: _floor_kept)
         length_s = next((b - a for a, b in spans if a - 2.0 <= t0 <= b), 0.0)
         level = float(p["battery_soc_floor"]) + RESERVE_MARGIN_SOC + platform_w * length_s / eta_d / 3600.0 / cap_wh
         if e["soc_start"] < level - RESERVE_TOLERANCE_SOC:
-            broken.append(f"eclipse at tick {e['start_tick']} ({length_s:.0f} s) entered at SOC "
-                          f"{e['soc_start']:.3f}, below its reserve level {level:.3f}")
+            broken.append(Broken(f"eclipse at tick {e['start_tick']} ({length_s:.0f} s) entered at SOC "
+                                 f"{e['soc_start']:.3f}, below its reserve level {level:.3f}", e["start_tick"]))
     return broken
 
 
@@ -232,8 +290,8 @@ def _hangs_found(report: dict, entries, max_restarts: int) -> list[str]:
         if any(a < t0 <= b for a, b in _windows([e for e in entries if e[1] is not f], proc)):
             continue  # already down or hung when this stall began
         if not any(p == proc and t0 <= t <= t1 for t, p in restarts):
-            broken.append(f"{proc} hung at tick {t0} for {f['ticks']} ticks: not restarted within "
-                          f"{HANG_DEADLINE_TICKS} ticks")
+            broken.append(Broken(f"{proc} hung at tick {t0} for {f['ticks']} ticks: not restarted within "
+                                 f"{HANG_DEADLINE_TICKS} ticks", t1))
     return broken
 
 
@@ -247,7 +305,7 @@ def check_stores(ledger_path: Path, report: dict, entries: list[tuple[str, dict]
     try:
         states = dict(db.execute("SELECT job_id, state FROM jobs").fetchall())
         reruns = dict(db.execute("SELECT job_id, reruns FROM jobs").fetchall())
-        completions = Counter(j for (j,) in db.execute("SELECT job_id FROM history WHERE state = 'COMPLETED'"))
+        completed_ns = db.execute("SELECT job_id, t_ns FROM history WHERE state = 'COMPLETED' ORDER BY rowid").fetchall()
         results = [j for (j,) in db.execute("SELECT job_id FROM results")]
         history = db.execute("SELECT job_id, state, t_ns FROM history ORDER BY rowid").fetchall()
     finally:
@@ -257,9 +315,15 @@ def check_stores(ledger_path: Path, report: dict, entries: list[tuple[str, dict]
     stray = set(states) - set(ground["sent"])
     if stray:
         broken.append(f"ledger holds jobs the ground never sent: {sorted(stray)[:5]}")
-    twice = sorted(j for j, n in completions.items() if n > 1 + (reruns.get(j) or 0))
-    if twice:
-        broken.append(f"jobs completed twice (no rerun asked for): {twice[:5]}")
+    completions: Counter = Counter()
+    twice_at: dict[str, int] = {}  # the tick of the completion one too many
+    for j, t_ns in completed_ns:
+        completions[j] += 1
+        if completions[j] == 2 + (reruns.get(j) or 0):
+            twice_at[j] = t_ns // tick_ns
+    if twice_at:
+        broken.append(Broken(f"jobs completed twice (no rerun asked for): {sorted(twice_at)[:5]}",
+                             min(twice_at.values())))
     held = report.get("executor_states", {})
     if held and held["memory"]:
         final = ("COMPLETED", "DOWNLINKED", "FAILED", "EXPIRED", "CANCELLED", "REJECTED")
@@ -269,18 +333,19 @@ def check_stores(ledger_path: Path, report: dict, entries: list[tuple[str, dict]
             broken.append(f"the executor's jobs in memory {held['memory']} disagree with its ledger {held['ledger']}")
     restarts_ns = [r["tick"] * tick_ns for r in report.get("restarts", []) if r["process"] == "executor"]
     last: dict[str, tuple[str, int]] = {}
-    restarted_twice = set()
+    restarted_twice: dict[str, int] = {}  # job -> the tick it started again
     for job, state, t_ns in history:  # a job starts again only after a stop: preempted, rerun, or a restart
         prev = last.get(job)
         if state == "STARTED" and prev is not None and prev[0] in ("STARTED", "PROGRESS") and not any(
                 prev[1] <= r <= t_ns for r in restarts_ns):
-            restarted_twice.add(job)
+            restarted_twice.setdefault(job, t_ns // tick_ns)
         if state != "PROGRESS":
             last[job] = (state, t_ns)
         elif prev is not None:
             last[job] = ("PROGRESS", prev[1])
     if restarted_twice:
-        broken.append(f"jobs started again with no preemption, rerun or restart between: {sorted(restarted_twice)[:5]}")
+        broken.append(Broken(f"jobs started again with no preemption, rerun or restart between: "
+                             f"{sorted(restarted_twice)[:5]}", min(restarted_twice.values())))
     orphans = sorted(j for j in results if states.get(j) not in FINISHED)
     if orphans:
         broken.append(f"results stored for jobs that did not complete: {orphans[:5]}")
@@ -359,8 +424,26 @@ class FaultCampaign(RuleBasedStateMachine):
         self.kinds: Counter = Counter()
         self.rules: Counter = Counter()
         self.kills: Counter = Counter()
+        self.steps: list[tuple[str, int]] = []  # (rule, the present tick after it), in order
         self.report: dict | None = None
         self.broken: list[str] = []
+
+    def _step(self, rule: str) -> None:
+        """A rule ran: counted, and its step recorded with the plan's present tick then."""
+        self.rules[rule] += 1
+        self.steps.append((rule, self.tick))
+
+    def broken_at(self) -> list[dict]:
+        """Each broken invariant with the step after which it was first broken: the first
+        step whose present tick reaches the tick the run's record gives (step None: in
+        the run's tail after the last step, or only the end of the run tells)."""
+        out = []
+        for b in self.broken:
+            tick = getattr(b, "tick", None)
+            k = None if tick is None else next((i for i, (_, t) in enumerate(self.steps) if t >= tick), None)
+            out.append({"invariant": str(b), "tick": tick, "step": k,
+                        "rule": None if k is None else self.steps[k][0]})
+        return out
 
     def _room(self) -> bool:
         return self.tick < MAX_PLAN_TICKS
@@ -376,7 +459,7 @@ class FaultCampaign(RuleBasedStateMachine):
     @rule(process=st.sampled_from(ONBOARD), delay=st.integers(0, MAX_DELAY_TICKS))
     def kill(self, process: str, delay: int) -> None:
         """A kill ``delay`` ticks after the present (faults land between advances too)."""
-        self.rules["kill"] += 1
+        self._step("kill")
         if self._kill(process, self.tick + delay):
             self.kinds["kill"] += 1
 
@@ -385,7 +468,7 @@ class FaultCampaign(RuleBasedStateMachine):
     def crash_loop(self, process: str, times: int, every: int) -> None:
         """A process that dies again each time it comes back (a poisoned input, a bad
         file): killed ``times`` times, ``every`` ticks apart."""
-        self.rules["crash_loop"] += 1
+        self._step("crash_loop")
         for k in range(times):
             if self._kill(process, self.tick + k * every):
                 self.kinds["kill"] += 1
@@ -394,7 +477,7 @@ class FaultCampaign(RuleBasedStateMachine):
     @rule(process=st.sampled_from(ONBOARD), ticks=st.sampled_from([5, 20, 60, 120, 400]),
           delay=st.integers(0, MAX_DELAY_TICKS))
     def hang(self, process: str, ticks: int, delay: int) -> None:
-        self.rules["hang"] += 1
+        self._step("hang")
         at = self.tick + delay
         if any(t == "stall" and f["process"] == process and f["tick"] <= at + ticks and at <= f["tick"] + f["ticks"]
                for t, f in self.entries):
@@ -409,14 +492,14 @@ class FaultCampaign(RuleBasedStateMachine):
     @precondition(_room)
     @rule(board=st.integers(0, 15), fault=st.sampled_from(BOARD_FAULTS), delay=st.integers(0, MAX_DELAY_TICKS))
     def board_fault(self, board: int, fault: str, delay: int) -> None:
-        self.rules["board_fault"] += 1
+        self._step("board_fault")
         self.entries.append(("board", {"board": board % self.n_boards, "tick": self.tick + delay, "fault": fault}))
         self.kinds[f"board_{fault}"] += 1
 
     @precondition(_room)
     @rule(ticks=st.integers(60, 1800), multiplier=st.sampled_from([3.0, 10.0, 100.0]))
     def radiation_burst(self, ticks: int, multiplier: float) -> None:
-        self.rules["radiation_burst"] += 1
+        self._step("radiation_burst")
         self.entries.append(("radiation", {"start_tick": self.tick, "end_tick": self.tick + ticks,
                                            "multiplier": multiplier}))
         self.kinds["radiation_burst"] += 1
@@ -424,7 +507,7 @@ class FaultCampaign(RuleBasedStateMachine):
     @precondition(_room)
     @rule(data=st.data(), kind=st.sampled_from(SENSOR_KINDS), ticks=st.integers(1, 900))
     def sensor_fault(self, data, kind: str, ticks: int) -> None:
-        self.rules["sensor_fault"] += 1
+        self._step("sensor_fault")
         channels = sensor_channels(self.n_boards)
         sensor = data.draw(st.sampled_from(sorted(channels)), label="sensor")
         index = data.draw(st.integers(0, channels[sensor] - 1), label="index")
@@ -445,7 +528,7 @@ class FaultCampaign(RuleBasedStateMachine):
         first, or (``early``) one that a run without faults starts in the first pass and
         completes before the second, so that a duplicate or a cancel may well come while
         it runs or after it is done."""
-        self.rules["ground"] += 1
+        self._step("ground")
         pool = early_jobs() if early and early_jobs() else [f"job-{k:05d}" for k in range(GROUND_JOBS)]
         job = data.draw(st.sampled_from(pool), label="job")
         self.entries.append(("ground", {"tick": self.tick + delay, "action": action, "job": job}))
@@ -456,7 +539,7 @@ class FaultCampaign(RuleBasedStateMachine):
     def link_fault(self, kind: str, ticks: int) -> None:
         """The space link misbehaves for ``ticks``: frames lost, bits flipped, frames
         delivered twice or out of order, or a whole pass lost."""
-        self.rules["link_fault"] += 1
+        self._step("link_fault")
         fields: dict = {"start_tick": self.tick, "end_tick": self.tick + (LOST_PASS_TICKS if kind == "lost_pass" else ticks)}
         fields.update(LINK_FAULTS[kind])
         self.entries.append(("link", fields))
@@ -466,14 +549,23 @@ class FaultCampaign(RuleBasedStateMachine):
     @rule(kind=st.sampled_from(BAD_FRAMES))
     def bad_frame(self, kind: str) -> None:
         """The ground sends a bad telecommand frame: garbage, cut short, forged or replayed."""
-        self.rules["bad_frame"] += 1
+        self._step("bad_frame")
         self.entries.append(("frame", {"tick": self.tick, "kind": kind}))
         self.kinds[f"frame_{kind}"] += 1
 
+    @precondition(_room)
+    @rule(part=st.sampled_from(DAMAGE_PARTS), fraction=st.sampled_from([0.1, 0.25, 0.5]),
+          delay=st.integers(0, MAX_DELAY_TICKS))
+    def damage(self, part: str, fraction: float, delay: int) -> None:
+        """Battery cell strings or panel strings lost for good (debris, a failed string)."""
+        self._step("damage")
+        self.entries.append(("damage", {"tick": self.tick + delay, "part": part, "fraction": fraction}))
+        self.kinds[f"damage_{part}"] += 1
+
     @rule(ticks=st.integers(10, 1800))
     def advance(self, ticks: int) -> None:
-        self.rules["advance"] += 1
         self.tick = min(MAX_PLAN_TICKS, self.tick + ticks)
+        self._step("advance")
 
     def teardown(self) -> None:
         if not self.entries:
@@ -501,12 +593,16 @@ class FaultCampaign(RuleBasedStateMachine):
                                        f"then {again['digest'][:16]}")
         if self.sink is not None:
             self.sink.append(self._record(plan_toml(self.entries), times))
-        assert not self.broken, f"seed {self.seed}, plan:\n{plan_toml(self.entries)}broke: {self.broken}"
+        assert not self.broken, (f"seed {self.seed}, plan:\n{plan_toml(self.entries)}broke:\n" + "\n".join(
+            f"  {b['invariant']} (tick {b['tick']}: "
+            + (f"after step {b['step'] + 1}, {b['rule']})" if b["step"] is not None else "after the last step)")
+            for b in self.broken_at()))
 
     def _record(self, plan: str, times: dict) -> dict:
         r = self.report
         return {"seed": self.seed, "ticks": r["ticks"], "steps": sum(self.rules.values()), "rules": dict(self.rules),
                 "faults": dict(self.kinds), "broken": list(self.broken), "plan": plan if self.broken else "",
+                "broken_at": self.broken_at(),
                 "jobs_lost": r["jobs"]["lost"] or 0, "completed_twice": sum("completed twice" in b for b in self.broken),
                 "corrupt_delivered": r["integrity"]["corrupt_results_delivered"] or 0,
                 "duplicates_sent": r["ground_jobs"]["duplicates_sent"], "restarts": len(r["restarts"]),

@@ -45,6 +45,13 @@ bursts and planned commands. Pure validators over the TOML tables of a fault pla
                                    # operator cancels it (on the ground if not yet sent)
     job = "job-00012"              # a job id of the scenario's workload
 
+    [[damage]]                     # a part of the power system is lost for good
+    tick = 2500                    # >= 1
+    part = "battery"               # "battery": cell strings lost (the capacity and the
+                                   # energy stored in them); "panels": array strings lost
+                                   # (debris, a failed string: the solar power)
+    fraction = 0.25                # of what is left, in (0, 1)
+
 Each parser takes the entries (a list of tables) and returns frozen records, or raises
 ValueError naming the entry and field (``board[1].tick``), what was expected and what
 came. Unknown keys are refused. The board index is checked against a board count when
@@ -65,6 +72,7 @@ __all__ = [
     "parse_radiation_bursts",
     "parse_commands",
     "parse_bad_frames",
+    "parse_damage",
     "parse_ground_actions",
     "parse_link_faults",
     "parse_stalls",
@@ -81,6 +89,8 @@ _FRAME_KEYS = ("tick", "kind")
 BAD_FRAMES = ("garbage", "truncated", "forged", "replayed")
 _LINK_KEYS = ("start_tick", "end_tick", "loss", "ber", "duplicate", "reorder")
 _GROUND_KEYS = ("tick", "action", "job")
+_DAMAGE_KEYS = ("tick", "part", "fraction")
+DAMAGE_PARTS = ("battery", "panels")
 GROUND_ACTIONS = ("duplicate", "cancel")
 
 
@@ -250,4 +260,17 @@ def parse_bad_frames(entries: object, where: str = "frame") -> list[dict]:
         tick = need_int(at, "tick", e.get("tick"), 1)
         kind = need_choice(at, "kind", e.get("kind"), BAD_FRAMES)
         out.append({"tick": tick, "kind": kind})
+    return out
+
+
+def parse_damage(entries: object, where: str = "damage") -> list[dict]:
+    """``[[damage]]`` tables -> dicts {tick, part, fraction}."""
+    out = []
+    for at, e in entry_tables(entries, where, _DAMAGE_KEYS):
+        tick = need_int(at, "tick", e.get("tick"), 1)
+        part = need_choice(at, "part", e.get("part"), DAMAGE_PARTS)
+        f = e.get("fraction")
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0.0 < f < 1.0:
+            raise ValueError(f"{at}.fraction: expected a number in (0, 1), got {f!r}")
+        out.append({"tick": tick, "part": part, "fraction": float(f)})
     return out

@@ -42,6 +42,7 @@ from sim.faults import (
     parse_bad_frames,
     parse_board_faults,
     parse_commands,
+    parse_damage,
     parse_ground_actions,
     parse_link_faults,
     parse_radiation_bursts,
@@ -58,7 +59,7 @@ __all__ = ["RunConfig", "FaultPlan", "parse_fault_plan", "load_fault_plan", "bui
            "make_report", "ONBOARD", "configure_logging", "contact_plan"]
 
 ONBOARD = ONBOARD_APPS
-FAULT_KINDS = ("board", "command", "frame", "ground", "kill", "link", "radiation", "sensor", "stall")
+FAULT_KINDS = ("board", "command", "damage", "frame", "ground", "kill", "link", "radiation", "sensor", "stall")
 SAMPLE_EVERY_TICKS = 60
 NS_PER_S = 1_000_000_000
 MODE_CHANGES_KEPT = 200
@@ -85,6 +86,7 @@ class FaultPlan:
     ground: tuple[dict, ...] = ()  # [[ground]]: {tick, action, job}
     link: tuple[dict, ...] = ()  # [[link]]: {start_tick, end_tick, loss, ber, duplicate, reorder}
     frames: tuple[dict, ...] = ()  # [[frame]]: {tick, kind}: bad telecommand frames from the ground
+    damage: tuple[dict, ...] = ()  # [[damage]]: {tick, part, fraction}: battery or panels lost
 
 
 def parse_fault_plan(text: str, origin: str = "<string>") -> FaultPlan:
@@ -107,6 +109,7 @@ def parse_fault_plan(text: str, origin: str = "<string>") -> FaultPlan:
         ground = parse_ground_actions(data.get("ground", []), None, where=f"{origin}: ground")
         link = parse_link_faults(data.get("link", []), where=f"{origin}: link")
         frames = parse_bad_frames(data.get("frame", []), where=f"{origin}: frame")
+        damage = parse_damage(data.get("damage", []), where=f"{origin}: damage")
     except ValueError as exc:
         raise ScenarioError(str(exc)) from None
     kills: dict[int, list[str]] = {}
@@ -127,7 +130,7 @@ def parse_fault_plan(text: str, origin: str = "<string>") -> FaultPlan:
             raise ScenarioError(f"{where}.tick: expected an integer >= 1, got {tick!r}")
         kills.setdefault(tick, []).append(proc)
     return FaultPlan(kills, tuple(sensors), tuple(boards), tuple(bursts), tuple(commands), tuple(stalls),
-                     tuple(ground), tuple(link), tuple(frames))
+                     tuple(ground), tuple(link), tuple(frames), tuple(damage))
 
 
 def builtin_fault_plans() -> list[str]:
@@ -218,6 +221,7 @@ def build_specs(cfg: RunConfig, store_dir: Path, jobs: list[JobSpec] | None = No
             "board_faults": [dict(f) for f in cfg.faults.boards],
             "radiation_bursts": [dict(f) for f in cfg.faults.radiation],
             "link_faults": [dict(f) for f in cfg.faults.link],
+            "damage": [dict(f) for f in cfg.faults.damage],
         }, onboard=False),
         ParticipantSpec("station", "groundsw.station:make", {
             "archive_path": str(cfg.out_dir / "ground" / "archive.sqlite"),
@@ -526,8 +530,11 @@ def make_report(cfg: RunConfig, res, recorder: Recorder, jobs: list[JobSpec] | N
         },
         "soc_min": world.get("soc_min"),
         "eclipses": world.get("eclipses", []),  # the least charge in each: what the reserve is for
+        "below_floor": world.get("below_floor", []),  # spans of SOC under the floor
+        "damage": world.get("damage", []),  # [[damage]] applied, with what was left
         "board_temp_max_c": world.get("board_temp_max_c"),
         "violations": world.get("violations", {}),
+        "violation_first_tick": world.get("violation_first_tick", {}),
         "events_by_severity": dict(sorted(recorder.by_severity.items())),
         "restarts": [{"tick": t, "process": p, "reason": r} for t, p, r in res.restarts],
         "restarts_by_process": dict(sorted(Counter(p for _, p, _ in res.restarts).items())),

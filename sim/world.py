@@ -58,7 +58,7 @@ from sim.boards import (
 )
 from sim.environment import compute_environment
 from sim.environment_flux import incident_flux_w_m2
-from sim.faults import parse_board_faults, parse_link_faults, parse_radiation_bursts
+from sim.faults import parse_board_faults, parse_damage, parse_link_faults, parse_radiation_bursts
 from sim.groundstation import eci_to_ecef_m
 from sim.heaters import HeaterParams, applied_on, commanded_on, heater_power_w, step_thermostats
 from sim.louvers import effective_emissivity
@@ -101,10 +101,10 @@ class World:
 
     def __init__(self, sc: Scenario, n_ticks: int, seed: int, sensor_faults: Sequence[dict] = (),
                  board_faults: Sequence[dict] = (), radiation_bursts: Sequence[dict] = (),
-                 link_faults: Sequence[dict] = ()) -> None:
-        """``sensor_faults``, ``board_faults``, ``radiation_bursts``, ``link_faults``: the
-        fault plan's [[sensor]], [[board]], [[radiation]] and [[link]] tables (checked again
-        here; ValueError names the bad field)."""
+                 link_faults: Sequence[dict] = (), damage: Sequence[dict] = ()) -> None:
+        """``sensor_faults``, ``board_faults``, ``radiation_bursts``, ``link_faults``,
+        ``damage``: the fault plan's [[sensor]], [[board]], [[radiation]], [[link]] and
+        [[damage]] tables (checked again here; ValueError names the bad field)."""
         self.sc = sc
         self.dt_s = sc.tick_s
         p, t, b = sc["power"], sc["thermal"], sc["boards"]
@@ -155,7 +155,8 @@ class World:
             cos_in = np.ones_like(self.env.sunlit)
         panel_temp_c = panel_equilibrium_temp_c(self.panels, self.env.sunlit, self.env.sun_distance_au,
                                                 cos_in, p["panel_age_years"])
-        self.solar_w = np.asarray(panel_output_w(self.panels, self.env.sunlit, self.env.sun_distance_au,
+        self._panels_left = 1.0  # [-] of the array, after [[damage]]
+        self.solar_w = np.array(panel_output_w(self.panels, self.env.sunlit, self.env.sun_distance_au,
                                                  cos_in, panel_temp_c, p["panel_age_years"]), dtype=float)
         self.battery = BatteryModel(
             capacity_bol_wh=p["battery_capacity_wh"], max_charge_w=p["battery_max_charge_w"],
@@ -200,6 +201,10 @@ class World:
         # ---- link and sensors
         self.link = RfLink(sc["link"]["loss_probability"], link_rng)
         self.link_faults = parse_link_faults(list(link_faults), where="link")
+        self._damage: dict[int, list[dict]] = {}  # tick -> [[damage]] entries due then
+        for d in parse_damage(list(damage), where="damage"):
+            self._damage.setdefault(d["tick"], []).append(d)
+        self.damage: list[dict] = []  # what was applied: the entry, and what was left after it
         self.last_contact: int | None = None
         faults = parse_sensor_faults(list(sensor_faults), sensor_channels(n), where="sensor")
         # One bank for every channel (one read per tick): board temperatures, board powers,
@@ -229,10 +234,12 @@ class World:
         lit = np.asarray(self.env.sunlit[:n_ticks], dtype=float) < 1.0
         self._eclipse_no = np.cumsum(np.r_[lit[:1], lit[1:] & ~lit[:-1]]) * lit  # 1, 2, ...: the eclipse; 0: sun
         self.eclipses: list[dict] = []  # {"start_tick", "end_tick", "soc_start", "soc_min"}
+        self.below_floor: list[dict] = []  # spans of SOC below the floor: {"start_tick", "end_tick", "soc_min"}
         self.board_temp_max_c = float(t["initial_temp_c"])
         self.battery_temp_min_c = self.battery_temp_max_c = float(t["initial_temp_c"])
         self.violations = {"soc_floor": 0, "board_overtemp": 0, "board_undertemp": 0,
                            "battery_temp": 0, "brownout": 0, "board_thermal_shutdown": 0}
+        self.violation_first_tick: dict[str, int] = {}
         self.events = {"sdc": 0, "sefi": 0, "board_failures": 0}
         self.injected = {"hang": 0, "fail": 0, "sdc": 0}
         self.sdc_hits_by_job: dict[str, int] = {}
@@ -268,6 +275,8 @@ class World:
 
     def _physics(self, tick: int, i: int) -> list:
         p, t = self.sc["power"], self.sc["thermal"]
+        if tick in self._damage:
+            self._apply_damage(tick, i)
         dt = self.dt_s
         # radiation, then the boards (which see the temperature at the start of the tick)
         rad = self.radiation.tick(self.bank.active, self.bank.powered)
@@ -390,10 +399,20 @@ class World:
         self.battery_temp_min_c = min(self.battery_temp_min_c, tbat)
         self.battery_temp_max_c = max(self.battery_temp_max_c, tbat)
         v = self.violations
-        v["soc_floor"] += soc < p["battery_soc_floor"]
+        if soc < p["battery_soc_floor"]:
+            v["soc_floor"] += 1
+            spans = self.below_floor
+            if spans and spans[-1]["end_tick"] == i:
+                spans[-1]["end_tick"], spans[-1]["soc_min"] = i + 1, min(spans[-1]["soc_min"], soc)
+            else:
+                spans.append({"start_tick": i, "end_tick": i + 1, "soc_min": soc})
         v["board_overtemp"] += tmax > t["board_limit_c"]
         v["board_undertemp"] += min(temps) < t["board_min_c"]
         v["battery_temp"] += not (p["battery_discharge_min_c"] <= tbat <= p["battery_discharge_max_c"])
+        if len(self.violation_first_tick) < len(v):  # the first tick of each kind (the campaign
+            for k, n in v.items():                  # names the step that broke it)
+                if n and k not in self.violation_first_tick:
+                    self.violation_first_tick[k] = i
         if i % RECORD_EVERY_TICKS == 0:
             s = self.series
             s["t_s"].append(float(self.env.t_s[i]))
@@ -496,6 +515,24 @@ class World:
         outs += [(DownlinkFrame(d), STATION) for d in to_ground]
         return outs
 
+    def _apply_damage(self, tick: int, i: int) -> None:
+        """A [[damage]] entry due at ``tick``: battery cell strings lost (their capacity and
+        the energy stored in them: the state of charge stays), or panel strings lost (the
+        solar power from this tick on)."""
+        for d in self._damage.pop(tick):
+            keep = 1.0 - d["fraction"]
+            if d["part"] == "battery":
+                self.battery = dataclasses.replace(self.battery,
+                                                   capacity_bol_wh=self.battery.capacity_bol_wh * keep)
+                self.bat = dataclasses.replace(self.bat, charge_wh=self.bat.charge_wh * keep,
+                                               capacity_wh=self.bat.capacity_wh * keep)
+                left = self.bat.capacity_wh
+            else:
+                self.solar_w[i:] *= keep
+                self._panels_left *= keep
+                left = self._panels_left
+            self.damage.append({**d, "left": left})
+
     # ------------------------------------------------------------------ reports
     def final_report(self) -> dict:
         return {
@@ -508,10 +545,13 @@ class World:
             "work_gpu_s": self.work_gpu_s,
             "soc_min": self.soc_min,
             "eclipses": self.eclipses,
+            "below_floor": self.below_floor,
+            "damage": self.damage,
             "board_temp_max_c": self.board_temp_max_c,
             "battery_temp_range_c": [self.battery_temp_min_c, self.battery_temp_max_c],
             "battery_capacity_wh": self.bat.capacity_wh,
             "violations": dict(self.violations),
+            "violation_first_tick": dict(self.violation_first_tick),
             "hardware_events": dict(self.events),
             "injected": dict(self.injected),
             "sdc_hits_by_job": dict(sorted(self.sdc_hits_by_job.items())),
@@ -527,8 +567,8 @@ class World:
 
 def make(start_tick: int, scenario: dict, n_ticks: int, seed: int, sensor_faults: list | None = None,
          board_faults: list | None = None, radiation_bursts: list | None = None,
-         link_faults: list | None = None) -> World:
+         link_faults: list | None = None, damage: list | None = None) -> World:
     """``scenario``: the merged scenario tree, as the harness ships it to the process;
     the fault lists: the fault plan's tables, as plain dicts."""
     return World(scenario_from_dict(scenario), n_ticks, seed, sensor_faults or (),
-                 board_faults or (), radiation_bursts or (), link_faults or ())
+                 board_faults or (), radiation_bursts or (), link_faults or (), damage or ())

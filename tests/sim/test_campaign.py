@@ -169,6 +169,70 @@ def test_an_eclipse_entered_below_the_promised_reserve_is_named() -> None:
         "a power sensor faulted in the orbit before excuses it"
 
 
+def test_below_the_floor_only_when_damage_left_no_choice_and_then_in_safe_within_a_tick() -> None:
+    span = {"start_tick": 900, "end_tick": 950, "soc_min": 0.27}
+    below = _report(violations={**GOOD_REPORT["violations"], "soc_floor": 50}, below_floor=[span],
+                    modes={"time_in_each_s": {"NOMINAL": 800.0, "SAFE": 200.0},
+                           "changes": [{"t_s": 880.0, "from": "NOMINAL", "to": "SAFE"}]})
+    (broken,) = check(below, Counter({"executor": 1}))
+    assert "SOC below the floor at ticks 900..949 (min 0.270)" in broken
+    damaged = [("damage", {"tick": 600, "part": "panels", "fraction": 0.5})]
+    assert check(below, Counter({"executor": 1}), entries=damaged) == []
+    late = copy.deepcopy(below)
+    late["modes"]["changes"] = [{"t_s": 905.0, "from": "NOMINAL", "to": "SAFE"}]
+    (broken,) = check(late, Counter({"executor": 1}), entries=damaged)
+    assert "not in SAFE a tick later (NOMINAL)" in broken
+    after = [("damage", {"tick": 920, "part": "battery", "fraction": 0.5})]
+    assert check(below, Counter({"executor": 1}), entries=after), "damage after the fall excuses nothing"
+
+
+def test_each_broken_invariant_names_the_step_after_which_it_first_broke() -> None:
+    """The invariants hold after every step: the run's record dates each breach, and the
+    campaign names the first step whose present reached it."""
+    from sim.campaign import FIRST_FAULT_TICK, HANG_DEADLINE_TICKS, Broken
+
+    m = FaultCampaign()
+    m.kill("power", 0)  # step 1 at the first fault tick
+    m.advance(500)  # step 2: the present moves to FIRST_FAULT_TICK + 500
+    m.damage("battery", 0.5, 10)  # step 3
+    m.advance(1000)  # step 4
+    m.broken = [Broken("SOC below the floor", FIRST_FAULT_TICK + 700), Broken("jobs lost: 2"),
+                Broken("late", FIRST_FAULT_TICK + 5000)]
+    early, lost, late = m.broken_at()
+    assert (early["step"], early["rule"], early["tick"]) == (3, "advance", FIRST_FAULT_TICK + 700)
+    assert lost["step"] is None and lost["tick"] is None, "only the end of the run tells"
+    assert late["step"] is None, "in the tail after the last step"
+    assert m.steps == [("kill", FIRST_FAULT_TICK), ("advance", FIRST_FAULT_TICK + 500),
+                       ("damage", FIRST_FAULT_TICK + 500), ("advance", FIRST_FAULT_TICK + 1500)]
+    hang = [("stall", {"process": "power", "tick": 500, "ticks": 400})]
+    (b,) = check(_report(restarts=[], restarts_by_process={}), Counter({"power": 1}), entries=hang)
+    assert b.tick == 500 + HANG_DEADLINE_TICKS
+
+
+def test_battery_and_panel_damage_on_the_whole_stack(tmp_path) -> None:
+    """Half the battery's strings and half the array's lost before the eclipse: the world
+    keeps the state of charge and cuts the sun; the power manager reads the new capacity
+    and learns the lesser sun, and every invariant holds."""
+    from sim.campaign import SCENARIO, check_stores
+    from sim.harness import RunConfig, parse_fault_plan, run
+    from sim.scenario import load_scenario
+
+    entries = [("damage", {"tick": 500, "part": "battery", "fraction": 0.5}),
+               ("damage", {"tick": 600, "part": "panels", "fraction": 0.5})]
+    sc = load_scenario(SCENARIO)
+    plan = parse_fault_plan(plan_toml(entries), "damage")
+    cfg = RunConfig(scenario=sc, scenario_ref=SCENARIO, hours=2100 / 3600, seed=3, mode="fast", faults=plan,
+                    out_dir=tmp_path / "run", plots=False)
+    report = run(cfg)
+    battery, panels = report["damage"]
+    assert battery["left"] == pytest.approx(0.5 * float(sc["power"]["battery_capacity_wh"]), rel=1e-3)
+    assert panels["left"] == pytest.approx(0.5)
+    (eclipse,) = report["eclipses"]
+    assert eclipse["soc_start"] > float(sc["power"]["battery_soc_floor"]) + 0.1
+    assert check(report, Counter(), entries=entries, scenario=sc) == []
+    assert check_stores(tmp_path / "run" / "onboard" / "executor.sqlite", report, entries) == []
+
+
 def test_the_onboard_ledger_is_checked_against_the_model(tmp_path) -> None:
     from flightsw.icd.messages import JobSpec
     from flightsw.store.ledger import Ledger

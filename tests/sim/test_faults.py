@@ -135,7 +135,7 @@ def test_a_single_table_instead_of_an_array_is_refused(kind: str) -> None:
 
 def test_an_unknown_fault_kind_is_refused_listing_the_known_ones() -> None:
     with pytest.raises(ScenarioError, match=r"meteor: unknown fault kind; expected one of \['board', "
-                                           r"'command', 'frame', 'ground', 'kill', 'link', 'radiation', 'sensor', 'stall'\]"):
+                                           r"'command', 'damage', 'frame', 'ground', 'kill', 'link', 'radiation', 'sensor', 'stall'\]"):
         parse_fault_plan("[[meteor]]\ntick = 5\n")
 
 
@@ -151,10 +151,21 @@ def test_an_unknown_fault_kind_is_refused_listing_the_known_ones() -> None:
     ('[[link]]\nstart_tick = 5\nend_tick = 9\nreorder = 1\n', r"link\[0\]\.reorder: expected true or false, got 1"),
     ('[[frame]]\ntick = 5\nkind = "nice"\n', r"frame\[0\]\.kind: expected one of \['garbage', 'truncated', 'forged', "
                                             r"'replayed'\], got 'nice'"),
+    ('[[damage]]\ntick = 5\npart = "radiator"\nfraction = 0.5\n',
+     r"damage\[0\]\.part: expected one of \['battery', 'panels'\], got 'radiator'"),
+    ('[[damage]]\ntick = 5\npart = "battery"\nfraction = 1.0\n',
+     r"damage\[0\]\.fraction: expected a number in \(0, 1\), got 1\.0"),
+    ('[[damage]]\ntick = 0\npart = "panels"\nfraction = 0.5\n', r"damage\[0\]\.tick: expected an integer >= 1, got 0"),
+    ('[[damage]]\ntick = 5\npart = "panels"\n', r"damage\[0\]\.fraction: expected a number in \(0, 1\), got None"),
 ])
 def test_a_bad_stall_or_ground_action_names_its_field(text, message) -> None:
     with pytest.raises(ScenarioError, match=message):
         parse_fault_plan(text, "plan.toml")
+
+
+def test_a_damage_entry_parses_into_a_plain_record() -> None:
+    plan = parse_fault_plan('[[damage]]\ntick = 9\npart = "battery"\nfraction = 0.25\n', "plan.toml")
+    assert plan.damage == ({"tick": 9, "part": "battery", "fraction": 0.25},)
 
 
 def test_a_ground_action_on_a_job_the_workload_lacks_is_refused_before_the_run(tmp_path) -> None:
