@@ -2,7 +2,7 @@
 
     sim campaign [--examples N] [--steps S] [--workers W] [--scheduler ADDRESS]
                  [--seed S0] [--chunk K] [--planted] [--planted-examples M]
-                 [--out DIR] [--json]
+                 [--out DIR] [--resume] [--json]
 
 The examples are cut into chunks of ``--chunk``; each chunk is one Dask task that runs
 the state machine for that many examples with its own hypothesis seed (``S0`` + the
@@ -16,6 +16,12 @@ plan and the command that replays it.
 ``--planted`` also runs the campaign (``--planted-examples`` per bug) on each planted bug
 (``sim.planted``), one task per bug, and reports which it caught.
 
+Each chunk's result is written to ``DIR/chunks/<seed>.json`` as it comes. ``--resume``
+takes a chunk from there instead of running it again when it was run with the same
+examples, steps and code (a digest of the sources of flightsw, sim and groundsw): a
+10,000-example campaign on a small machine can be stopped and picked up, and a changed
+line of code runs it all again.
+
 Writes ``report.json`` and ``report.md`` under ``--out``; with ``--json`` stdout ends with
 the report's summary on one line: examples, steps, invariant_violations, planted_bugs
 {planted, caught}, and the rest.
@@ -24,6 +30,7 @@ the report's summary on one line: examples, steps, invariant_violations, planted
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -35,6 +42,31 @@ from sim.scenario import ScenarioError
 __all__ = ["add_arguments", "main", "run_chunk", "summarise"]
 
 DEFAULT_OUT = Path("out/campaign")
+CODE_DIRS = ("flightsw", "sim", "groundsw")
+
+
+def code_version() -> str:
+    """A digest of the code a campaign runs: every .py and .toml file under flightsw, sim
+    and groundsw, by path and content (12 hex digits)."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for d in CODE_DIRS:
+        for f in sorted((root / d).rglob("*")):
+            if f.suffix in (".py", ".toml") and f.is_file() and "__pycache__" not in f.parts:
+                h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
+def _saved_chunk(chunks_dir: Path, chunk_seed: int, examples: int, steps: int, code: str) -> dict | None:
+    """A chunk's result as an earlier run of the same campaign wrote it, or None."""
+    f = chunks_dir / f"{chunk_seed}.json"
+    try:
+        res = json.loads(f.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(res, dict) or (res.get("code"), res.get("examples"), res.get("steps")) != (code, examples, steps):
+        return None
+    return res
 
 
 def run_chunk(chunk_seed: int, examples: int, steps: int) -> dict:
@@ -71,6 +103,12 @@ def run_chunk(chunk_seed: int, examples: int, steps: int) -> dict:
                    "replay": f"sim run --scenario campaign --mode fast --seed {chunk_seed} --hours {hours:.6f} "
                              "--faults PLAN.toml (the plan above)"}
     return {"chunk_seed": chunk_seed, "records": records, "failure": failure}
+
+
+def _run_chunk_timed(chunk_seed: int, examples: int, steps: int) -> dict:
+    t0 = time.monotonic()
+    res = run_chunk(chunk_seed, examples, steps)
+    return {**res, "examples": examples, "steps": steps, "wall_s": round(time.monotonic() - t0, 2)}
 
 
 def _percentiles(xs: list[int]) -> dict:
@@ -118,7 +156,12 @@ def summarise(chunks: list[dict], planted: dict | None, cfg: dict, wall_s: float
         "planted_bugs": planted or {"planted": 0, "caught": 0, "bugs": {}},
         "config": cfg,
         "wall_s": round(wall_s, 1),
-        "examples_per_s": round(len(records) / wall_s, 3) if wall_s > 0 else None,
+        # this invocation's rate: the chunks it ran (not those resumed) over its wall time
+        "examples_per_s": round(sum(len(c["records"]) for c in chunks if not c.get("resumed")) / wall_s, 3)
+        if wall_s > 0 else None,
+        "chunks": len(chunks),
+        "chunks_resumed": sum(1 for c in chunks if c.get("resumed")),
+        "worker_s": round(sum(c.get("wall_s", 0.0) for c in chunks), 1),  # the chunks' own times, summed
     }
 
 
@@ -139,7 +182,10 @@ def markdown(rep: dict) -> str:
     lines = [
         "# Fault campaign", "",
         f"{rep['examples']} examples, {rep['steps']} steps, {rep['faults']} faults, {rep['ticks']} ticks simulated, "
-        f"in {rep['wall_s']} s on {rep['config']['workers']} worker(s) ({rep['config']['cluster']}).", "",
+        f"in {rep['wall_s']} s on {rep['config']['workers']} worker(s) ({rep['config']['cluster']}), code "
+        f"{rep['config'].get('code')}; {rep.get('chunks_resumed', 0)} of {rep.get('chunks', 0)} chunks resumed from an "
+        f"earlier run; the chunks' own times sum to {rep.get('worker_s')} s. Of the {rep['config']['examples']} "
+        "examples drawn, those that drew no fault (only advances) run nothing and are not counted.", "",
         f"Invariant violations (failing chunks, shrunk): {rep['invariant_violations']}; "
         f"examples that broke an invariant: {rep['examples_failing']}.", "",
         "| faults by kind | n |", "|---|---|", *[f"| {k} | {n} |" for k, n in rep["faults_by_kind"].items()], "",
@@ -181,6 +227,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--planted", action="store_true", help="also run the campaign on each planted bug")
     p.add_argument("--planted-examples", type=int, default=60, help="examples per planted bug")
     p.add_argument("--out", default=str(DEFAULT_OUT))
+    p.add_argument("--resume", action="store_true",
+                   help="take chunks already run (same examples, steps and code) from OUT/chunks")
     p.add_argument("--json", action="store_true", help="end stdout with the report's summary on one line")
 
 
@@ -192,8 +240,16 @@ def main(args: argparse.Namespace) -> int:
     from dask.distributed import Client, LocalCluster, as_completed
 
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    chunks_dir = out / "chunks"
+    chunks_dir.mkdir(parents=True, exist_ok=True)
     sizes = [min(args.chunk, args.examples - i) for i in range(0, args.examples, args.chunk)]
+    code = code_version()
+    saved: dict[int, dict] = {}
+    if args.resume:
+        for i, n in enumerate(sizes):
+            res = _saved_chunk(chunks_dir, args.seed + i, n, args.steps, code)
+            if res is not None:
+                saved[args.seed + i] = {**res, "resumed": True}
     t0 = time.monotonic()
     cluster = None
     if args.scheduler:
@@ -205,19 +261,26 @@ def main(args: argparse.Namespace) -> int:
                                dashboard_address=None)
         client = Client(cluster)
         where, workers = "local Dask cluster", args.workers
-    print(f"sim campaign: {args.examples} examples in {len(sizes)} chunks on {workers} worker(s), {where}",
+    print(f"sim campaign: {args.examples} examples in {len(sizes)} chunks on {workers} worker(s), {where}, "
+          f"code {code}" + (f", {len(saved)} chunk(s) resumed from {chunks_dir}" if saved else ""),
           file=sys.stderr, flush=True)
     try:
-        futures = [client.submit(run_chunk, args.seed + i, n, args.steps, pure=False) for i, n in enumerate(sizes)]
+        futures = [client.submit(_run_chunk_timed, args.seed + i, n, args.steps, pure=False)
+                   for i, n in enumerate(sizes) if args.seed + i not in saved]
         if args.planted:
             from sim.planted import PLANTED
 
             futures += [client.submit(_planted_task, b.name, args.planted_examples, args.steps, pure=False)
                         for b in PLANTED]
-        chunks, bugs, done = [], {}, 0
+        chunks, bugs = list(saved.values()), {}
+        done = sum(len(c["records"]) for c in chunks)
         for fut in as_completed(futures):
             res = fut.result()
             if "records" in res:
+                res["code"] = code
+                part = chunks_dir / f"{res['chunk_seed']}.json.part"  # whole or not at all
+                part.write_text(json.dumps(res, sort_keys=True))
+                part.replace(chunks_dir / f"{res['chunk_seed']}.json")
                 chunks.append(res)
                 done += len(res["records"])
                 fail = " FAILURE" if res["failure"] else ""
@@ -237,7 +300,8 @@ def main(args: argparse.Namespace) -> int:
         planted = {"planted": len(bugs), "caught": sum(b["caught"] for b in bugs.values()),
                    "bugs": {k: bugs[k] for k in sorted(bugs)}}
     cfg = {"examples": args.examples, "steps": args.steps, "workers": workers, "chunk": args.chunk,
-           "seed": args.seed, "cluster": where, "planted_examples": args.planted_examples if args.planted else 0}
+           "seed": args.seed, "cluster": where, "planted_examples": args.planted_examples if args.planted else 0,
+           "code": code}
     rep = summarise(chunks, planted, cfg, time.monotonic() - t0)
     (out / "report.json").write_text(json.dumps(rep, indent=2, sort_keys=True) + "\n")
     (out / "report.md").write_text(markdown(rep))

@@ -314,9 +314,36 @@ def test_sim_campaign_runs_chunks_on_a_local_dask_cluster_and_reports(tmp_path) 
     assert summary["config"]["workers"] == 2 and summary["config"]["cluster"] == "local Dask cluster"
     assert sum(summary["faults_by_kind"].values()) == summary["faults"] > 0
     assert (out / "report.json").exists() and "# Fault campaign" in (out / "report.md").read_text()
+    assert sorted(f.name for f in (out / "chunks").iterdir()) == ["0.json", "1.json"]
+    assert summary["chunks"] == 2 and summary["chunks_resumed"] == 0
+    again = subprocess.run([sys.executable, "-m", "sim.cli", "campaign", "--examples", "3", "--chunk", "2",
+                            "--steps", "8", "--workers", "1", "--out", str(out), "--resume", "--json"],
+                           capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    resumed = json.loads(again.stdout.strip().splitlines()[-1])
+    assert resumed["chunks_resumed"] == 2 and "2 chunk(s) resumed" in again.stderr
+    for key in ("examples", "steps", "ticks", "faults_by_kind", "rules", "reliability"):
+        assert resumed[key] == summary[key], key
     bad = subprocess.run([sys.executable, "-m", "sim.cli", "campaign", "--examples", "0"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--examples: expected >= 1, got 0" in bad.stderr
+
+
+def test_a_chunk_is_resumed_only_from_the_same_examples_steps_and_code(tmp_path) -> None:
+    import json
+
+    from sim.campaign_run import _saved_chunk, code_version
+
+    code = code_version()
+    assert len(code) == 12 and code == code_version()
+    (tmp_path / "7.json").write_text(json.dumps({"code": code, "examples": 10, "steps": 20, "records": [],
+                                                  "failure": None, "chunk_seed": 7}))
+    assert _saved_chunk(tmp_path, 7, 10, 20, code)["chunk_seed"] == 7
+    assert _saved_chunk(tmp_path, 7, 10, 20, "0" * 12) is None, "other code: run again"
+    assert _saved_chunk(tmp_path, 7, 5, 20, code) is None and _saved_chunk(tmp_path, 7, 10, 8, code) is None
+    assert _saved_chunk(tmp_path, 8, 10, 20, code) is None, "never run"
+    (tmp_path / "9.json").write_text("{not json")
+    assert _saved_chunk(tmp_path, 9, 10, 20, code) is None, "a chunk file cut short by a kill: run again"
 
 
 @pytest.mark.slow
