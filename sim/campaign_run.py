@@ -18,9 +18,10 @@ plan and the command that replays it.
 
 Each chunk's result is written to ``DIR/chunks/<seed>.json`` as it comes. ``--resume``
 takes a chunk from there instead of running it again when it was run with the same
-examples, steps and code (a digest of the sources of flightsw, sim and groundsw): a
-10,000-example campaign on a small machine can be stopped and picked up, and a changed
-line of code runs it all again.
+examples and steps and the code it ran is unchanged (a digest of the modules of flightsw,
+sim and groundsw its process had loaded, and their data files): a 10,000-example
+campaign on a small machine can be stopped and picked up, and a changed line of the code
+it runs runs it all again.
 
 Writes ``report.json`` and ``report.md`` under ``--out``; with ``--json`` stdout ends with
 the report's summary on one line: examples, steps, invariant_violations, planted_bugs
@@ -45,26 +46,52 @@ DEFAULT_OUT = Path("out/campaign")
 CODE_DIRS = ("flightsw", "sim", "groundsw")
 
 
-def code_version() -> str:
-    """A digest of the code a campaign runs: every .py and .toml file under flightsw, sim
-    and groundsw, by path and content (12 hex digits)."""
-    root = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _digest(paths: list[str]) -> str:
+    """12 hex digits of SHA-256 over the files (paths relative to the repository's root),
+    by path and content; a file gone counts as empty."""
     h = hashlib.sha256()
-    for d in CODE_DIRS:
-        for f in sorted((root / d).rglob("*")):
-            if f.suffix in (".py", ".toml") and f.is_file() and "__pycache__" not in f.parts:
-                h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
+    for rel in sorted(paths):
+        try:
+            data = (ROOT / rel).read_bytes()
+        except OSError:
+            data = b""
+        h.update(rel.encode() + b"\0" + data + b"\0")
     return h.hexdigest()[:12]
 
 
-def _saved_chunk(chunks_dir: Path, chunk_seed: int, examples: int, steps: int, code: str) -> dict | None:
-    """A chunk's result as an earlier run of the same campaign wrote it, or None."""
+def code_version() -> str:
+    """A digest of every .py and .toml file under flightsw, sim and groundsw."""
+    return _digest([str(f.relative_to(ROOT)) for d in CODE_DIRS for f in (ROOT / d).rglob("*")
+                    if f.suffix in (".py", ".toml") and f.is_file() and "__pycache__" not in f.parts])
+
+
+def code_run() -> list[str]:
+    """The code a chunk ran: the source of every module of flightsw, sim and groundsw this
+    process has loaded, and the data files (scenarios, fault plans: .toml) -> paths
+    relative to the repository's root. A change anywhere else (the oracle, the console)
+    leaves a chunk's result standing."""
+    dirs = tuple(str(ROOT / d) + "/" for d in CODE_DIRS)
+    out = {str(Path(m.__file__).resolve().relative_to(ROOT)) for m in list(sys.modules.values())
+           if getattr(m, "__file__", None) and str(Path(m.__file__).resolve()).startswith(dirs)}
+    out |= {str(f.relative_to(ROOT)) for d in CODE_DIRS for f in (ROOT / d).rglob("*.toml")}
+    return sorted(out)
+
+
+def _saved_chunk(chunks_dir: Path, chunk_seed: int, examples: int, steps: int) -> dict | None:
+    """A chunk's result as an earlier run wrote it, if it ran with these examples and steps
+    and the code it ran is unchanged (its files digest as they did), or None."""
     f = chunks_dir / f"{chunk_seed}.json"
     try:
         res = json.loads(f.read_text())
     except (OSError, ValueError):
         return None
-    if not isinstance(res, dict) or (res.get("code"), res.get("examples"), res.get("steps")) != (code, examples, steps):
+    if not isinstance(res, dict) or (res.get("examples"), res.get("steps")) != (examples, steps):
+        return None
+    files = res.get("code_files")
+    if not isinstance(files, list) or not files or _digest(files) != res.get("code"):
         return None
     return res
 
@@ -108,7 +135,9 @@ def run_chunk(chunk_seed: int, examples: int, steps: int) -> dict:
 def _run_chunk_timed(chunk_seed: int, examples: int, steps: int) -> dict:
     t0 = time.monotonic()
     res = run_chunk(chunk_seed, examples, steps)
-    return {**res, "examples": examples, "steps": steps, "wall_s": round(time.monotonic() - t0, 2)}
+    files = code_run()
+    return {**res, "examples": examples, "steps": steps, "wall_s": round(time.monotonic() - t0, 2),
+            "code_files": files, "code": _digest(files)}
 
 
 def _percentiles(xs: list[int]) -> dict:
@@ -247,7 +276,7 @@ def main(args: argparse.Namespace) -> int:
     saved: dict[int, dict] = {}
     if args.resume:
         for i, n in enumerate(sizes):
-            res = _saved_chunk(chunks_dir, args.seed + i, n, args.steps, code)
+            res = _saved_chunk(chunks_dir, args.seed + i, n, args.steps)
             if res is not None:
                 saved[args.seed + i] = {**res, "resumed": True}
     t0 = time.monotonic()
@@ -277,7 +306,6 @@ def main(args: argparse.Namespace) -> int:
         for fut in as_completed(futures):
             res = fut.result()
             if "records" in res:
-                res["code"] = code
                 part = chunks_dir / f"{res['chunk_seed']}.json.part"  # whole or not at all
                 part.write_text(json.dumps(res, sort_keys=True))
                 part.replace(chunks_dir / f"{res['chunk_seed']}.json")

@@ -329,21 +329,43 @@ def test_sim_campaign_runs_chunks_on_a_local_dask_cluster_and_reports(tmp_path) 
     assert bad.returncode == 2 and "--examples: expected >= 1, got 0" in bad.stderr
 
 
-def test_a_chunk_is_resumed_only_from_the_same_examples_steps_and_code(tmp_path) -> None:
+def test_the_code_a_chunk_ran_is_its_loaded_modules_and_data_files() -> None:
+    import sim.campaign  # noqa: F401  (loaded, as in a chunk's process)
+    from sim.campaign_run import code_run
+
+    files = code_run()
+    assert {"sim/campaign.py", "sim/harness.py", "sim/scenarios/campaign.toml"} <= set(files)
+    assert all(f.split("/")[0] in ("flightsw", "sim", "groundsw") for f in files)
+
+
+def test_a_chunk_is_resumed_only_from_the_same_examples_steps_and_code(tmp_path, monkeypatch) -> None:
     import json
 
-    from sim.campaign_run import _saved_chunk, code_version
+    from sim import campaign_run
+    from sim.campaign_run import _digest, _saved_chunk
 
-    code = code_version()
-    assert len(code) == 12 and code == code_version()
-    (tmp_path / "7.json").write_text(json.dumps({"code": code, "examples": 10, "steps": 20, "records": [],
-                                                  "failure": None, "chunk_seed": 7}))
-    assert _saved_chunk(tmp_path, 7, 10, 20, code)["chunk_seed"] == 7
-    assert _saved_chunk(tmp_path, 7, 10, 20, "0" * 12) is None, "other code: run again"
-    assert _saved_chunk(tmp_path, 7, 5, 20, code) is None and _saved_chunk(tmp_path, 7, 10, 8, code) is None
-    assert _saved_chunk(tmp_path, 8, 10, 20, code) is None, "never run"
-    (tmp_path / "9.json").write_text("{not json")
-    assert _saved_chunk(tmp_path, 9, 10, 20, code) is None, "a chunk file cut short by a kill: run again"
+    monkeypatch.setattr(campaign_run, "ROOT", tmp_path)  # a repository of two files
+    (tmp_path / "sim").mkdir()
+    for name in ("a.py", "b.py"):
+        (tmp_path / "sim" / name).write_text(f"# {name}\n")
+    chunks = tmp_path / "chunks"
+    chunks.mkdir()
+
+    def save(seed: int, files: list[str]) -> None:
+        (chunks / f"{seed}.json").write_text(json.dumps({
+            "code_files": files, "code": _digest(files), "examples": 10, "steps": 20, "records": [],
+            "failure": None, "chunk_seed": seed}))
+
+    save(7, ["sim/a.py"])
+    save(8, ["sim/a.py", "sim/b.py"])
+    assert _saved_chunk(chunks, 7, 10, 20)["chunk_seed"] == 7
+    assert _saved_chunk(chunks, 7, 5, 20) is None and _saved_chunk(chunks, 7, 10, 8) is None
+    assert _saved_chunk(chunks, 9, 10, 20) is None, "never run"
+    (tmp_path / "sim" / "b.py").write_text("# b.py, changed\n")
+    assert _saved_chunk(chunks, 7, 10, 20) is not None, "a file it did not run changed: it stands"
+    assert _saved_chunk(chunks, 8, 10, 20) is None, "a file it ran changed: run it again"
+    (chunks / "11.json").write_text("{not json")
+    assert _saved_chunk(chunks, 11, 10, 20) is None, "a chunk file cut short by a kill: run again"
 
 
 @pytest.mark.slow
