@@ -37,7 +37,7 @@ test: install
 
 test-slow: install
 	$(BIN)/pytest -q -p no:cacheprovider -m slow
-	$(BIN)/sim campaign --examples 10000 --workers 2 --planted --planted-examples 100 --out out/campaign-slow --resume
+	$(BIN)/sim campaign --examples 10000 --workers 2 --chunk 20 --planted --planted-examples 100 --out out/campaign-slow --resume
 
 bench: install
 	$(BIN)/python bench/run_bench.py

@@ -65,7 +65,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from sim.faults import BAD_FRAMES, DAMAGE_PARTS
-from sim.harness import ONBOARD, RunConfig, parse_fault_plan, run
+from sim.harness import MODE_CHANGES_KEPT, ONBOARD, RunConfig, parse_fault_plan, run
 from sim.scenario import load_scenario
 from sim.world import sensor_channels
 
@@ -82,6 +82,7 @@ BOARD_FAULTS = ("hang", "fail", "sdc")
 LINK_FAULTS = {"drop": {"loss": 0.3}, "corrupt": {"ber": 1e-4}, "duplicate": {"duplicate": 0.3},
                "reorder": {"reorder": True}, "lost_pass": {"loss": 1.0}}
 LOST_PASS_TICKS = 700  # [tick] a lost pass: the link is dead this long (a pass is ~8 min)
+MAX_DAMAGE_PER_PART = 2  # losses of the battery's or the array's strings per example
 GROUND_DELAY_TICKS = 480  # [tick] a ground action lands up to this far past the present (a pass)
 SECOND_PASS_TICKS = 1274  # [tick] the campaign scenario's second pass begins
 GROUND_JOBS = 60  # the ground acts on the first jobs of the workload (the backlog sent first)
@@ -163,9 +164,9 @@ def check(report: dict, kills_by_process: Counter, max_restarts: int = SUPERVISO
         broken.append(f"upsets in protected jobs not detected: {integrity['undetected_protected']}")
     first = report.get("violation_first_tick", {})
     for k, n in report["violations"].items():
-        if n and k not in ("battery_temp", "soc_floor"):  # the battery's window is the heaters' and
-            broken.append(Broken(f"violation {k}: {n} tick(s)", first.get(k)))  # physics' (not yet drawn)
-    broken += _floor_kept(report, entries, scenario)
+        if n and k not in ("battery_temp", "soc_floor", "brownout"):  # the battery's window is the
+            broken.append(Broken(f"violation {k}: {n} tick(s)", first.get(k)))  # heaters' and physics'
+    broken += _power_kept(report, entries, scenario)
     capped = {p for p, n in kills_by_process.items() if n > max_restarts and p != "supervisor"}
     if set(report["dead_at_end"]) - capped:
         broken.append(f"dead at the end: {sorted(set(report['dead_at_end']) - capped)}")
@@ -184,35 +185,50 @@ def check(report: dict, kills_by_process: Counter, max_restarts: int = SUPERVISO
     return broken
 
 
-def _mode_at(report: dict, t_s: float) -> str | None:
-    """The power manager's mode at ``t_s`` by its budgets (None: no budget yet)."""
-    changes = report.get("modes", {}).get("changes", [])
-    mode = changes[0]["from"] if changes else next(iter(report.get("modes", {}).get("time_in_each_s", {})), None)
+def _modes_in(report: dict, t0_s: float, t1_s: float) -> set[str | None]:
+    """The power manager's modes (by its budgets) from ``t0_s`` through ``t1_s``; None in
+    the set where the record cannot tell (no budget yet, or past the changes it kept)."""
+    modes = report.get("modes", {})
+    changes = modes.get("changes", [])
+    if len(changes) >= MODE_CHANGES_KEPT and t1_s > changes[-1]["t_s"]:
+        return {None}  # the record stopped keeping changes before then
+    mode = changes[0]["from"] if changes else next(iter(modes.get("time_in_each_s", {})), None)
+    seen: set[str | None] = set()
     for c in changes:
-        if c["t_s"] > t_s:
-            break
+        if c["t_s"] > t0_s:
+            if c["t_s"] > t1_s:
+                break
+            seen.add(mode)
         mode = c["to"]
-    return mode
+    seen.add(mode)
+    return seen
 
 
-def _floor_kept(report: dict, entries, sc) -> list[str]:
-    """SOC never below the floor, unless physics left no choice (the plan damaged the
-    battery or the panels before it), and then the power manager in SAFE within a tick."""
-    spans = report.get("below_floor") or []
-    if not spans and report["violations"].get("soc_floor"):
-        return [Broken(f"violation soc_floor: {report['violations']['soc_floor']} tick(s)",
-                       report.get("violation_first_tick", {}).get("soc_floor"))]
+def _power_kept(report: dict, entries, sc) -> list[str]:
+    """SOC never below the floor and no brownout, unless physics left no choice (the plan
+    damaged the battery or the panels before it), and then the power manager in SAFE from
+    a tick after it began to its end."""
     tick_s = 1.0 if sc is None else sc.tick_s
     damaged = [f["tick"] for t, f in entries if t == "damage"]
+    first = report.get("violation_first_tick", {})
     broken = []
-    for span in spans:
-        a = span["start_tick"]
-        what = f"SOC below the floor at ticks {a}..{span['end_tick'] - 1} (min {span['soc_min']:.3f})"
-        if not any(d <= a for d in damaged):
-            broken.append(Broken(what, a))
-        elif _mode_at(report, (a + 1) * tick_s) != "SAFE":
-            broken.append(Broken(f"{what} after damage, and the power manager not in SAFE a tick later "
-                                 f"({_mode_at(report, (a + 1) * tick_s)})", a + 1))
+    for kind, key, what in (("soc_floor", "below_floor", "SOC below the floor"), ("brownout", "brownouts", "brownout")):
+        spans = report.get(key)
+        if spans is None:  # a report without spans: the count alone
+            if report["violations"].get(kind):
+                broken.append(Broken(f"violation {kind}: {report['violations'][kind]} tick(s)", first.get(kind)))
+            continue
+        for span in spans:
+            a, e = span["start_tick"], span["end_tick"]
+            text = f"{what} at ticks {a}..{e - 1}" + (f" (min {span['soc_min']:.3f})" if "soc_min" in span else "")
+            if not any(d <= a for d in damaged):
+                broken.append(Broken(text, a))
+                continue
+            modes = _modes_in(report, (a + 1) * tick_s, max(a + 1, e - 1) * tick_s)
+            if modes != {"SAFE"}:
+                shown = sorted(m or "unknown" for m in modes)
+                broken.append(Broken(f"{text} after damage, and the power manager not in SAFE throughout from a "
+                                     f"tick later ({', '.join(shown)})", a + 1))
     return broken
 
 
@@ -262,9 +278,12 @@ def _reserve_kept(report: dict, entries, sc) -> list[str]:
         if any(f.get("sensor") in POWER_SENSORS and f["start_tick"] <= e["start_tick"]
                and f["end_tick"] > e["start_tick"] - ORBIT_TICKS for table, f in entries if table == "sensor"):
             continue
-        if any(table == "damage" and f["tick"] <= e["end_tick"] for table, f in entries):
-            continue  # strings lost: the reserve built for the whole array, or a battery too small
-            # to hold it (the floor and SAFE are still checked: _floor_kept)
+        if any(table == "damage" and (f["part"] == "panels" and f["tick"] <= e["start_tick"]
+                                      or f["part"] == "battery" and e["start_tick"] - ORBIT_TICKS < f["tick"] <= e["end_tick"])
+               for table, f in entries):
+            continue  # panel strings lost: the sun may no longer build the reserve; battery strings
+            # lost within an orbit: the reserve was built on the larger battery (the floor and
+            # SAFE are still checked: _power_kept)
         length_s = next((b - a for a, b in spans if a - 2.0 <= t0 <= b), 0.0)
         level = float(p["battery_soc_floor"]) + RESERVE_MARGIN_SOC + platform_w * length_s / eta_d / 3600.0 / cap_wh
         if e["soc_start"] < level - RESERVE_TOLERANCE_SOC:
@@ -557,8 +576,14 @@ class FaultCampaign(RuleBasedStateMachine):
     @rule(part=st.sampled_from(DAMAGE_PARTS), fraction=st.sampled_from([0.1, 0.25, 0.5]),
           delay=st.integers(0, MAX_DELAY_TICKS))
     def damage(self, part: str, fraction: float, delay: int) -> None:
-        """Battery cell strings or panel strings lost for good (debris, a failed string)."""
+        """Battery cell strings or panel strings lost for good (debris, a failed string), at
+        most MAX_DAMAGE_PER_PART times a part: a satellite left a quarter of its array or
+        battery is damaged; one left a hundredth is a wreck the campaign learns nothing from
+        (found: fourteen losses in one example left 1 % of the array, and shrinking it
+        defeated hypothesis)."""
         self._step("damage")
+        if sum(1 for t, f in self.entries if t == "damage" and f["part"] == part) >= MAX_DAMAGE_PER_PART:
+            return
         self.entries.append(("damage", {"tick": self.tick + delay, "part": part, "fraction": fraction}))
         self.kinds[f"damage_{part}"] += 1
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import platform
 import sys
 import time
 from collections import Counter
@@ -68,16 +69,29 @@ def code_version() -> str:
                     if f.suffix in (".py", ".toml") and f.is_file() and "__pycache__" not in f.parts])
 
 
-def code_run() -> list[str]:
+_SEEN: dict[str, bytes] = {}  # this process: each file of the code as it was when first seen loaded
+
+
+def code_run() -> tuple[list[str], bool]:
     """The code a chunk ran: the source of every module of flightsw, sim and groundsw this
-    process has loaded, and the data files (scenarios, fault plans: .toml) -> paths
-    relative to the repository's root. A change anywhere else (the oracle, the console)
-    leaves a chunk's result standing."""
+    process has loaded, their data files (scenarios, fault plans: .toml) and the pinned
+    library versions (requirements.lock) -> (paths relative to the repository's root,
+    whether each is still as it was when this process first saw it loaded: a Dask worker
+    lives on and never reloads, so a file edited since runs old code that its digest would
+    not describe). A change anywhere else (the oracle, the console) leaves a chunk standing."""
     dirs = tuple(str(ROOT / d) + "/" for d in CODE_DIRS)
     out = {str(Path(m.__file__).resolve().relative_to(ROOT)) for m in list(sys.modules.values())
            if getattr(m, "__file__", None) and str(Path(m.__file__).resolve()).startswith(dirs)}
     out |= {str(f.relative_to(ROOT)) for d in CODE_DIRS for f in (ROOT / d).rglob("*.toml")}
-    return sorted(out)
+    out.add("requirements.lock")
+    same = True
+    for rel in out:
+        try:
+            now = hashlib.sha256((ROOT / rel).read_bytes()).digest()
+        except OSError:
+            now = b""
+        same &= _SEEN.setdefault(rel, now) == now
+    return sorted(out), same
 
 
 def _saved_chunk(chunks_dir: Path, chunk_seed: int, examples: int, steps: int) -> dict | None:
@@ -91,7 +105,9 @@ def _saved_chunk(chunks_dir: Path, chunk_seed: int, examples: int, steps: int) -
     if not isinstance(res, dict) or (res.get("examples"), res.get("steps")) != (examples, steps):
         return None
     files = res.get("code_files")
-    if not isinstance(files, list) or not files or _digest(files) != res.get("code"):
+    if not isinstance(files, list) or not files or res.get("code") is None or _digest(files) != res.get("code"):
+        return None
+    if res.get("python") != platform.python_version():
         return None
     return res
 
@@ -133,11 +149,15 @@ def run_chunk(chunk_seed: int, examples: int, steps: int) -> dict:
 
 
 def _run_chunk_timed(chunk_seed: int, examples: int, steps: int) -> dict:
+    """run_chunk, timed, with the code it ran: a digest of it, or None where a file changed
+    on disk while this process had it loaded (its result is then not kept for --resume)."""
+    code_run()  # what is loaded already, as it is now
     t0 = time.monotonic()
     res = run_chunk(chunk_seed, examples, steps)
-    files = code_run()
+    files, same = code_run()
     return {**res, "examples": examples, "steps": steps, "wall_s": round(time.monotonic() - t0, 2),
-            "code_files": files, "code": _digest(files)}
+            "code_files": files, "code": _digest(files) if same else None,
+            "python": platform.python_version()}
 
 
 def _percentiles(xs: list[int]) -> dict:

@@ -531,6 +531,7 @@ def make_report(cfg: RunConfig, res, recorder: Recorder, jobs: list[JobSpec] | N
         "soc_min": world.get("soc_min"),
         "eclipses": world.get("eclipses", []),  # the least charge in each: what the reserve is for
         "below_floor": world.get("below_floor", []),  # spans of SOC under the floor
+        "brownouts": world.get("brownouts", []),  # spans of ticks the battery could not carry the load
         "damage": world.get("damage", []),  # [[damage]] applied, with what was left
         "board_temp_max_c": world.get("board_temp_max_c"),
         "violations": world.get("violations", {}),

@@ -235,6 +235,7 @@ class World:
         self._eclipse_no = np.cumsum(np.r_[lit[:1], lit[1:] & ~lit[:-1]]) * lit  # 1, 2, ...: the eclipse; 0: sun
         self.eclipses: list[dict] = []  # {"start_tick", "end_tick", "soc_start", "soc_min"}
         self.below_floor: list[dict] = []  # spans of SOC below the floor: {"start_tick", "end_tick", "soc_min"}
+        self.brownouts: list[dict] = []  # spans of ticks the battery could not carry the load
         self.board_temp_max_c = float(t["initial_temp_c"])
         self.battery_temp_min_c = self.battery_temp_max_c = float(t["initial_temp_c"])
         self.violations = {"soc_floor": 0, "board_overtemp": 0, "board_undertemp": 0,
@@ -305,6 +306,10 @@ class World:
         bstep = step_battery_model(self.bat, solar_w - load_w, self.therm.battery_temp_c, dt, self.battery)
         if bstep.unmet_w > 1e-9:  # brownout: the boards lose power this tick
             self.violations["brownout"] += 1
+            if self.brownouts and self.brownouts[-1]["end_tick"] == i:
+                self.brownouts[-1]["end_tick"] = i + 1
+            else:
+                self.brownouts.append({"start_tick": i, "end_tick": i + 1})
             pw = np.zeros_like(pw)
             work = np.zeros_like(work)
             compute_w = 0.0  # float(pw.sum()) of the zeroed pw
@@ -546,6 +551,7 @@ class World:
             "soc_min": self.soc_min,
             "eclipses": self.eclipses,
             "below_floor": self.below_floor,
+            "brownouts": self.brownouts,
             "damage": self.damage,
             "board_temp_max_c": self.board_temp_max_c,
             "battery_temp_range_c": [self.battery_temp_min_c, self.battery_temp_max_c],

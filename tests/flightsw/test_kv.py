@@ -62,3 +62,15 @@ def test_a_save_is_applied_whole_or_not_at_all(store):
     with pytest.raises(sqlite3.DatabaseError):
         store.save({"aaa": 2, "zzz": 1})
     assert store.load() == {"aaa": 1}, "a failed save left part of its counters written"
+
+
+def test_saves_are_synced_to_disk_unless_asked_otherwise(tmp_path):
+    full, normal = CounterStore(tmp_path / "a.sqlite"), CounterStore(tmp_path / "b.sqlite", "NORMAL")
+    try:  # sqlite's codes: 1 NORMAL, 2 FULL
+        assert full.db.execute("PRAGMA synchronous").fetchone()[0] == 2
+        assert normal.db.execute("PRAGMA synchronous").fetchone()[0] == 1
+    finally:
+        full.close()
+        normal.close()
+    with pytest.raises(ValueError, match="synchronous: expected 'FULL' or 'NORMAL', got 'OFF'"):
+        CounterStore(tmp_path / "c.sqlite", "OFF")

@@ -169,21 +169,34 @@ def test_an_eclipse_entered_below_the_promised_reserve_is_named() -> None:
         "a power sensor faulted in the orbit before excuses it"
 
 
-def test_below_the_floor_only_when_damage_left_no_choice_and_then_in_safe_within_a_tick() -> None:
+def test_below_the_floor_or_browned_out_only_when_damage_left_no_choice_and_then_in_safe() -> None:
     span = {"start_tick": 900, "end_tick": 950, "soc_min": 0.27}
+    safe_from_880 = {"time_in_each_s": {"NOMINAL": 880.0, "SAFE": 120.0},
+                     "changes": [{"t_s": 880.0, "from": "NOMINAL", "to": "SAFE"}]}
     below = _report(violations={**GOOD_REPORT["violations"], "soc_floor": 50}, below_floor=[span],
-                    modes={"time_in_each_s": {"NOMINAL": 800.0, "SAFE": 200.0},
-                           "changes": [{"t_s": 880.0, "from": "NOMINAL", "to": "SAFE"}]})
+                    brownouts=[], modes=safe_from_880)
     (broken,) = check(below, Counter({"executor": 1}))
-    assert "SOC below the floor at ticks 900..949 (min 0.270)" in broken
+    assert "SOC below the floor at ticks 900..949 (min 0.270)" in broken and broken.tick == 900
     damaged = [("damage", {"tick": 600, "part": "panels", "fraction": 0.5})]
     assert check(below, Counter({"executor": 1}), entries=damaged) == []
     late = copy.deepcopy(below)
     late["modes"]["changes"] = [{"t_s": 905.0, "from": "NOMINAL", "to": "SAFE"}]
     (broken,) = check(late, Counter({"executor": 1}), entries=damaged)
-    assert "not in SAFE a tick later (NOMINAL)" in broken
+    assert "not in SAFE throughout from a tick later (NOMINAL, SAFE)" in broken
+    left = copy.deepcopy(below)  # SAFE, then out of it while still under the floor
+    left["modes"]["changes"].append({"t_s": 930.0, "from": "SAFE", "to": "LOW_POWER"})
+    assert check(left, Counter({"executor": 1}), entries=damaged)
     after = [("damage", {"tick": 920, "part": "battery", "fraction": 0.5})]
     assert check(below, Counter({"executor": 1}), entries=after), "damage after the fall excuses nothing"
+    brown = _report(violations={**GOOD_REPORT["violations"], "brownout": 3}, below_floor=[],
+                    brownouts=[{"start_tick": 1200, "end_tick": 1203}], modes=safe_from_880)
+    (broken,) = check(brown, Counter({"executor": 1}))
+    assert "brownout at ticks 1200..1202" in broken
+    assert check(brown, Counter({"executor": 1}), entries=damaged) == [], "physics: the battery is empty, SAFE"
+    unknown = copy.deepcopy(below)  # the record kept its first 200 changes only: the mode is unknown
+    unknown["modes"]["changes"] = [{"t_s": float(k), "from": "NOMINAL", "to": "SAFE"} for k in range(200)]
+    (broken,) = check(unknown, Counter({"executor": 1}), entries=damaged)
+    assert "(unknown)" in broken
 
 
 def test_each_broken_invariant_names_the_step_after_which_it_first_broke() -> None:
@@ -333,13 +346,29 @@ def test_the_code_a_chunk_ran_is_its_loaded_modules_and_data_files() -> None:
     import sim.campaign  # noqa: F401  (loaded, as in a chunk's process)
     from sim.campaign_run import code_run
 
-    files = code_run()
-    assert {"sim/campaign.py", "sim/harness.py", "sim/scenarios/campaign.toml"} <= set(files)
-    assert all(f.split("/")[0] in ("flightsw", "sim", "groundsw") for f in files)
+    files, same = code_run()
+    assert {"sim/campaign.py", "sim/harness.py", "sim/scenarios/campaign.toml", "requirements.lock"} <= set(files)
+    assert same and all(f.split("/")[0] in ("flightsw", "sim", "groundsw") for f in files if f != "requirements.lock")
+
+
+def test_a_file_edited_while_a_worker_has_it_loaded_leaves_no_digest(tmp_path, monkeypatch) -> None:
+    from sim import campaign_run
+
+    monkeypatch.setattr(campaign_run, "ROOT", tmp_path)
+    monkeypatch.setattr(campaign_run, "CODE_DIRS", ("sim",))
+    monkeypatch.setattr(campaign_run, "_SEEN", {})
+    (tmp_path / "sim").mkdir()
+    (tmp_path / "sim" / "plan.toml").write_text("a = 1\n")
+    _, same = campaign_run.code_run()
+    assert same
+    (tmp_path / "sim" / "plan.toml").write_text("a = 2\n")
+    _, same = campaign_run.code_run()
+    assert not same, "the process saw the first version: its result describes no code on disk"
 
 
 def test_a_chunk_is_resumed_only_from_the_same_examples_steps_and_code(tmp_path, monkeypatch) -> None:
     import json
+    import platform
 
     from sim import campaign_run
     from sim.campaign_run import _digest, _saved_chunk
@@ -354,7 +383,7 @@ def test_a_chunk_is_resumed_only_from_the_same_examples_steps_and_code(tmp_path,
     def save(seed: int, files: list[str]) -> None:
         (chunks / f"{seed}.json").write_text(json.dumps({
             "code_files": files, "code": _digest(files), "examples": 10, "steps": 20, "records": [],
-            "failure": None, "chunk_seed": seed}))
+            "failure": None, "chunk_seed": seed, "python": platform.python_version()}))
 
     save(7, ["sim/a.py"])
     save(8, ["sim/a.py", "sim/b.py"])
@@ -364,6 +393,11 @@ def test_a_chunk_is_resumed_only_from_the_same_examples_steps_and_code(tmp_path,
     (tmp_path / "sim" / "b.py").write_text("# b.py, changed\n")
     assert _saved_chunk(chunks, 7, 10, 20) is not None, "a file it did not run changed: it stands"
     assert _saved_chunk(chunks, 8, 10, 20) is None, "a file it ran changed: run it again"
+    stale = json.loads((chunks / "7.json").read_text())
+    (chunks / "12.json").write_text(json.dumps({**stale, "code": None}))
+    assert _saved_chunk(chunks, 12, 10, 20) is None, "code changed while it ran: never resumed"
+    (chunks / "13.json").write_text(json.dumps({**stale, "python": "2.7.18"}))
+    assert _saved_chunk(chunks, 13, 10, 20) is None, "another Python"
     (chunks / "11.json").write_text("{not json")
     assert _saved_chunk(chunks, 11, 10, 20) is None, "a chunk file cut short by a kill: run again"
 

@@ -15,10 +15,11 @@ gauge on a battery management unit:
   the budget last granted: the power manager knows what it let the payload draw even
   when the load reading is stuck.
 - A gap without readings (a restart: the interval is stored) widens it by the battery's
-  own limits over the gap: at most ``max_charge_w`` in, ``max_discharge_w`` out.
+  own limits over the gap: at most ``max_charge_w`` in, ``max_discharge_w`` out. A clock
+  that went backwards widens it to the whole battery.
 - The gauge's reading ``g`` (``battery_charge_wh``) with a tolerance ``tol_wh``
-  (``gauge_tolerance_soc`` x capacity) is then judged, believing the lower of two
-  disagreeing witnesses:
+  (``tolerance_soc`` x capacity) is then judged, believing the lower of two disagreeing
+  witnesses:
 
   - ``g`` within ``[lo - tol, hi + tol]``: **ok**, the charge is ``g``; the interval
     narrows to ``[g - tol, g + tol]`` within it.
@@ -26,16 +27,26 @@ gauge on a battery management unit:
     a flow the count got wrong: a cold battery refusing charge). The charge is ``g``, the
     conservative reading, and the interval is taken from it.
   - ``g`` above ``hi + tol``: **high**: more than the flow allows. The gauge is not used:
-    the charge is ``lo``, the least the flow allows, until the gauge comes back within.
+    the charge is ``lo``, the least the flow allows.
 
-A first reading (nothing stored) takes the gauge as it is. A capacity that changes
-(fade, a lost cell string) scales the interval with it, as the charge scales.
-Pure: ``judge(state, table, reading) -> (state, verdict)``.
+- **high** holds until the gauge has shown it tracks the flow again: back within the
+  interval is not enough, for the interval widens while only the flow is counted (a gauge
+  stuck at full reads within it once ``hi`` has climbed to the capacity). From its first
+  reading back within, the gauge is on probation: it must follow the flow, within
+  ``track_soc`` x capacity of what the flow allows from that reading on, while the flow
+  moves the charge by more than ``tol_wh``; then it is believed again (**ok**). A gauge
+  that strays restarts its probation; a gauge stuck while the charge moves, or pinned at
+  full while the battery drains, never completes it.
+
+A first reading (nothing stored) takes the gauge as it is. A capacity that changes (a
+lost cell string) scales the interval with it, as the charge scales; a reading without a
+capacity (0) changes nothing and is acted on as it is.
+Pure: ``judge(state, table, t_ns, reading...) -> (state, verdict)``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 __all__ = ["GaugeState", "GaugeTable", "Verdict", "judge", "widen"]
@@ -57,12 +68,15 @@ class GaugeTable:
     max_charge_w: float  # bus side
     max_discharge_w: float  # bus side
     max_flow_gap_s: float = 10.0  # [s] a longer gap between readings: the limits, not the flow
+    track_soc: float = 0.01  # [-] of capacity: how closely a gauge on probation must follow the flow
 
 
 @dataclass(frozen=True)
 class GaugeState:
     """lo_wh, hi_wh: bounds on the true charge; None before the first reading.
-    t_ns: the last reading's time; capacity_wh: the capacity it was read with."""
+    t_ns: the last reading's time; capacity_wh: the capacity it was read with.
+    probe_*: a gauge judged high on probation: the reading it began at, and what the flow
+    allows from it since (None: not on probation)."""
 
     lo_wh: float | None = None
     hi_wh: float | None = None
@@ -70,6 +84,9 @@ class GaugeState:
     capacity_wh: float = 0.0
     verdict: str = OK  # the last reading's
     rejected: int = 0  # readings judged "high" since boot (restored across restarts)
+    probe_from_wh: float | None = None
+    probe_lo_wh: float = 0.0
+    probe_hi_wh: float = 0.0
 
 
 class Verdict(NamedTuple):
@@ -87,13 +104,16 @@ def _stored_wh(net_w: float, dt_s: float, g: GaugeTable) -> float:
 
 
 def widen(s: GaugeState, g: GaugeTable, t_ns: int) -> GaugeState:
-    """The interval at ``t_ns`` after a gap with no flow known: the battery's own limits."""
-    if s.lo_wh is None or s.hi_wh is None or s.t_ns is None or t_ns <= s.t_ns:
+    """The interval at ``t_ns`` after a gap with no flow known: the battery's own limits
+    (a clock gone backwards: the whole battery)."""
+    if s.lo_wh is None or s.hi_wh is None or s.t_ns is None or t_ns == s.t_ns:
         return s
+    if t_ns < s.t_ns:
+        return replace(s, lo_wh=0.0, hi_wh=s.capacity_wh, t_ns=t_ns, probe_from_wh=None)
     dt_s = (t_ns - s.t_ns) / NS_PER_S
-    return GaugeState(max(0.0, s.lo_wh + _stored_wh(-g.max_discharge_w, dt_s, g)),
-                      min(s.capacity_wh, s.hi_wh + _stored_wh(g.max_charge_w, dt_s, g)),
-                      t_ns, s.capacity_wh, s.verdict, s.rejected)
+    return replace(s, lo_wh=max(0.0, s.lo_wh + _stored_wh(-g.max_discharge_w, dt_s, g)),
+                   hi_wh=min(s.capacity_wh, s.hi_wh + _stored_wh(g.max_charge_w, dt_s, g)), t_ns=t_ns,
+                   probe_from_wh=None)
 
 
 def judge(s: GaugeState, g: GaugeTable, t_ns: int | None, gauge_wh: float, capacity_wh: float,
@@ -103,30 +123,40 @@ def judge(s: GaugeState, g: GaugeTable, t_ns: int | None, gauge_wh: float, capac
     ``max_flow_gap_s``: the battery's limits), then the gauge against it. Without a time
     (``t_ns`` None) no flow can be counted: the gauge is taken as it is. Returns the new
     state and the verdict."""
+    if capacity_wh <= 0.0:  # no capacity read: nothing to judge against
+        return s, Verdict(gauge_wh, s.verdict, s.lo_wh or 0.0, s.hi_wh or 0.0)
     tol = g.tolerance_soc * capacity_wh
-    if s.lo_wh is None or s.hi_wh is None or s.t_ns is None or t_ns is None or capacity_wh <= 0.0:
+    if s.lo_wh is None or s.hi_wh is None or s.t_ns is None or t_ns is None or s.capacity_wh <= 0.0:
         lo, hi = max(0.0, gauge_wh - tol), min(capacity_wh, gauge_wh + tol)
         return (GaugeState(lo, hi, t_ns, capacity_wh, OK, s.rejected),
                 Verdict(gauge_wh, OK, lo, hi))
     dt_s = (t_ns - s.t_ns) / NS_PER_S
-    if dt_s > g.max_flow_gap_s:
+    if dt_s > g.max_flow_gap_s or dt_s < 0.0:
         s, dt_s = widen(s, g, t_ns), 0.0
-    lo, hi = s.lo_wh, s.hi_wh
-    if s.capacity_wh > 0.0 and capacity_wh != s.capacity_wh:
-        k = capacity_wh / s.capacity_wh
-        lo, hi = lo * k, hi * k
-    u, du = g.flow_uncertainty_rel, g.flow_uncertainty_w
+    k = capacity_wh / s.capacity_wh  # a lost cell string takes its share of the charge
+    lo, hi = s.lo_wh * k, s.hi_wh * k
+    p_lo, p_hi = s.probe_lo_wh * k, s.probe_hi_wh * k
     if dt_s > 0.0:
-        worst_w = solar_w * (1.0 - u) - max(load_w, granted_load_w) * (1.0 + u) - du
-        best_w = solar_w * (1.0 + u) - load_w * (1.0 - u) + du
-        lo += _stored_wh(worst_w, dt_s, g)
-        hi += _stored_wh(best_w, dt_s, g)
+        u, du = g.flow_uncertainty_rel, g.flow_uncertainty_w
+        worst = _stored_wh(solar_w * (1.0 - u) - max(load_w, granted_load_w) * (1.0 + u) - du, dt_s, g)
+        best = _stored_wh(solar_w * (1.0 + u) - load_w * (1.0 - u) + du, dt_s, g)
+        lo, hi, p_lo, p_hi = lo + worst, hi + best, p_lo + worst, p_hi + best
     lo, hi = min(max(0.0, lo), capacity_wh), min(max(0.0, hi), capacity_wh)
+    p_lo, p_hi = min(max(0.0, p_lo), capacity_wh), min(max(0.0, p_hi), capacity_wh)
+    base = GaugeState(lo, hi, t_ns, capacity_wh, OK, s.rejected)
     if gauge_wh > hi + tol:
-        return (GaugeState(lo, hi, t_ns, capacity_wh, HIGH, s.rejected + 1),
-                Verdict(lo, HIGH, lo, hi))
+        return replace(base, verdict=HIGH, rejected=s.rejected + 1), Verdict(lo, HIGH, lo, hi)
     if gauge_wh < lo - tol:
         lo, hi = max(0.0, gauge_wh - tol), min(capacity_wh, gauge_wh + tol)
-        return GaugeState(lo, hi, t_ns, capacity_wh, LOW, s.rejected), Verdict(gauge_wh, LOW, lo, hi)
+        return replace(base, lo_wh=lo, hi_wh=hi, verdict=LOW), Verdict(gauge_wh, LOW, lo, hi)
+    if s.verdict == HIGH:  # back within the interval: on probation until it tracks the flow
+        track = g.track_soc * capacity_wh
+        start = s.probe_from_wh
+        if start is None or not p_lo - track <= gauge_wh <= p_hi + track:
+            probe = replace(base, verdict=HIGH, probe_from_wh=gauge_wh, probe_lo_wh=gauge_wh, probe_hi_wh=gauge_wh)
+            return probe, Verdict(lo, HIGH, lo, hi)
+        if abs(gauge_wh - start * k) <= tol or abs((p_lo + p_hi) / 2.0 - start * k) <= tol:
+            probe = replace(base, verdict=HIGH, probe_from_wh=start, probe_lo_wh=p_lo, probe_hi_wh=p_hi)
+            return probe, Verdict(lo, HIGH, lo, hi)  # the flow has not moved it far enough yet
     lo, hi = max(lo, gauge_wh - tol), min(hi, gauge_wh + tol)
-    return GaugeState(lo, hi, t_ns, capacity_wh, OK, s.rejected), Verdict(gauge_wh, OK, lo, hi)
+    return replace(base, lo_wh=lo, hi_wh=hi), Verdict(gauge_wh, OK, lo, hi)

@@ -6,14 +6,18 @@ Each tick: answer commands, table loads and pings (framework); take the active t
 solar power durable *before* the budget and events that announce them go out.
 
 Stored in ``power.sqlite`` (a CounterStore: integers only, so the mean solar power is
-kept in mW). Left out: a table loaded in flight is not stored; a restarted power manager
+kept in mW), synced to disk at each save; the gauge's interval (``gauge.py``, every 10
+ticks) in ``power-gauge.sqlite``, which survives a crash but may lose its last saves to a
+power cut (a staler interval is only a wider one). Left out: a table loaded in flight is not stored; a restarted power manager
 starts from the tables it is built with (as cFS apps reload their default tables).
 """
 
 from __future__ import annotations
 
+import math
 import types
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +76,11 @@ class PowerApp:
         self.budgets_sent = 0
         self.sheds = 0  # payload sheds sent in SAFE
         self.store = CounterStore(Path(store_dir) / "power.sqlite") if store_dir else None
-        if self.store is not None:
-            self.state = _restore(self.store.load())
+        # the gauge's interval, saved every 10 ticks, in its own store: a save that a power
+        # cut loses only leaves a staler, looser interval (kv.py)
+        self.gauge_store = CounterStore(Path(store_dir) / "power-gauge.sqlite", "NORMAL") if store_dir else None
+        if self.store is not None and self.gauge_store is not None:
+            self.state = replace(_restore(self.store.load()), gauge=_restore_gauge(self.gauge_store.load()))
         self._saved = self._durable()
         self._solar_saved = self.state.solar_mean_w
         self._verdict_saved = self.state.gauge.verdict
@@ -131,21 +138,22 @@ class PowerApp:
         return (s.mode, s.forced_safe, s.mode_limit, s.transitions)
 
     def _persist(self, tick: int) -> None:
-        if self.store is None:
+        if self.store is None or self.gauge_store is None:
             return
+        g = self.state.gauge
+        if g.lo_wh is not None and g.hi_wh is not None and g.t_ns is not None and (
+                tick % GAUGE_SAVE_EVERY_TICKS == 0 or g.verdict != self._verdict_saved):
+            self.gauge_store.save({  # lo rounded down, hi up: a restored interval is never narrower
+                "gauge_lo_mwh": math.floor(g.lo_wh * MW_PER_W), "gauge_hi_mwh": math.ceil(g.hi_wh * MW_PER_W),
+                "gauge_t_ms": g.t_ns // NS_PER_MS, "gauge_capacity_mwh": round(g.capacity_wh * MW_PER_W),
+                "gauge_verdict": GAUGE_VERDICTS.index(g.verdict), "gauge_rejected": g.rejected})
+            self._verdict_saved = g.verdict
         now = self._durable()
         solar_due = (self.state.solar_mean_w != self._solar_saved and tick % SOLAR_SAVE_EVERY_TICKS == 0)
-        g = self.state.gauge
-        gauge_due = g.lo_wh is not None and (tick % GAUGE_SAVE_EVERY_TICKS == 0 or g.verdict != self._verdict_saved)
-        if now == self._saved and not solar_due and not gauge_due:
+        if now == self._saved and not solar_due:
             return
         s = self.state
-        gauge = {} if g.lo_wh is None or g.hi_wh is None or g.t_ns is None else {
-            "gauge_lo_mwh": round(g.lo_wh * MW_PER_W), "gauge_hi_mwh": round(g.hi_wh * MW_PER_W),
-            "gauge_t_ms": g.t_ns // NS_PER_MS, "gauge_capacity_mwh": round(g.capacity_wh * MW_PER_W),
-            "gauge_verdict": GAUGE_VERDICTS.index(g.verdict), "gauge_rejected": g.rejected}
-        self._verdict_saved = g.verdict
-        self.store.save({**gauge,
+        self.store.save({
             "mode_rank": MODE_RANK[s.mode],
             "forced_safe": int(s.forced_safe),
             "mode_limit_rank": MODE_RANK[s.mode_limit],
@@ -188,6 +196,8 @@ class PowerApp:
     def close(self) -> None:
         if self.store is not None:
             self.store.close()
+        if self.gauge_store is not None:
+            self.gauge_store.close()
 
 
 def _restore(saved: Mapping[str, int]) -> PowerState:
@@ -207,15 +217,14 @@ def _restore(saved: Mapping[str, int]) -> PowerState:
         transitions=max(0, saved.get("transitions", 0)),
         solar_mean_w=None if solar_mw < 0 else solar_mw / MW_PER_W,
         solar_readings=max(0, saved.get("solar_readings", 0)),
-        gauge=_restore_gauge(saved),
     )
 
 
 def _restore_gauge(saved: Mapping[str, int]) -> GaugeState:
     """The gauge's interval as last stored (the first reading widens it over the gap)."""
-    if "gauge_lo_mwh" not in saved:
-        return GaugeState()
     cap_wh = max(0, saved.get("gauge_capacity_mwh", 0)) / MW_PER_W
+    if "gauge_lo_mwh" not in saved or cap_wh <= 0.0:
+        return GaugeState()
     lo_wh = min(max(0, saved["gauge_lo_mwh"]) / MW_PER_W, cap_wh)
     hi_wh = min(max(0, saved.get("gauge_hi_mwh", 0)) / MW_PER_W, cap_wh)
     verdict = saved.get("gauge_verdict", 0)

@@ -63,11 +63,51 @@ def test_a_gauge_that_jumps_high_is_not_used_and_the_charge_follows_the_flow_at_
         assert truth[k] - TOL_WH - 5.0 <= vs[k].charge_wh <= truth[k], k
 
 
-def test_a_gauge_that_comes_back_within_the_flow_is_believed_again():
-    truth = draining(600.0, 300)
+def test_a_gauge_that_comes_back_is_believed_once_it_has_tracked_the_flow_past_the_tolerance():
+    truth = draining(600.0, 1200)
     gauge = truth[:100] + [CAP_WH] * 100 + truth[200:]
     _, vs = feed(gauge)
-    assert vs[150].verdict == "high" and vs[200].verdict == "ok" and vs[299].charge_wh == truth[299]
+    back = next(k for k in range(200, 1200) if vs[k].verdict == "ok")
+    # on probation from tick 200 until the flow has moved the charge by more than the
+    # tolerance, and the gauge with it
+    assert vs[150].verdict == "high" and all(v.verdict == "high" for v in vs[200:back])
+    assert back == pytest.approx(200 + TOL_WH / DRAIN_WH_PER_S, abs=40)
+    assert all(v.charge_wh <= truth[k] + 1e-6 for k, v in enumerate(vs[:back]) if v.verdict == "high")
+    assert vs[-1].charge_wh == truth[-1]
+
+
+def test_a_saturated_gauge_is_not_believed_again_when_the_flows_top_reaches_full():
+    """The flow's top climbs to the capacity in sunlight while the gauge stays pinned at
+    full: within the interval, but it tracks nothing, so it stays rejected; in the
+    eclipse after, the battery drains and the pinned gauge never follows."""
+    s, _ = feed([600.0] * 5, solar_w=400.0, load_w=200.0)
+    truth, t = 600.0, 5
+    gain = 200.0 * T.charge_efficiency / 3600.0
+    for k in range(6000):  # sunlight: the truth climbs toward full, the gauge reads full
+        truth = min(CAP_WH, truth + gain)
+        s, v = judge(s, G, (t + k) * S, CAP_WH, CAP_WH, 400.0, 200.0, 200.0)
+        assert v.verdict == "high" and v.charge_wh <= truth + 1e-6, (k, truth, v)
+    assert s.hi_wh == CAP_WH, "the flow's top has reached full: the pinned gauge is within the interval"
+    t += 6000
+    for k in range(3000):  # eclipse: the truth drains; the gauge stays at full
+        truth -= DRAIN_WH_PER_S
+        s, v = judge(s, G, (t + k) * S, CAP_WH, CAP_WH, 0.0, 200.0, 200.0)
+        assert v.verdict == "high" and v.charge_wh <= truth + TOL_WH, (k, truth, v)
+
+
+def test_a_reading_without_a_capacity_changes_nothing():
+    s, _ = feed([800.0, 800.0])
+    s2, v = judge(s, G, 2 * S, 0.0, 0.0, 0.0, 200.0, 200.0)
+    assert s2 == s and v.charge_wh == 0.0
+    _, v3 = judge(s2, G, 3 * S, 800.0, CAP_WH, 0.0, 0.0, 0.0)
+    assert v3.verdict == "ok"
+
+
+def test_a_clock_gone_backwards_widens_to_the_whole_battery_and_keeps_a_high_verdict():
+    s, _ = feed([500.0] * 3 + [CAP_WH])
+    assert s.verdict == "high"
+    s2, v = judge(s, G, 1 * S, CAP_WH, CAP_WH, 0.0, 200.0, 200.0)
+    assert (v.lo_wh, v.hi_wh) == (0.0, CAP_WH) and v.verdict == "high", "still on probation"
 
 
 def test_a_gauge_stuck_while_the_battery_drains_is_caught_once_it_strays_past_twice_the_tolerance():
@@ -170,7 +210,17 @@ def test_a_restarted_power_manager_remembers_the_interval_and_rejects_a_saturate
     assert again.state.gauge.verdict == "high" and budget.battery_charge_wh < 500.0
     assert again.final_report()["gauge_rejected"] == 1
     again.close()
+    assert (tmp_path / "power-gauge.sqlite").exists()
     fresh = PowerApp(T, tmp_path / "first-boot")  # nothing stored: the gauge is taken as it is
     fresh.step(1, S, [msg(reading(CAP_WH))])
     assert fresh.state.gauge.verdict == "ok"
     fresh.close()
+
+
+def test_a_stored_interval_without_a_capacity_is_no_interval():
+    from flightsw.apps.power.shell import _restore_gauge
+
+    assert _restore_gauge({"gauge_lo_mwh": 0, "gauge_hi_mwh": 0, "gauge_capacity_mwh": 0}) == GaugeState()
+    got = _restore_gauge({"gauge_lo_mwh": 400_000, "gauge_hi_mwh": 460_000, "gauge_capacity_mwh": 1_000_000,
+                          "gauge_t_ms": 5000, "gauge_verdict": 2, "gauge_rejected": 3})
+    assert (got.lo_wh, got.hi_wh, got.t_ns, got.verdict, got.rejected) == (400.0, 460.0, 5 * S, "high", 3)
