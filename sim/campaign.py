@@ -6,7 +6,8 @@ ticks. The faults: kill an onboard process (once, or in a crash loop), hang one 
 stalls: it answers nothing, health pings included), hang, fail or upset a board, a
 radiation burst, a sensor fault (off, stuck, biased or random), battery or panel strings
 lost for good (a share of the capacity, with its charge, or of the array), and from the ground a
-job's upload sent again (a duplicate) or an operator's cancel, a bad telecommand frame
+job's upload sent again (a duplicate) or an operator's cancel, an operator command (good,
+or bad: it must be refused for a named reason), a bad telecommand frame
 (garbage, cut short, forged, replayed), and link faults (frames lost, corrupted,
 duplicated, reordered, a whole pass lost). At the end the whole stack
 runs the plan in fast mode on the ``campaign`` scenario (deterministic: the same plan and
@@ -34,6 +35,8 @@ Invariants, over the whole run (``check``) and against the stores it left (``che
   or hung itself meanwhile, or the process had used up its restarts;
 - every injected upset in a protected (dual-execution) job detected;
 - every bad telecommand frame refused on board, for a named reason;
+- every operator command answered: a good one carried out, a bad one refused naming the
+  argument or the opcode;
 - each eclipse entered with the reserve the power manager promises (the floor, its margin
   and the platform's energy through the eclipse), unless a power sensor was faulted in
   the orbit before it or damage came before its end;
@@ -104,6 +107,13 @@ ORBIT_TICKS = 5739  # [tick] the campaign orbit's period: a sensor fault this lo
 MIN_SUN_BEFORE_TICKS = 900  # [tick] of sun from the start that build the first reserve
 POWER_SENSORS = ("battery_soc", "solar_power_w", "load_w", "sunlit_fraction")
 FINISHED = ("COMPLETED", "DOWNLINKED")
+# operator commands (flightsw.icd Opcode; checked by tests/sim/test_campaign.py): good ones the
+# app must carry out (OK), bad ones it must refuse, naming the argument or the opcode
+NOOP, RESET_COUNTERS, POWER_SET_MODE_LIMIT, EXEC_BOARD_SERVICE = 0, 1, 16, 49
+MODES = ("SAFE", "LOW_POWER", "NOMINAL", "COMPUTE")
+COMMAND_KINDS = ("noop", "reset_counters", "mode_limit", "board_service", "bad_mode", "bad_board",
+                 "bad_opcode", "missing_arg")
+UNKNOWN_OPCODE = 200  # no app has it
 
 
 class Broken(str):
@@ -124,11 +134,19 @@ def plan_toml(entries: list[tuple[str, dict]]) -> str:
     for table, fields in entries:
         out.append(f"[[{table}]]")
         for k, v in fields.items():
-            if isinstance(v, bool):
-                out.append(f"{k} = {'true' if v else 'false'}")
-            else:
-                out.append(f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"')
+            out.append(f"{k} = {_toml_value(v)}")
     return "\n".join(out) + "\n"
+
+
+def _toml_value(v) -> str:
+    """A TOML value: booleans, numbers, strings, and tables of them (inline)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    return repr(v)
 
 
 def _windows(entries: list[tuple[str, dict]], process: str) -> list[tuple[int, int]]:
@@ -179,6 +197,7 @@ def check(report: dict, kills_by_process: Counter, max_restarts: int = SUPERVISO
                                  "a restart loop, or a restart nothing called for",
                                  ticks[most] if len(ticks) > most else None))
     broken += _hangs_found(report, entries, max_restarts)
+    broken += _commands_answered(report, entries)
     broken += _bad_frames_refused(report, entries)
     if scenario is not None:
         broken += _reserve_kept(report, entries, scenario)
@@ -229,6 +248,37 @@ def _power_kept(report: dict, entries, sc) -> list[str]:
                 shown = sorted(m or "unknown" for m in modes)
                 broken.append(Broken(f"{text} after damage, and the power manager not in SAFE throughout from a "
                                      f"tick later ({', '.join(shown)})", a + 1))
+    return broken
+
+
+def good_command(target: str, opcode: int, args: dict, n_boards: int = 16) -> bool:
+    """Whether an operator command is one its app must carry out (else it must refuse it)."""
+    if opcode in (NOOP, RESET_COUNTERS):
+        return args == {}
+    if opcode == POWER_SET_MODE_LIMIT:
+        return target == "power" and set(args) == {"mode"} and args["mode"] in MODES
+    if opcode == EXEC_BOARD_SERVICE:
+        return (target == "executor" and set(args) == {"board", "in_service"} and type(args["board"]) is int
+                and 0 <= args["board"] < n_boards and isinstance(args["in_service"], bool))
+    return False
+
+
+def _commands_answered(report: dict, entries) -> list[str]:
+    """Each operator command the plan sent and the ground heard answered: a good one carried
+    out (OK), a bad one refused with its reason naming the argument or the opcode. (One
+    unanswered by the end, lost on the link or to a dead app, is the operator's to resend.)"""
+    if not any(t == "command" for t, _ in entries):
+        return []
+    broken = []
+    for c in report.get("commands", []):
+        if c.get("stage") not in ("COMPLETED", "FAILED"):
+            continue
+        good = good_command(c["target"], c["opcode"], c.get("args") or {})
+        what = f"command {c['target']} {c['opcode']} {c.get('args')}"
+        if good and c["status"] != "OK":
+            broken.append(f"{what}: a good command refused ({c['status']}: {c['detail']})")
+        elif not good and (c["status"] == "OK" or not any(w in c["detail"] for w in ("args.", "opcode"))):
+            broken.append(f"{what}: a bad command answered {c['status']} ({c['detail']}), not refused for a named reason")
     return broken
 
 
@@ -586,6 +636,30 @@ class FaultCampaign(RuleBasedStateMachine):
             return
         self.entries.append(("damage", {"tick": self.tick + delay, "part": part, "fraction": fraction}))
         self.kinds[f"damage_{part}"] += 1
+
+    @precondition(_room)
+    @rule(kind=st.sampled_from(COMMAND_KINDS), app=st.sampled_from(ONBOARD), board=st.integers(0, 15),
+          flag=st.booleans(), mode=st.sampled_from(MODES))
+    def command(self, kind: str, app: str, board: int, flag: bool, mode: str) -> None:
+        """An operator command from the ground: a no-op, a counter reset, a mode limit, a
+        board taken out of or back into service; or a bad one (a mode no power manager
+        has, a board past the last, an opcode no app has, a cancel without its job)."""
+        self._step("command")
+        target, opcode, args = {
+            "noop": (app, NOOP, {}),
+            "reset_counters": (app, RESET_COUNTERS, {}),
+            "mode_limit": ("power", POWER_SET_MODE_LIMIT, {"mode": mode}),
+            "board_service": ("executor", EXEC_BOARD_SERVICE, {"board": board % self.n_boards, "in_service": flag}),
+            "bad_mode": ("power", POWER_SET_MODE_LIMIT, {"mode": "TURBO"}),
+            "bad_board": ("executor", EXEC_BOARD_SERVICE, {"board": self.n_boards + board, "in_service": flag}),
+            "bad_opcode": (app, UNKNOWN_OPCODE, {}),
+            "missing_arg": ("executor", EXEC_CANCEL_JOB, {}),
+        }[kind]
+        fields: dict = {"tick": self.tick, "target": target, "opcode": opcode}
+        if args:
+            fields["args"] = args
+        self.entries.append(("command", fields))
+        self.kinds[f"command_{kind}"] += 1
 
     @rule(ticks=st.integers(10, 1800))
     def advance(self, ticks: int) -> None:

@@ -217,11 +217,13 @@ def summarise(chunks: list[dict], planted: dict | None, cfg: dict, wall_s: float
 INVARIANTS = [
     "no accepted job lost", "no job completed twice but for a rerun asked for", "no corrupt result delivered",
     "onboard ledger = model ledger (sent jobs, cancels, results of completed jobs)",
-    "no board over its limit, no thermal shutdown, no brownout, SOC never below the floor",
+    "no board over its limit, no thermal shutdown; no brownout and SOC never below the floor, unless damage "
+    "left no choice and then SAFE throughout",
     "every process alive at the end unless killed past the restart cap",
     "restarts <= kills and hangs, and <= the supervisor's cap: no restart loop",
     "a hung process restarted within the deadline", "every upset in a protected job detected",
-    "every bad telecommand frame refused", "each eclipse entered with its promised reserve",
+    "every bad telecommand frame refused", "every operator command answered: good carried out, bad refused "
+    "for a named reason", "each eclipse entered with its promised reserve",
     "the digest replays from the plan and seed (first example of each chunk)",
 ]
 

@@ -35,6 +35,11 @@ def test_the_campaign_knows_the_flight_softwares_numbers() -> None:
     assert campaign.SUPERVISOR_WATCHED == SupervisorTable().watched
     assert campaign.RESERVE_MARGIN_SOC == PowerTable.__dataclass_fields__["reserve_margin_soc"].default
     assert campaign.EXEC_CANCEL_JOB == int(Opcode.EXEC_CANCEL_JOB)
+    assert (campaign.NOOP, campaign.RESET_COUNTERS, campaign.POWER_SET_MODE_LIMIT, campaign.EXEC_BOARD_SERVICE) == (
+        Opcode.NOOP, Opcode.RESET_COUNTERS, Opcode.POWER_SET_MODE_LIMIT, Opcode.EXEC_BOARD_SERVICE)
+    assert campaign.UNKNOWN_OPCODE not in set(Opcode)
+    from flightsw.icd.messages import Mode
+    assert set(campaign.MODES) == {m.value for m in Mode}
     t = SupervisorTable()
     # a hang is found after ping_fatal_ticks of silence, counted from a ping (every period)
     assert campaign.HANG_DEADLINE_TICKS >= t.ping_fatal_ticks + t.ping_period_ticks + t.restart_delay_ticks
@@ -220,6 +225,37 @@ def test_each_broken_invariant_names_the_step_after_which_it_first_broke() -> No
     hang = [("stall", {"process": "power", "tick": 500, "ticks": 400})]
     (b,) = check(_report(restarts=[], restarts_by_process={}), Counter({"power": 1}), entries=hang)
     assert b.tick == 500 + HANG_DEADLINE_TICKS
+
+
+def test_operator_commands_good_ones_carried_out_bad_ones_refused_for_a_named_reason(tmp_path) -> None:
+    from sim.campaign import SCENARIO, good_command
+    from sim.harness import RunConfig, run
+    from sim.scenario import load_scenario
+
+    assert good_command("power", 16, {"mode": "SAFE"}) and not good_command("power", 16, {"mode": "TURBO"})
+    assert good_command("executor", 49, {"board": 15, "in_service": True})
+    assert not good_command("executor", 49, {"board": 16, "in_service": True}) and not good_command("thermal", 200, {})
+    entries = [("command", {"tick": 200, "target": "power", "opcode": 16, "args": {"mode": "NOMINAL"}}),
+               ("command", {"tick": 201, "target": "power", "opcode": 16, "args": {"mode": "TURBO"}}),
+               ("command", {"tick": 202, "target": "executor", "opcode": 49, "args": {"board": 99, "in_service": False}}),
+               ("command", {"tick": 203, "target": "thermal", "opcode": 200}),
+               ("command", {"tick": 204, "target": "executor", "opcode": 48}),
+               ("command", {"tick": 205, "target": "supervisor", "opcode": 1}),
+               ("command", {"tick": 206, "target": "executor", "opcode": 49, "args": {"board": 3, "in_service": False}})]
+    sc = load_scenario(SCENARIO)
+    report = run(RunConfig(scenario=sc, scenario_ref=SCENARIO, hours=1100 / 3600, seed=2, mode="fast",
+                           faults=parse_fault_plan(plan_toml(entries), "commands"), out_dir=tmp_path / "run",
+                           plots=False))
+    answered = [c for c in report["commands"] if c["stage"] in ("COMPLETED", "FAILED")]
+    assert len(answered) == 7, report["commands"]
+    assert [c["status"] for c in answered] == ["OK", "VALIDATION_ERROR", "VALIDATION_ERROR", "INVALID_OPCODE",
+                                               "VALIDATION_ERROR", "OK", "OK"]
+    assert check(report, Counter(), entries=entries, scenario=sc) == []
+    wrong = copy.deepcopy(report)  # an app that carried out a bad command, or refused a good one
+    wrong["commands"][1].update(stage="COMPLETED", status="OK", detail="mode limit TURBO")
+    wrong["commands"][0].update(stage="FAILED", status="EXECUTION_ERROR", detail="busy")
+    broken = check(wrong, Counter(), entries=entries, scenario=sc)
+    assert len(broken) == 2 and "a good command refused" in broken[0] and "not refused" in broken[1], broken
 
 
 def test_battery_and_panel_damage_on_the_whole_stack(tmp_path) -> None:
