@@ -224,3 +224,25 @@ def test_a_stored_interval_without_a_capacity_is_no_interval():
     got = _restore_gauge({"gauge_lo_mwh": 400_000, "gauge_hi_mwh": 460_000, "gauge_capacity_mwh": 1_000_000,
                           "gauge_t_ms": 5000, "gauge_verdict": 2, "gauge_rejected": 3})
     assert (got.lo_wh, got.hi_wh, got.t_ns, got.verdict, got.rejected) == (400.0, 460.0, 5 * S, "high", 3)
+
+
+@settings(max_examples=150, deadline=None)
+@given(start=st.floats(100.0, 900.0), bias=st.floats(3.0, 20.0), onset=st.integers(1, 100),
+       steps=st.lists(st.tuples(st.floats(0.0, 900.0), st.floats(50.0, 900.0)), min_size=1, max_size=60),
+       hold=st.integers(1, 600))
+def test_a_gauge_biased_high_is_never_acted_on_above_the_truth_by_more_than_the_tolerance(
+        start, bias, onset, steps, hold):
+    """Honest flow sensors; from ``onset`` the gauge reads ``bias`` tolerances high (clipped
+    at full, as the interface clips it): whatever the flow does, the charge the power
+    manager acts on is never more than the tolerance above the truth (it may be lower)."""
+    s, truth, k = GaugeState(), start, 0
+    flows = [f for f in steps for _ in range(hold)]  # each flow held for a while
+    for solar_w, load_w in flows[:8000]:
+        if k:
+            net = solar_w - load_w
+            truth = min(CAP_WH, max(0.0, truth + (min(net, T.max_charge_w) * T.charge_efficiency if net >= 0
+                                                  else max(net, -T.max_discharge_w) / T.discharge_efficiency) / 3600))
+        gauge = truth if k < onset else min(CAP_WH, truth + bias * TOL_WH)
+        s, v = judge(s, G, k * S, gauge, CAP_WH, solar_w, load_w, load_w)
+        assert v.charge_wh <= truth + TOL_WH + 1e-6, (k, truth, gauge, v)
+        k += 1
