@@ -264,15 +264,18 @@ def good_command(target: str, opcode: int, args: dict, n_boards: int = 16) -> bo
 
 
 def _commands_answered(report: dict, entries) -> list[str]:
-    """Each operator command the plan sent and the ground heard answered: a good one carried
+    """Each operator command the plan sent ([[command]]) and the ground heard answered: a good one carried
     out (OK), a bad one refused with its reason naming the argument or the opcode. (One
     unanswered by the end, lost on the link or to a dead app, is the operator's to resend.)"""
-    if not any(t == "command" for t, _ in entries):
+    planned = [(f["target"], f["opcode"], f.get("args") or {}) for t, f in entries if t == "command"]
+    if not planned:
         return []
     broken = []
     for c in report.get("commands", []):
         if c.get("stage") not in ("COMPLETED", "FAILED"):
             continue
+        if (c["target"], c["opcode"], c.get("args") or {}) not in planned:
+            continue  # the ground's own (a [[ground]] cancel: check_stores judges those)
         good = good_command(c["target"], c["opcode"], c.get("args") or {})
         what = f"command {c['target']} {c['opcode']} {c.get('args')}"
         if good and c["status"] != "OK":

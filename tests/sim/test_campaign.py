@@ -251,6 +251,10 @@ def test_operator_commands_good_ones_carried_out_bad_ones_refused_for_a_named_re
     assert [c["status"] for c in answered] == ["OK", "VALIDATION_ERROR", "VALIDATION_ERROR", "INVALID_OPCODE",
                                                "VALIDATION_ERROR", "OK", "OK"]
     assert check(report, Counter(), entries=entries, scenario=sc) == []
+    cancel = copy.deepcopy(report)  # the ground's own cancel (a [[ground]] action) is not an operator command here
+    cancel["commands"].append({"target": "executor", "opcode": 48, "args": {"job_id": "job-00003"}, "stage": "COMPLETED",
+                               "status": "OK", "detail": "job job-00003 cancelled (was STARTED)"})
+    assert check(cancel, Counter(), entries=entries, scenario=sc) == []
     wrong = copy.deepcopy(report)  # an app that carried out a bad command, or refused a good one
     wrong["commands"][1].update(stage="COMPLETED", status="OK", detail="mode limit TURBO")
     wrong["commands"][0].update(stage="FAILED", status="EXECUTION_ERROR", detail="busy")
