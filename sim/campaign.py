@@ -21,7 +21,7 @@ Invariants, over the whole run (``check``) and against the stores it left (``che
 - no accepted job lost; no job completed twice but for a rerun the ground or the flight
   side asked for; no corrupt result delivered (archived as good);
 - the onboard ledger agrees with a model kept from the plan: it holds exactly the jobs
-  the ground sent and had accepted, a job cancelled on the ground before its upload is
+  the ground sent and had accepted, each stored before the ground heard it accepted, a job cancelled on the ground before its upload is
   not on board, a cancel the executor accepted left the job CANCELLED, and a stored
   result belongs to a job that completed;
 - no board above its limit or shut down hot, no brownout; SOC never below the floor,
@@ -367,10 +367,13 @@ def _hangs_found(report: dict, entries, max_restarts: int) -> list[str]:
     return broken
 
 
-def check_stores(ledger_path: Path, report: dict, entries: list[tuple[str, dict]], tick_ns: int = 10**9) -> list[str]:
+def check_stores(ledger_path: Path, report: dict, entries: list[tuple[str, dict]], tick_ns: int = 10**9,
+                 archive_path: Path | None = None) -> list[str]:
     """The onboard ledger (the executor's sqlite file) against the model the plan and the
-    ground give: see the module note. ``tick_ns``: the scenario's tick. -> what disagrees
-    (empty: none)."""
+    ground give: see the module note. ``tick_ns``: the scenario's tick; ``archive_path``:
+    the ground's archive (when given, each job the ground heard accepted must have been in
+    the ledger by then: an acknowledgement never leaves before the job is stored). -> what
+    disagrees (empty: none)."""
     if not ledger_path.exists():
         return ["the onboard ledger is missing"]
     db = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)
@@ -418,6 +421,8 @@ def check_stores(ledger_path: Path, report: dict, entries: list[tuple[str, dict]
     if restarted_twice:
         broken.append(Broken(f"jobs started again with no preemption, rerun or restart between: "
                              f"{sorted(restarted_twice)[:5]}", min(restarted_twice.values())))
+    if archive_path is not None and archive_path.exists():
+        broken += _acked_after_stored(archive_path, history, tick_ns)
     orphans = sorted(j for j in results if states.get(j) not in FINISHED)
     if orphans:
         broken.append(f"results stored for jobs that did not complete: {orphans[:5]}")
@@ -433,6 +438,26 @@ def check_stores(ledger_path: Path, report: dict, entries: list[tuple[str, dict]
         elif job in answers and states.get(job) != "CANCELLED":
             broken.append(f"{job}: the executor accepted its cancel but the ledger says {states.get(job)}")
     return broken
+
+
+def _acked_after_stored(archive_path: Path, history: list, tick_ns: int) -> list[str]:
+    """Each job the ground heard accepted was in the onboard ledger when the word came: its
+    first ledger row is no later. A job acknowledged, then lost in a crash before it was
+    stored and sent again on the ground's stage timeout, shows as a first row after the
+    acknowledgement (the ground heals it; the durability bug is there all the same)."""
+    db = sqlite3.connect(f"file:{archive_path}?mode=ro", uri=True)
+    try:
+        accepted = dict(db.execute("SELECT job_id, accepted_t_ns FROM jobs WHERE accepted_t_ns IS NOT NULL").fetchall())
+    finally:
+        db.close()
+    first: dict[str, int] = {}
+    for job, _state, t_ns in history:
+        first.setdefault(job, t_ns)
+    early = {j: t for j, t in accepted.items() if j not in first or first[j] > t}
+    if not early:
+        return []
+    return [Broken(f"jobs acknowledged to the ground before they were in the onboard ledger: {sorted(early)[:5]}",
+                   min(early.values()) // tick_ns)]
 
 
 EXEC_CANCEL_JOB = 48  # flightsw.icd Opcode.EXEC_CANCEL_JOB (checked by tests/sim/test_campaign.py)
@@ -684,7 +709,7 @@ class FaultCampaign(RuleBasedStateMachine):
             self.report = run(replace(cfg, out_dir=out / "run"))
             self.broken = check(self.report, self.kills, entries=self.entries, scenario=self.sc)
             self.broken += check_stores(out / "run" / "onboard" / "executor.sqlite", self.report, self.entries,
-                                        int(round(self.sc.tick_s * 1e9)))
+                                        int(round(self.sc.tick_s * 1e9)), out / "run" / "ground" / "archive.sqlite")
             times = recovery_times(self.report, out / "run" / "events.jsonl", self.entries)
             self.replayed = type(self).replays_left > 0
             if self.replayed:  # the same plan and seed once more: the digest must replay

@@ -286,6 +286,29 @@ def test_battery_and_panel_damage_on_the_whole_stack(tmp_path) -> None:
     assert check_stores(tmp_path / "run" / "onboard" / "executor.sqlite", report, entries) == []
 
 
+def test_a_job_acknowledged_before_it_was_stored_is_named(tmp_path) -> None:
+    import sqlite3
+
+    from sim.campaign import _acked_after_stored
+
+    archive = tmp_path / "archive.sqlite"
+    db = sqlite3.connect(archive)
+    db.execute("CREATE TABLE jobs (job_id TEXT, accepted_t_ns INTEGER)")
+    db.executemany("INSERT INTO jobs VALUES (?, ?)", [("job-1", 150 * 10**9), ("job-2", 151 * 10**9),
+                                                       ("job-3", None)])
+    db.commit()
+    db.close()
+    stored_first = [("job-1", "ACCEPTED", 147 * 10**9), ("job-2", "ACCEPTED", 148 * 10**9),
+                    ("job-1", "STARTED", 160 * 10**9)]
+    assert _acked_after_stored(archive, stored_first, 10**9) == []
+    # job-2 lost in a crash after its acknowledgement, stored again only after the ground's retry
+    late = [("job-1", "ACCEPTED", 147 * 10**9), ("job-2", "ACCEPTED", 400 * 10**9)]
+    (broken,) = _acked_after_stored(archive, late, 10**9)
+    assert "before they were in the onboard ledger: ['job-2']" in broken and broken.tick == 151
+    (broken,) = _acked_after_stored(archive, late[:1], 10**9)
+    assert "['job-2']" in broken, "acknowledged and never stored"
+
+
 def test_the_onboard_ledger_is_checked_against_the_model(tmp_path) -> None:
     from flightsw.icd.messages import JobSpec
     from flightsw.store.ledger import Ledger

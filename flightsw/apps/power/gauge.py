@@ -38,6 +38,14 @@ gauge on a battery management unit:
   that strays restarts its probation; a gauge stuck while the charge moves, or pinned at
   full while the battery drains, never completes it.
 
+Limits: a bias that tracks the flow is told from the truth only while it lies outside
+the interval; while the gauge is not believed the interval widens with the flow's
+uncertainty (2 x (5 % of the powers + 20 W): ~100 W at 300 W each way, 55 Wh an hour), so
+a steady bias of a few per cent is believed again after tens of minutes to hours. An
+absolute anchor would bound it (the battery full while the shunt sheds sunlight, the
+open-circuit voltage at rest): not used yet. A gauge pinned at full, or stuck, never
+tracks the flow and stays rejected.
+
 A first reading (nothing stored) takes the gauge as it is. A capacity that changes (a
 lost cell string) scales the interval with it, as the charge scales; a reading without a
 capacity (0) changes nothing and is acted on as it is.

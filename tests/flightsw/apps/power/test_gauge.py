@@ -228,16 +228,24 @@ def test_a_stored_interval_without_a_capacity_is_no_interval():
 
 @settings(max_examples=150, deadline=None)
 @given(start=st.floats(100.0, 900.0), bias=st.floats(3.0, 20.0), onset=st.integers(1, 100),
-       steps=st.lists(st.tuples(st.floats(0.0, 900.0), st.floats(50.0, 900.0)), min_size=1, max_size=60),
+       steps=st.lists(st.tuples(st.floats(0.0, 300.0), st.floats(50.0, 300.0)), min_size=1, max_size=60),
        hold=st.integers(1, 600))
 def test_a_gauge_biased_high_is_never_acted_on_above_the_truth_by_more_than_the_tolerance(
         start, bias, onset, steps, hold):
     """Honest flow sensors; from ``onset`` the gauge reads ``bias`` tolerances high (clipped
     at full, as the interface clips it): whatever the flow does, the charge the power
-    manager acts on is never more than the tolerance above the truth (it may be lower)."""
+    manager acts on is never more than the tolerance above the truth (it may be lower).
+
+    Within the flow's own uncertainty: with only the flow to go by, the interval widens at
+    2 x (5 % of the powers + 20 W) a second, and a bias that tracks the flow is the truth
+    to any check once the interval has widened past it. Here (powers up to 300 W, at most
+    2,000 readings) it widens by at most 55 Wh, under the 60 Wh between a bias of three
+    tolerances and the one tolerance allowed. (The gauge pinned at full through a long
+    sunlit arc, which the logic before the probation rule believed again, is the test
+    above: this property holds on that logic within 2,000 readings.)"""
     s, truth, k = GaugeState(), start, 0
     flows = [f for f in steps for _ in range(hold)]  # each flow held for a while
-    for solar_w, load_w in flows[:8000]:
+    for solar_w, load_w in flows[:2000]:
         if k:
             net = solar_w - load_w
             truth = min(CAP_WH, max(0.0, truth + (min(net, T.max_charge_w) * T.charge_efficiency if net >= 0
