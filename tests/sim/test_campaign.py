@@ -286,6 +286,19 @@ def test_battery_and_panel_damage_on_the_whole_stack(tmp_path) -> None:
     assert check_stores(tmp_path / "run" / "onboard" / "executor.sqlite", report, entries) == []
 
 
+def test_a_bad_frame_dropped_at_the_end_of_a_pass_is_excused_once() -> None:
+    """Found by the campaign (chunk 118): a garbage frame sent at tick 617, the pass over at
+    616, was dropped by the link and so never refused on board."""
+    frames = [("frame", {"tick": 431, "kind": "garbage"}), ("frame", {"tick": 617, "kind": "garbage"})]
+    base = _report(ground_jobs={"bad_frames_sent": {"garbage": 2}},
+                   space_link={"onboard": {"tc_rejected": {"length": 1}}})
+    (broken,) = check({**base, "link": {"dropped_no_contact": 0}}, Counter({"executor": 1}), entries=frames)
+    assert "bad frames: 2 sent, 1 refused on board, 0 uplink frame(s) dropped out of contact" in broken
+    assert check({**base, "link": {"dropped_no_contact": 1}}, Counter({"executor": 1}), entries=frames) == []
+    none = {**base, "space_link": {"onboard": {"tc_rejected": {}}}, "link": {"dropped_no_contact": 1}}
+    assert check(none, Counter({"executor": 1}), entries=frames), "one drop excuses one frame, not two"
+
+
 def test_a_job_acknowledged_before_it_was_stored_is_named(tmp_path) -> None:
     import sqlite3
 
