@@ -5,8 +5,8 @@ fault at the plan's present tick, ``advance`` moves the present on by a drawn nu
 ticks. The faults: kill an onboard process (once, or in a crash loop), hang one (its loop
 stalls: it answers nothing, health pings included), hang, fail or upset a board, a
 radiation burst, a sensor fault (off, stuck, biased or random), battery or panel strings
-lost for good (a share of the capacity, with its charge, or of the array), and from the ground a
-job's upload sent again (a duplicate) or an operator's cancel, an operator command (good,
+lost for good (a share of the capacity, with its charge, or of the array), and from the
+ground a job's upload sent again (a duplicate) or an operator's cancel, an operator command (good,
 or bad: it must be refused for a named reason), a bad telecommand frame
 (garbage, cut short, forged, replayed), and link faults (frames lost, corrupted,
 duplicated, reordered, a whole pass lost). At the end the whole stack
@@ -21,8 +21,8 @@ Invariants, over the whole run (``check``) and against the stores it left (``che
 - no accepted job lost; no job completed twice but for a rerun the ground or the flight
   side asked for; no corrupt result delivered (archived as good);
 - the onboard ledger agrees with a model kept from the plan: it holds exactly the jobs
-  the ground sent and had accepted, each stored before the ground heard it accepted, a job cancelled on the ground before its upload is
-  not on board, a cancel the executor accepted left the job CANCELLED, and a stored
+  the ground sent and had accepted, each stored before the ground heard it accepted, a
+  job cancelled on the ground before its upload is not on board, a cancel the executor accepted left the job CANCELLED, and a stored
   result belongs to a job that completed;
 - no board above its limit or shut down hot, no brownout; SOC never below the floor,
   unless damage the plan did left physics no choice, and then the power manager in SAFE
@@ -384,7 +384,6 @@ def check_stores(ledger_path: Path, report: dict, entries: list[tuple[str, dict]
     try:
         states = dict(db.execute("SELECT job_id, state FROM jobs").fetchall())
         reruns = dict(db.execute("SELECT job_id, reruns FROM jobs").fetchall())
-        completed_ns = db.execute("SELECT job_id, t_ns FROM history WHERE state = 'COMPLETED' ORDER BY rowid").fetchall()
         results = [j for (j,) in db.execute("SELECT job_id FROM results")]
         history = db.execute("SELECT job_id, state, t_ns FROM history ORDER BY rowid").fetchall()
     finally:
@@ -396,7 +395,9 @@ def check_stores(ledger_path: Path, report: dict, entries: list[tuple[str, dict]
         broken.append(f"ledger holds jobs the ground never sent: {sorted(stray)[:5]}")
     completions: Counter = Counter()
     twice_at: dict[str, int] = {}  # the tick of the completion one too many
-    for j, t_ns in completed_ns:
+    for j, state, t_ns in history:
+        if state != "COMPLETED":
+            continue
         completions[j] += 1
         if completions[j] == 2 + (reruns.get(j) or 0):
             twice_at[j] = t_ns // tick_ns

@@ -293,8 +293,8 @@ class World:
             self.events["sefi"] += int(rad.sefi.sum())
             self.events["board_failures"] += int(((self.bank.code == FAILED) & (old.code != FAILED)).sum())
         if self.bank.thermal_shutdowns is not old.thermal_shutdowns:  # the general step ran
-            self.violations["board_thermal_shutdown"] += int(
-                (self.bank.thermal_shutdowns - old.thermal_shutdowns).sum())
+            self._violation("board_thermal_shutdown", i,
+                            int((self.bank.thermal_shutdowns - old.thermal_shutdowns).sum()))
         # heaters, then the electrical bus
         sensed = self.net.heater_sensed_temp_c(self.therm)
         self.heater_on = step_thermostats(self.heater_on, sensed, self.heaters)
@@ -305,11 +305,8 @@ class World:
         load_w = p["housekeeping_w"] + compute_w + heaters_total_w
         bstep = step_battery_model(self.bat, solar_w - load_w, self.therm.battery_temp_c, dt, self.battery)
         if bstep.unmet_w > 1e-9:  # brownout: the boards lose power this tick
-            self.violations["brownout"] += 1
-            if self.brownouts and self.brownouts[-1]["end_tick"] == i:
-                self.brownouts[-1]["end_tick"] = i + 1
-            else:
-                self.brownouts.append({"start_tick": i, "end_tick": i + 1})
+            self._violation("brownout", i)
+            _extend_span(self.brownouts, i)
             pw = np.zeros_like(pw)
             work = np.zeros_like(work)
             compute_w = 0.0  # float(pw.sum()) of the zeroed pw
@@ -403,21 +400,16 @@ class World:
         tbat = float(self.therm.battery_temp_c)
         self.battery_temp_min_c = min(self.battery_temp_min_c, tbat)
         self.battery_temp_max_c = max(self.battery_temp_max_c, tbat)
-        v = self.violations
         if soc < p["battery_soc_floor"]:
-            v["soc_floor"] += 1
-            spans = self.below_floor
-            if spans and spans[-1]["end_tick"] == i:
-                spans[-1]["end_tick"], spans[-1]["soc_min"] = i + 1, min(spans[-1]["soc_min"], soc)
-            else:
-                spans.append({"start_tick": i, "end_tick": i + 1, "soc_min": soc})
-        v["board_overtemp"] += tmax > t["board_limit_c"]
-        v["board_undertemp"] += min(temps) < t["board_min_c"]
-        v["battery_temp"] += not (p["battery_discharge_min_c"] <= tbat <= p["battery_discharge_max_c"])
-        if len(self.violation_first_tick) < len(v):  # the first tick of each kind (the campaign
-            for k, n in v.items():                  # names the step that broke it)
-                if n and k not in self.violation_first_tick:
-                    self.violation_first_tick[k] = i
+            self._violation("soc_floor", i)
+            span = _extend_span(self.below_floor, i)
+            span["soc_min"] = min(span.get("soc_min", soc), soc)
+        if tmax > t["board_limit_c"]:
+            self._violation("board_overtemp", i)
+        if min(temps) < t["board_min_c"]:
+            self._violation("board_undertemp", i)
+        if not p["battery_discharge_min_c"] <= tbat <= p["battery_discharge_max_c"]:
+            self._violation("battery_temp", i)
         if i % RECORD_EVERY_TICKS == 0:
             s = self.series
             s["t_s"].append(float(self.env.t_s[i]))
@@ -431,6 +423,13 @@ class World:
             s["battery_temp_c"].append(tbat)
             s["heater_w"].append(heaters_w)
             s["in_contact"].append(int(self.env.contact[i] >= 0))
+
+    def _violation(self, kind: str, i: int, n: int = 1) -> None:
+        """``n`` ticks (or events) of a limit broken at tick ``i``; the first tick of each
+        kind is kept (the campaign names the step that broke it)."""
+        if n > 0:
+            self.violations[kind] += n
+            self.violation_first_tick.setdefault(kind, i)
 
     def _readings(self, tick, solar_w, load_w, pw, work, upset, shunt_w: float = 0.0) -> list:
         n = self.n
@@ -569,6 +568,16 @@ class World:
 
     def close(self) -> None:
         pass
+
+
+def _extend_span(spans: list[dict], i: int) -> dict:
+    """Tick ``i`` added to ``spans`` ({"start_tick", "end_tick"}, end exclusive): the last
+    span goes on if it ended at ``i``, else a new one starts. -> that span."""
+    if spans and spans[-1]["end_tick"] == i:
+        spans[-1]["end_tick"] = i + 1
+    else:
+        spans.append({"start_tick": i, "end_tick": i + 1})
+    return spans[-1]
 
 
 def make(start_tick: int, scenario: dict, n_ticks: int, seed: int, sensor_faults: list | None = None,

@@ -8,8 +8,9 @@ solar power durable *before* the budget and events that announce them go out.
 Stored in ``power.sqlite`` (a CounterStore: integers only, so the mean solar power is
 kept in mW), synced to disk at each save; the gauge's interval (``gauge.py``, every 10
 ticks) in ``power-gauge.sqlite``, which survives a crash but may lose its last saves to a
-power cut (a staler interval is only a wider one). Left out: a table loaded in flight is not stored; a restarted power manager
-starts from the tables it is built with (as cFS apps reload their default tables).
+power cut (a staler interval is only a wider one). Left out: a table loaded in flight is
+not stored; a restarted power manager starts from the tables it is built with (as cFS
+apps reload their default tables).
 """
 
 from __future__ import annotations
