@@ -4,8 +4,8 @@
 survives a power cut; "NORMAL" (WAL) survives the process's crash (a SIGKILL, a restart)
 but a power cut may lose the last few saves. Counters whose loss would let a replayed
 telecommand in or undercount restarts keep FULL; a value saved often whose staler copy
-is only looser (the power manager's gauge interval, every 10 ticks) takes NORMAL: FULL
-cost ~1 ms a save here, a tenth of a fast-mode campaign example's time.
+is only looser (the power manager's gauge interval, every minute) takes NORMAL: FULL
+costs ~1 ms a save here.
 """
 
 from __future__ import annotations

@@ -151,20 +151,19 @@ def judge(s: GaugeState, g: GaugeTable, t_ns: int | None, gauge_wh: float, capac
         lo, hi, p_lo, p_hi = lo + worst, hi + best, p_lo + worst, p_hi + best
     lo, hi = min(max(0.0, lo), capacity_wh), min(max(0.0, hi), capacity_wh)
     p_lo, p_hi = min(max(0.0, p_lo), capacity_wh), min(max(0.0, p_hi), capacity_wh)
-    base = GaugeState(lo, hi, t_ns, capacity_wh, OK, s.rejected)
     if gauge_wh > hi + tol:
-        return replace(base, verdict=HIGH, rejected=s.rejected + 1), Verdict(lo, HIGH, lo, hi)
+        return GaugeState(lo, hi, t_ns, capacity_wh, HIGH, s.rejected + 1), Verdict(lo, HIGH, lo, hi)
     if gauge_wh < lo - tol:
         lo, hi = max(0.0, gauge_wh - tol), min(capacity_wh, gauge_wh + tol)
-        return replace(base, lo_wh=lo, hi_wh=hi, verdict=LOW), Verdict(gauge_wh, LOW, lo, hi)
+        return GaugeState(lo, hi, t_ns, capacity_wh, LOW, s.rejected), Verdict(gauge_wh, LOW, lo, hi)
     if s.verdict == HIGH:  # back within the interval: on probation until it tracks the flow
         track = g.track_soc * capacity_wh
         start = s.probe_from_wh
-        if start is None or not p_lo - track <= gauge_wh <= p_hi + track:
-            probe = replace(base, verdict=HIGH, probe_from_wh=gauge_wh, probe_lo_wh=gauge_wh, probe_hi_wh=gauge_wh)
-            return probe, Verdict(lo, HIGH, lo, hi)
+        if start is None or not p_lo - track <= gauge_wh <= p_hi + track:  # (re)starts from this reading
+            return (GaugeState(lo, hi, t_ns, capacity_wh, HIGH, s.rejected, gauge_wh, gauge_wh, gauge_wh),
+                    Verdict(lo, HIGH, lo, hi))
         if abs(gauge_wh - start * k) <= tol or abs((p_lo + p_hi) / 2.0 - start * k) <= tol:
-            probe = replace(base, verdict=HIGH, probe_from_wh=start, probe_lo_wh=p_lo, probe_hi_wh=p_hi)
-            return probe, Verdict(lo, HIGH, lo, hi)  # the flow has not moved it far enough yet
+            return (GaugeState(lo, hi, t_ns, capacity_wh, HIGH, s.rejected, start, p_lo, p_hi),
+                    Verdict(lo, HIGH, lo, hi))  # the flow has not moved it far enough yet
     lo, hi = max(lo, gauge_wh - tol), min(hi, gauge_wh + tol)
-    return replace(base, lo_wh=lo, hi_wh=hi), Verdict(gauge_wh, OK, lo, hi)
+    return GaugeState(lo, hi, t_ns, capacity_wh, OK, s.rejected), Verdict(gauge_wh, OK, lo, hi)

@@ -6,7 +6,7 @@ Each tick: answer commands, table loads and pings (framework); take the active t
 solar power durable *before* the budget and events that announce them go out.
 
 Stored in ``power.sqlite`` (a CounterStore: integers only, so the mean solar power is
-kept in mW), synced to disk at each save; the gauge's interval (``gauge.py``, every 10
+kept in mW), synced to disk at each save; the gauge's interval (``gauge.py``, every 60
 ticks) in ``power-gauge.sqlite``, which survives a crash but may lose its last saves to a
 power cut (a staler interval is only a wider one). Left out: a table loaded in flight is
 not stored; a restarted power manager starts from the tables it is built with (as cFS
@@ -52,9 +52,11 @@ __all__ = ["PowerApp", "make"]
 HOUSEKEEPING_EVERY_TICKS = 10
 WORLD = "world"  # the power distribution: the payload rail's switches
 SOLAR_SAVE_EVERY_TICKS = 600  # the learned solar power changes slowly: store it this often
-# the gauge's interval moves every reading: stored this often (a restart widens it by the
-# battery's limits over the time since, so a staler copy is only a looser one)
-GAUGE_SAVE_EVERY_TICKS = 10
+# the gauge's interval moves every reading: stored this often, and at once when it is first
+# made or its verdict changes (a restart widens it by the battery's limits over the time since, so a staler copy
+# is only a looser one: a minute at the campaign battery's limits, 3.5 % of it down). Every
+# 10 ticks cost a quarter of the power manager's time per tick (bench/app_step_cost.py).
+GAUGE_SAVE_EVERY_TICKS = 60
 GAUGE_VERDICTS = ("ok", "low", "high")
 NS_PER_MS = 1_000_000
 MODE_OF_RANK = {rank: mode for mode, rank in MODE_RANK.items()}
@@ -77,7 +79,7 @@ class PowerApp:
         self.budgets_sent = 0
         self.sheds = 0  # payload sheds sent in SAFE
         self.store = CounterStore(Path(store_dir) / "power.sqlite") if store_dir else None
-        # the gauge's interval, saved every 10 ticks, in its own store: a save that a power
+        # the gauge's interval, saved every minute, in its own store: a save that a power
         # cut loses only leaves a staler, looser interval (kv.py)
         self.gauge_store = CounterStore(Path(store_dir) / "power-gauge.sqlite", "NORMAL") if store_dir else None
         if self.store is not None and self.gauge_store is not None:
@@ -85,6 +87,7 @@ class PowerApp:
         self._saved = self._durable()
         self._solar_saved = self.state.solar_mean_w
         self._verdict_saved = self.state.gauge.verdict
+        self._gauge_saved = False  # the first interval is stored at once, then every minute
 
     @property
     def table(self) -> PowerTable:
@@ -143,12 +146,12 @@ class PowerApp:
             return
         g = self.state.gauge
         if g.lo_wh is not None and g.hi_wh is not None and g.t_ns is not None and (
-                tick % GAUGE_SAVE_EVERY_TICKS == 0 or g.verdict != self._verdict_saved):
+                tick % GAUGE_SAVE_EVERY_TICKS == 0 or g.verdict != self._verdict_saved or not self._gauge_saved):
             self.gauge_store.save({  # lo rounded down, hi up: a restored interval is never narrower
                 "gauge_lo_mwh": math.floor(g.lo_wh * MW_PER_W), "gauge_hi_mwh": math.ceil(g.hi_wh * MW_PER_W),
                 "gauge_t_ms": g.t_ns // NS_PER_MS, "gauge_capacity_mwh": round(g.capacity_wh * MW_PER_W),
                 "gauge_verdict": GAUGE_VERDICTS.index(g.verdict), "gauge_rejected": g.rejected})
-            self._verdict_saved = g.verdict
+            self._verdict_saved, self._gauge_saved = g.verdict, True
         now = self._durable()
         solar_due = (self.state.solar_mean_w != self._solar_saved and tick % SOLAR_SAVE_EVERY_TICKS == 0)
         if now == self._saved and not solar_due:
