@@ -241,7 +241,7 @@ def markdown(rep: dict) -> str:
         f"examples that broke an invariant: {rep['examples_failing']}.", "",
         "| faults by kind | n |", "|---|---|", *[f"| {k} | {n} |" for k, n in rep["faults_by_kind"].items()], "",
         "| rule | n |", "|---|---|", *[f"| {k} | {n} |" for k, n in rep["rules"].items()], "",
-        "Invariants checked after each example: " + "; ".join(rep["invariants_checked"]) + ".", "",
+        "Invariants checked after every step: " + "; ".join(rep["invariants_checked"]) + ".", "",
         f"Reliability: jobs lost {rel['jobs_lost']}, jobs completed twice {rel['jobs_completed_twice']}, corrupt "
         f"results delivered {rel['corrupt_results_delivered']}, duplicate uploads sent {rel['duplicate_uploads_sent']}, "
         f"restarts {rel['restarts']}, runs replayed with the same digest {rel['digest_replays']}.", "",
