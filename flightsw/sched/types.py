@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["BoardModel", "JobView", "Plan", "PlanContext", "WAIT_REASONS"]
+__all__ = ["DEMAND_WINDOW_S", "BoardModel", "JobView", "Plan", "PlanContext", "WAIT_REASONS"]
+
+DEMAND_WINDOW_S = 86_400.0  # [s] PlanContext.accepted_day looks this far back; predictive forecasts as far ahead
 
 # Why a queued job is not running, as a policy (or the executor) explains it:
 #   energy    the power budget (or the energy plan) covers no more boards
@@ -68,6 +70,9 @@ class PlanContext:
     thermal_budget_w: float = -1.0  # [W] the compute heat the thermal guard budgets (<= 0: not known)
     powered: tuple[bool, ...] = ()  # boards switched on now (a board off must boot before it works)
     known: bool = False  # False: no energy picture (the budget's fields were not filled in)
+    # the work accepted in the last DEMAND_WINDOW_S, by class: (priority, replicas, board GPU-s)
+    # (a job run twice counts its work twice); the demand the next day is forecast to bring
+    accepted_day: tuple[tuple[int, int, float], ...] = ()
 
 
 @dataclass(frozen=True)

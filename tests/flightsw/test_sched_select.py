@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from flightsw.sched import BoardModel, JobView, predictive
 from flightsw.sched.predictive import value_density
-from flightsw.sched.select import effective_deadline_s, promise
+from flightsw.sched.select import effective_deadline_s, marginal_density, promise
 from tests.flightsw.test_sched_predictive import COOL, MODEL, NOW_NS, NS, job, sunlit_ctx
 
 PASSES = ((NOW_NS + 1000 * NS, NOW_NS + 1600 * NS), (NOW_NS + 7000 * NS, NOW_NS + 7600 * NS))
@@ -50,12 +50,21 @@ def test_when_two_deadlines_conflict_the_denser_job_is_promised():
     assert promise(jobs, due, value_density, rate_gpu_s_per_s=10.0) == {"dense", "later"}
 
 
-def test_when_the_queue_overloads_the_horizon_nothing_is_promised():
+def test_under_overload_the_densest_jobs_that_fit_are_kept():
     a = job("a", 0, prio=2, remaining_gpu_s=6000.0, deadline_t_ns=1)
-    b = job("b", 1, prio=0, remaining_gpu_s=6000.0)
+    b = job("b", 1, prio=0, remaining_gpu_s=6000.0, deadline_t_ns=1)
     jobs, due = dues((a, 900.0), (b, 1000.0))
-    assert promise(jobs, due, value_density, rate_gpu_s_per_s=10.0) == set(), \
-        "more work than the boards can do by the horizon: the densest work goes first, unpromised"
+    assert promise(jobs, due, value_density, rate_gpu_s_per_s=10.0) == {"a"}, \
+        "both cannot finish in time: the denser one is kept, the other runs when it can"
+
+
+def test_the_marginal_density_is_the_density_where_the_capacity_runs_out():
+    work = [(1.0, 500.0), (8.0, 300.0), (2.0, 400.0), (4.0, 200.0)]
+    assert marginal_density(work, 2000.0) == 0.0, "all of it fits: nothing is shed"
+    assert marginal_density(work, 1400.0) == 0.0, "exactly full still fits"
+    assert marginal_density(work, 600.0) == 2.0, "8 and 4 fit (500 GPU-s), the 2s run out"
+    assert marginal_density(work, 100.0) == 8.0, "not even the densest work fits"
+    assert marginal_density([], 0.0) == 0.0
 
 
 def test_a_job_its_own_boards_cannot_finish_in_time_is_not_promised():
@@ -88,9 +97,18 @@ def test_predictive_runs_a_promised_urgent_job_before_a_denser_one_due_later():
     ctx = sunlit_ctx(passes=passes, next_eclipse_in_s=-1.0)
     plan = predictive([dense, urgent], 700.0, (700.0,), model, ctx=ctx)
     assert set(plan.assignments) == {"p1-urgent"}, "both fit if the urgent one goes first"
-    backlog = job("backlog", 2, prio=3, remaining_gpu_s=17_000.0)  # deliverable, but too much for both
+    backlog = job("backlog", 2, prio=3, remaining_gpu_s=15_000.0)  # deliverable, no deadline
     plan = predictive([dense, urgent, backlog], 700.0, (700.0,), model, ctx=ctx)
-    assert set(plan.assignments) == {"dense-late"}, "overloaded: the densest work first (then deadline)"
+    assert set(plan.assignments) == {"p1-urgent"}, \
+        "the time to the last pass has room for all three: the dense backlog without a deadline can wait an hour"
+    more = job("backlog", 2, prio=3, remaining_gpu_s=17_000.0)
+    plan = predictive([dense, urgent, more], 700.0, (700.0,), model, ctx=ctx)
+    assert set(plan.assignments) == {"dense-late"}, \
+        "the dense work alone fills the boards until the last pass: the p1 job would be shed, so it is not promised"
+    busy_day = sunlit_ctx(passes=passes, next_eclipse_in_s=-1.0, accepted_day=((3, 1, 80_000.0),))
+    plan = predictive([dense, urgent, backlog], 700.0, (700.0,), model, ctx=busy_day)
+    assert set(plan.assignments) == {"dense-late"}, \
+        "a day of priority-3 demand (its share until the last pass) fills the boards: no promise for the p1 job"
 
 
 @pytest.mark.parametrize("budget_w", [1000.0, 2500.0, 3300.0])

@@ -99,6 +99,7 @@ from dataclasses import dataclass, field
 
 from flightsw.apps.executor.boards import BoardAction, BoardHealth
 from flightsw.apps.executor.contacts import ContactTable
+from flightsw.apps.executor.demand import DemandWindow
 from flightsw.apps.executor.integrity import compute_result, dual_param_error, replicas_of
 from flightsw.apps.executor.job import NEVER, Job
 from flightsw.apps.executor.ops import (
@@ -218,6 +219,7 @@ class ExecutorCore:
     contacts: ContactTable = field(default_factory=ContactTable)  # the contact plan (a table)
     jobs: dict[str, Job] = field(default_factory=dict)
     live: dict[str, Job] = field(default_factory=dict)  # the active subset of jobs
+    demand: DemandWindow = field(default_factory=DemandWindow)  # the work accepted in the last day
     running: dict[str, Job] = field(default_factory=dict)  # the STARTED subset
     unacked: set[str] = field(default_factory=set)  # results stored, not yet confirmed
     # job id -> why it waits, for every queued job after the last plan: the policy's order
@@ -283,8 +285,10 @@ class ExecutorCore:
         order_no, state, checkpoint_gpu_s; reruns, checkpoint_replica_gpu_s,
         checkpoint_upsets, sdc_detected where stored). A job that was running resumes from
         its checkpoint (the work since is lost; the upsets inside it are kept): the first
-        step stores and reports it PREEMPTED."""
+        step stores and reports it PREEMPTED. The demand window is rebuilt from the rows'
+        ``accepted_t_ns`` (rows without it are not counted)."""
         counters = dict(counters or {})
+        accepted = []
         for r in rows:
             spec = r.spec
             n = replicas_of(spec)
@@ -307,6 +311,9 @@ class ExecutorCore:
                 self.live[spec.job_id] = job
             self._next_order = max(self._next_order, r.order_no + 1)
             self.counts[job.state] = self.counts.get(job.state, 0) + 1
+            if r.state != "REJECTED" and getattr(r, "accepted_t_ns", None) is not None:
+                accepted.append((r.accepted_t_ns, spec.priority, n, spec.work_gpu_s * n))
+        self.demand.restore(accepted)
         self.unacked = set(unacked_ids)
         self.preemptions = counters.get("preemptions", 0)
         self.checkpoints = counters.get("checkpoints", 0)
@@ -583,6 +590,7 @@ class ExecutorCore:
         else:
             self.live[spec.job_id] = job
             self._waiting(job)
+            self.demand.add(t_ns, spec.priority, job.replicas, spec.work_gpu_s * job.replicas)
 
     def _refusal(self, spec: JobSpec, t_ns: int) -> str:
         if spec.kind not in PAYLOADS:
@@ -735,6 +743,7 @@ class ExecutorCore:
             thermal_budget_w=self.caps.radiator_capacity_w if self.caps is not None else -1.0,
             powered=tuple(bool(o) for o in self._last_cmd.on) if self._last_cmd is not None else (),
             known=b.battery_capacity_wh > 0.0,
+            accepted_day=self.demand.summary(t_ns),
         )
 
     # ------------------------------------------------------------- why jobs wait

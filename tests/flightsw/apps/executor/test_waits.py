@@ -249,7 +249,8 @@ def test_each_plan_gets_the_power_managers_picture_the_passes_ahead_and_the_chec
         t_ns=12 * S, in_eclipse=True, next_eclipse_in_s=0.0, next_eclipse_s=1200.0, battery_charge_wh=500.0,
         battery_capacity_wh=1000.0, hold_wh=200.0, platform_w=50.0, solar_w=0.0, solar_mean_w=900.0,
         charge_efficiency=0.95, discharge_efficiency=0.9, max_charge_w=400.0,
-        passes=((10 * S, 20 * S), (100 * S, 200 * S)), checkpoint_cost_s=3.0, thermal_budget_w=2500.0, known=True)
+        passes=((10 * S, 20 * S), (100 * S, 200 * S)), checkpoint_cost_s=3.0, thermal_budget_w=2500.0, known=True,
+        accepted_day=((0, 1, 10_000.0),))
 
 
 def test_a_budget_without_the_energy_picture_is_marked_unknown_and_not_in_eclipse() -> None:
