@@ -42,7 +42,9 @@ Constraints:
   C (T_hi - T_0)], every flow within G (T_hi - T_lo). Where the plates carry unequal
   numbers of boards, boards and plates are one store, as before.
 - Jobs: a job asked to run twice (``params.dual``, dual execution) needs its work twice
-  over from the boards, for its value once. A job is on board from the first contact at
+  over from the boards, for its value once. A job whose boards, replicas counted (each
+  on boards of its own), are more than the boards in service is worth nothing: the
+  executor refuses it at upload (on a one-board satellite, every dual job). A job is on board from the first contact at
   or after its release (the uplink)
   and is worth its value only if its result reaches the ground in a pass that starts
   before its deadline and within the run. Jobs alike (priority, on-board bin, the passes
@@ -417,7 +419,11 @@ def _groups(d: OracleInputs) -> dict[tuple, dict]:
             nxt = b
         first_contact[b] = nxt
     groups: dict[tuple, dict] = {}
+    most = int(d.boards.max()) if len(d.boards) else 0  # boards in service, at most
     for j in d.jobs:
+        replicas = 2 if (j.params or {}).get("dual") is True else 1  # dual execution runs it twice
+        if j.boards_needed * replicas > most:  # the executor refuses it: its replicas need boards of their own
+            continue
         rel = int(j.release_t_ns // bin_ns)  # rounded down: earlier
         if rel >= n:
             continue
@@ -430,7 +436,6 @@ def _groups(d: OracleInputs) -> dict[tuple, dict]:
         if not passes:
             continue
         due = {k: min(d.pass_bins[k][1], last) for k in passes}  # work must be done by then
-        replicas = 2 if (j.params or {}).get("dual") is True else 1  # dual execution runs it twice
         key = (j.priority, replicas, on, passes, tuple(due[k] for k in passes))
         g = groups.setdefault(key, {"priority": j.priority, "replicas": replicas, "on": on, "passes": passes,
                                     "due": due, "work": 0.0, "boards": 0, "bytes_per_gpu_s": math.inf})

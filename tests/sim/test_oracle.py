@@ -97,6 +97,17 @@ def test_a_job_is_worth_its_work_times_its_weight_at_most():
     assert out["value_upper_bound"] == pytest.approx(PRIORITY_WEIGHT[3] * 300.0, rel=LP_TOL)
 
 
+def test_a_job_needing_more_boards_than_are_in_service_is_worth_nothing():
+    """The executor refuses a job whose replicas, each on boards of its own, need more
+    boards than the satellite has in service: no policy gets its value."""
+    dual = dataclasses.replace(job(1, 300.0, priority=3), params={"dual": True})
+    assert solve(inputs(jobs=[dual], boards=1))["value_upper_bound"] == pytest.approx(0.0, abs=LP_TOL)
+    assert solve(inputs(jobs=[job(2, 300.0, priority=3, boards=2)], boards=1))["value_upper_bound"] == \
+        pytest.approx(0.0, abs=LP_TOL)
+    assert solve(inputs(jobs=[dual], boards=2))["value_upper_bound"] == pytest.approx(PRIORITY_WEIGHT[3] * 300.0,
+                                                                                    rel=LP_TOL)
+
+
 def test_a_job_runs_no_faster_than_its_boards_at_full_speed():
     one_board = job(1, 1e6, priority=0, boards=1)
     out = solve(inputs(jobs=[one_board], solar_w=10_000.0))
