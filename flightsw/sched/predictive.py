@@ -208,8 +208,7 @@ def predictive(jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence
         # only what can still come down counts: the boards' throughput until the contact
         # plan's last pass (a day at most), against the demand forecast for as long
         span_s = DEMAND_WINDOW_S if horizon_ns is None else min(DEMAND_WINDOW_S, max(0.0, (horizon_ns - t_ns) / NS_PER_S))
-        demand += [(PRIORITY_WEIGHT.get(p, 2.0**p) / max(1, r), w * span_s / DEMAND_WINDOW_S)
-                   for p, r, w in ctx.accepted_day]
+        demand += [(class_density(p, r), w * span_s / DEMAND_WINDOW_S) for p, r, w in ctx.accepted_day]
         least = marginal_density(demand, total_rate * span_s)
         aos = [a for a, _ in passes]  # once per plan, not once per job
         timed = [j for j in runnable if j.deadline_t_ns >= 0 and value_density(j) >= least]
@@ -233,4 +232,9 @@ def predictive(jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence
 
 def value_density(j: JobView) -> float:
     """Value per GPU-second of board work."""
-    return PRIORITY_WEIGHT.get(j.priority, 2.0**j.priority) / max(1, j.replicas)
+    return class_density(j.priority, j.replicas)
+
+
+def class_density(priority: int, replicas: int) -> float:
+    """Value per GPU-second of board work of a job of this priority run ``replicas`` times."""
+    return PRIORITY_WEIGHT.get(priority, 2.0**priority) / max(1, replicas)
