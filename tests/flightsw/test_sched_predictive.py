@@ -302,3 +302,40 @@ def test_a_board_left_on_by_a_finished_job_counts_as_running_and_is_taken_first(
     assert plan.assignments["next"] == (5,), "the warm board, not the coldest plate's"
     cold = predictive(jobs, 9000.0, COOL, model, ctx=sunlit_ctx(next_eclipse_in_s=-1.0))
     assert cold.assignments["next"] != (5,), "without the powered boards it spreads over the plates"
+
+
+SMALL_PANELS = dict(solar_w=3000.0, solar_mean_w=3000.0, battery_charge_wh=2400.0)  # energy binds
+
+
+def test_while_energy_binds_what_the_jobs_cannot_fill_at_the_minimum_is_banked_not_pushed_into_busy_boards():
+    """Six one-board jobs and a level worth ~12 boards at the minimum: the six run at the
+    minimum and the rest stays in the battery (a watt above a board's minimum does ~0.48 of
+    a watt's work at it; banked it comes back at ~0.9)."""
+    ctx = sunlit_ctx(**SMALL_PANELS)
+    level = planned_power_w(ctx, 9000.0, 11_200.0, 16, MODEL)
+    assert level > 10 * MODEL.min_power_w
+    jobs = [job(f"j{i}", i) for i in range(6)]
+    plan = predictive(jobs, 9000.0, COOL, MODEL, ctx=ctx)
+    assert len(plan.assignments) == 6
+    assert sorted(c for c in plan.cap_w if c > 0) == [MODEL.min_power_w] * 6
+    # a full battery cannot take it: the level is spent (that sunlight would be curtailed)
+    full = predictive(jobs, 9000.0, COOL, MODEL, ctx=sunlit_ctx(**{**SMALL_PANELS, "battery_charge_wh": 6000.0}))
+    assert sum(full.cap_w) > 6 * MODEL.min_power_w + 100.0
+    # a battery charging near its limit takes only the room left below it
+    from flightsw.sched.predictive import _bank_w
+
+    slow = sunlit_ctx(**{**SMALL_PANELS, "max_charge_w": 500.0})  # 3000 - 600 - 2000 = 400 W charging already
+    assert _bank_w(2000.0, 1200.0, slow) == pytest.approx(2000.0 - 100.0), "100 W of room below 500 W"
+    assert _bank_w(2000.0, 1200.0, sunlit_ctx(**SMALL_PANELS)) == 1200.0, "room for all 800 W"
+    assert _bank_w(1000.0, 1200.0, slow) == 1000.0, "the boards take the level: nothing to bank"
+
+
+def test_banking_leaves_the_concave_regime_and_the_eclipse_as_they_should_be():
+    # every board busy above its minimum (energy plentiful): nothing is banked
+    jobs = [job(f"j{i}", i) for i in range(20)]
+    plan = predictive(jobs, 9000.0, COOL, MODEL, ctx=sunlit_ctx())
+    assert sum(plan.cap_w) == pytest.approx(planned_power_w(sunlit_ctx(), 9000.0, 11_200.0, 16, MODEL), rel=1e-9)
+    # in eclipse, below every board at its minimum: the busy boards at the minimum, the rest not drawn
+    ecl = sunlit_ctx(in_eclipse=True, next_eclipse_in_s=0.0, next_eclipse_s=1500.0, solar_w=0.0)
+    plan = predictive(running(3), 1500.0, COOL, MODEL, ctx=ecl)
+    assert sorted(c for c in plan.cap_w if c > 0) == [MODEL.min_power_w] * 3

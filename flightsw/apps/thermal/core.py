@@ -31,7 +31,8 @@ power; PowerSensors: the battery temperature):
    has cooled below ``restart_below_c``; cold, until it is ``hysteresis_c`` above red_lo_c.
    A board coming back starts from ``min_power_w`` and is given its power back slowly.
 3. heaters (``heaters.py``): one per cold plate, then the battery's, on below the node's
-   cold yellow limit, off above it plus ``heater_deadband_c``; all off while flight heater
+   cold yellow limit, off above it plus ``heater_deadband_c`` (a plate whose boards draw at
+   least its heater's power: off at the limit, their heat stands in); all off while flight heater
    control is inhibited. Their power is reported in ThermalCaps.heater_w (the power
    manager takes it out of the compute budget).
 
@@ -161,7 +162,8 @@ def step(state: ThermalState, table: ThermalTable, boards: BoardSensors | None,
                                   heaters_on=heaters_on)
         return StepOut(new, None, heaters_on, tuple(notes))
     read = _read_boards(state, table, boards, notes, t_ns)
-    heaters_on = _switch_heaters(state.heaters_on, read.temp_c, battery_temp_c, state.heaters_enabled, table)
+    heaters_on = _switch_heaters(state.heaters_on, read.temp_c, battery_temp_c, state.heaters_enabled, table,
+                                 boards.power_w)
     c = _caps(state, table, boards, read, heaters_on)
     new = ThermalState(
         temp_c=read.temp_c, board_level=read.board_level, stepped_w=c.stepped_w, step_ref_c=c.step_ref_c,
@@ -282,14 +284,20 @@ def _note_level(notes: list[Note], cls: str, who: str, was: LevelState, now: Lev
 
 # ------------------------------------------------------------------------- heaters
 def _switch_heaters(was_on: tuple[int, ...], temp_c: tuple[float, ...], battery_temp_c: float | None,
-                    enabled: bool, table: ThermalTable) -> tuple[int, ...]:
-    """The flight heater switches for the held board temperatures and the battery's."""
+                    enabled: bool, table: ThermalTable, board_power_w: tuple[float, ...] = ()) -> tuple[int, ...]:
+    """The flight heater switches for the held board temperatures and the battery's. A
+    plate whose boards draw at least its heater's power (``board_power_w``, this tick's
+    reading; () none) is warmed by them (``heaters.switch_heaters``)."""
     if not enabled:
         return (0,) * table.n_heaters
     nodes: list[float | None] = list(heat.plate_temps_c(temp_c, table.boards_per_plate))
     nodes.append(battery_temp_c)
     on_below = [table.board.yellow_lo_c] * table.n_plates + [table.battery.yellow_lo_c]
-    return heat.switch_heaters(was_on, nodes, on_below, table.heater_deadband_c)
+    warmed: list[bool] = []
+    if len(board_power_w) == table.n_boards:
+        warmed = [p_w >= table.plate_heater_power_w
+                  for p_w in heat.plate_power_w(board_power_w, table.boards_per_plate)]
+    return heat.switch_heaters(was_on, nodes, on_below, table.heater_deadband_c, warmed)
 
 
 def heater_powers_w(table: ThermalTable) -> list[float]:

@@ -90,3 +90,28 @@ def test_the_last_plate_may_hold_fewer_boards():
 def test_switch_heaters_keeps_its_state_in_the_dead_band_and_never_heats_blind():
     on = switch_heaters((1, 0, 1), (6.0, 6.0, None), (5.0, 5.0, 5.0), 3.0)
     assert on == (1, 0, 0)
+
+
+def test_running_boards_stand_in_for_their_plates_heater_above_the_limit_but_not_below_it():
+    """A plate heater switched on below the limit goes off as soon as the plate is back at
+    the limit when its boards draw at least the heater's power (their heat warms it more
+    than the heater would), not at the limit plus the dead band; a plate whose boards draw
+    less keeps the dead band; below the limit the heater is on whatever the boards draw."""
+    t = plate_table()
+    lo = t.board.yellow_lo_c
+    state = initial_state(t)
+    cold = (lo - 0.5,) * 8
+    out = step(state, t, readings(*cold, power_w=(200.0, 0.0, 0.0, 0.0, 50.0, 0.0, 0.0, 0.0)), battery(WARM_C))
+    assert out.heaters_on == (1, 1, 0), "below the limit both plate heaters are on, boards running or not"
+    inside = (lo + 1.0,) * 8  # back above the limit, inside the dead band
+    out = step(out.state, t, readings(*inside, power_w=(200.0, 0.0, 0.0, 0.0, 50.0, 0.0, 0.0, 0.0)),
+               battery(WARM_C))
+    assert out.heaters_on == (0, 1, 0), "plate 0's board (200 W >= 100 W) warms it: its heater is off"
+    assert abs(out.caps.heater_w - t.plate_heater_power_w) < POWER_TOL_W
+    out = step(out.state, t, readings(*(lo + t.heater_deadband_c + 0.5,) * 8), battery(WARM_C))
+    assert out.heaters_on == (0, 0, 0), "above the dead band every heater is off"
+
+
+def test_switch_heaters_warmed_nodes_skip_the_dead_band_only():
+    assert switch_heaters((1, 1, 1), (6.0, 6.0, 4.0), (5.0, 5.0, 5.0), 3.0, (True, False, True)) == (0, 1, 1)
+    assert switch_heaters((1, 1), (6.0, 6.0), (5.0, 5.0), 3.0, (True,)) == (0, 1), "nodes past warmed are not"
