@@ -3,7 +3,7 @@ boards by value with the tests the baselines leave out.
 
 1. Power: the level of ``energy_plan.planned_power_w`` (less than the budget in
    sunlight, so the eclipse is carried; all of it in eclipse; never below what would be
-   curtailed), at most the thermal guard's budget (``ctx.thermal_budget_w``: the heat
+   curtailed; nothing saved for an eclipse past the contact plan's last pass), at most the thermal guard's budget (``ctx.thermal_budget_w``: the heat
    that holds the boards at its setpoint, stored heat counted), spent on as many boards
    as it covers at the minimum power each, water-
    filled equally (the best split of a concave curve): when energy is the limit, more
@@ -164,7 +164,10 @@ def predictive(jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence
         busy_now = max(busy_now, sum(1 for b, on in enumerate(ctx.powered[: model.n_boards])
                                      if on and thermal_cap_w[b] >= model.min_power_w))
     most = _max_boards(budget_w, usable, busy_now, model, ctx)
-    level_w = min(planned_power_w(ctx, budget_w, ceiling_w, usable, model), ceiling_w)
+    value_s = None  # how long work still counts: until the contact plan's last pass (less the margin)
+    if ctx is not None and ctx.passes:
+        value_s = (ctx.passes[-1][1] - ctx.t_ns) / NS_PER_S - DOWNLINK_MARGIN_S
+    level_w = min(planned_power_w(ctx, budget_w, ceiling_w, usable, model, horizon_s=value_s), ceiling_w)
     spread_w = level_w >= usable * model.min_power_w  # every usable board busy, above the minimum
     level_w = _whole_boards_w(level_w, budget_w, usable, model, busy_now)
     if most < usable:  # no more boards than it may keep busy: at the minimum each, or above when all could be

@@ -339,3 +339,27 @@ def test_banking_leaves_the_concave_regime_and_the_eclipse_as_they_should_be():
     ecl = sunlit_ctx(in_eclipse=True, next_eclipse_in_s=0.0, next_eclipse_s=1500.0, solar_w=0.0)
     plan = predictive(running(3), 1500.0, COOL, MODEL, ctx=ecl)
     assert sorted(c for c in plan.cap_w if c > 0) == [MODEL.min_power_w] * 3
+
+
+def test_work_past_the_value_horizon_counts_for_nothing_so_the_eclipse_beyond_it_is_not_saved_for():
+    """The contact plan's last pass before the eclipse: what the eclipse would compute can
+    never come down, so the sunlit level takes everything the hold allows (the eclipse
+    level 0); a horizon past the eclipse's start changes nothing."""
+    ctx = sunlit_ctx()
+    plain = planned_power_w(ctx, 11_200.0, 11_200.0, 16, MODEL)
+    assert planned_power_w(ctx, 11_200.0, 11_200.0, 16, MODEL, horizon_s=10_000.0) == pytest.approx(plain)
+    assert planned_power_w(ctx, 11_200.0, 11_200.0, 16, MODEL, horizon_s=-5.0) == pytest.approx(plain)
+    before = planned_power_w(ctx, 11_200.0, 11_200.0, 16, MODEL, horizon_s=1200.0)
+    assert before > plain + 500.0
+    assert eclipse_level_w(ctx, before) == pytest.approx(0.0, abs=1.0), "nothing left for the eclipse"
+    # a horizon inside the eclipse: planned as usual (the work model cannot tell which jobs it finishes)
+    inside = planned_power_w(ctx, 11_200.0, 11_200.0, 16, MODEL, horizon_s=1800.0 + 600.0)
+    assert inside == pytest.approx(plain)
+
+
+def test_predictive_spends_before_the_last_pass_what_it_would_save_for_an_eclipse_after_it():
+    jobs = [job(f"j{i}", i) for i in range(20)]
+    far = sunlit_ctx(passes=((NOW_NS, NOW_NS + 20_000 * NS),))
+    near = sunlit_ctx(passes=((NOW_NS, NOW_NS + 1200 * NS),))  # the last pass ends 20 min on, before the eclipse
+    assert sum(predictive(jobs, 11_200.0, COOL, MODEL, ctx=near).cap_w) > sum(
+        predictive(jobs, 11_200.0, COOL, MODEL, ctx=far).cap_w) + 500.0

@@ -565,3 +565,25 @@ def test_a_saturated_soc_gauge_does_not_drain_the_battery(tmp_path) -> None:
                            faults=load_fault_plan("campaign-soc-gauge-saturated"), out_dir=tmp_path / "run",
                            plots=False))
     assert report["violations"]["soc_floor"] == 0, f"SOC min {report['soc_min']:.3f}"
+
+
+def test_a_stall_too_short_to_be_noticed_does_not_take_the_next_faults_detection(tmp_path):
+    """Each kill or hang is matched with the first detection and restart of its process
+    before the plan's next fault on that process: a 5-tick stall nobody had to notice has
+    none (before, the kill 2,000 ticks later was counted as its detection, 1,900 ticks)."""
+    import json
+
+    from sim.campaign import recovery_times
+
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(json.dumps(e) for e in [
+        {"name": "supervisor.process_dead", "tick": 2003, "text": "thermal dead: no heartbeat"},
+        {"name": "supervisor.process_hung", "tick": 3040, "text": "power hung: no progress"},
+    ]) + "\n")
+    report = {"restarts": [{"tick": 2005, "process": "thermal"}, {"tick": 3041, "process": "power"}]}
+    entries = [("stall", {"process": "thermal", "tick": 100, "ticks": 5}),
+               ("kill", {"process": "thermal", "tick": 2000}),
+               ("stall", {"process": "power", "tick": 3000, "ticks": 120})]
+    times = recovery_times(report, events, entries)
+    assert sorted(times["detection"]) == [3, 40]
+    assert sorted(times["recovery"]) == [5, 41]
