@@ -44,10 +44,10 @@ Constraints:
 - Jobs: a job asked to run twice (``params.dual``, dual execution) needs its work twice
   over from the boards, for its value once. A job whose boards, replicas counted (each
   on boards of its own), are more than the boards in service is worth nothing: the
-  executor refuses it at upload (on a one-board satellite, every dual job). A job is on board from the first contact at
-  or after its release (the uplink)
-  and is worth its value only if its result reaches the ground in a pass that starts
-  before its deadline and within the run. Jobs alike (priority, on-board bin, the passes
+  executor refuses it at upload (on a one-board satellite, every dual job). A job is on
+  board from the first contact at or after its release (the uplink) and is worth its
+  value only if its result reaches the ground in a pass that starts before its deadline
+  and within the run. Jobs alike (priority, on-board bin, the passes
   they may be delivered in) form a group; a group's work per segment is at most the
   segment's throughput shared with every other group, and at most its boards at full
   speed; work delivered by pass k is at most the group's work done before that pass's

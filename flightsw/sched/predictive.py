@@ -3,7 +3,8 @@ boards by value with the tests the baselines leave out.
 
 1. Power: the level of ``energy_plan.planned_power_w`` (less than the budget in
    sunlight, so the eclipse is carried; all of it in eclipse; never below what would be
-   curtailed; nothing saved for an eclipse past the contact plan's last pass), at most the thermal guard's budget (``ctx.thermal_budget_w``: the heat
+   curtailed; nothing saved for an eclipse past the contact plan's last pass), at most
+   the thermal guard's budget (``ctx.thermal_budget_w``: the heat
    that holds the boards at its setpoint, stored heat counted), spent on as many boards
    as it covers at the minimum power each, water-
    filled equally (the best split of a concave curve): when energy is the limit, more
@@ -164,17 +165,17 @@ def predictive(jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence
         busy_now = max(busy_now, sum(1 for b, on in enumerate(ctx.powered[: model.n_boards])
                                      if on and thermal_cap_w[b] >= model.min_power_w))
     most = _max_boards(budget_w, usable, busy_now, model, ctx)
-    value_s = None  # how long work still counts: until the contact plan's last pass (less the margin)
-    if ctx is not None and ctx.passes:
-        value_s = (ctx.passes[-1][1] - ctx.t_ns) / NS_PER_S - DOWNLINK_MARGIN_S
+    t_ns = None if ctx is None else ctx.t_ns
+    passes = () if ctx is None else ctx.passes
+    # work done after this can never come down: the contact plan's last pass, less the time to send a result
+    horizon_ns = passes[-1][1] - int(DOWNLINK_MARGIN_S * NS_PER_S) if passes and t_ns is not None else None
+    value_s = None if horizon_ns is None else (horizon_ns - t_ns) / NS_PER_S
     level_w = min(planned_power_w(ctx, budget_w, ceiling_w, usable, model, horizon_s=value_s), ceiling_w)
     spread_w = level_w >= usable * model.min_power_w  # every usable board busy, above the minimum
     level_w = _whole_boards_w(level_w, budget_w, usable, model, busy_now)
     if most < usable:  # no more boards than it may keep busy: at the minimum each, or above when all could be
         level_w = min(level_w, most * (model.max_power_w if spread_w else model.min_power_w))
     rate = _per_board_rate(level_w, usable, sum(j.boards_needed for j in jobs), model)
-    t_ns = None if ctx is None else ctx.t_ns
-    passes = () if ctx is None else ctx.passes
 
     def finish_ns(j: JobView, per_board: float = rate) -> int:
         return t_ns + int(j.remaining_gpu_s / (j.boards_needed * per_board) * NS_PER_S)
@@ -203,8 +204,6 @@ def predictive(jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence
             return True
         left_s = j.remaining_gpu_s / (max(1, len(j.boards)) * max(rate, 1e-9))
         return left_s <= PREEMPT_PAYBACK * cost_s
-
-    horizon_ns = passes[-1][1] - int(DOWNLINK_MARGIN_S * NS_PER_S) if passes and t_ns is not None else None
 
     def late(j: JobView) -> bool:
         return horizon_ns is not None and rate > 0.0 and finish_ns(j) > horizon_ns
