@@ -37,6 +37,10 @@ def login(page, url: str, token: str) -> None:
     page.fill("#token", token, timeout=PLOT_TIMEOUT_MS)
     page.click("#login")
     page.wait_for_selector("#who:has-text('(')", timeout=PLOT_TIMEOUT_MS)
+    # Open MCT started and done with its first navigation (to the root): a view opened by a
+    # hash change before that is lost (the start's own navigation writes the hash after it)
+    page.wait_for_function("() => window.sunsched !== undefined && location.hash.startsWith('#/browse/')",
+                           timeout=PLOT_TIMEOUT_MS)
 
 
 def test_the_operator_logs_in_sees_telemetry_submits_a_job_and_fetches_its_result(console_stack, page, shots_dir):

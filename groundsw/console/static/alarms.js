@@ -6,6 +6,7 @@ import { api, el, may, Stream } from "./api.js";
 
 const SEVERITIES = ["FATAL", "WARNING_HI", "WARNING_LO", "COMMAND", "ACTIVITY_HI", "ACTIVITY_LO"];
 const SHELVE_MINUTES = 60;
+const POLL_MS = 5000; // a shelve ends on the sim clock with no new event: the table is re-read this often
 
 export function alarmsView(root) {
   const status = el("p", { class: "note", "data-testid": "alarm-status", role: "status" });
@@ -66,7 +67,7 @@ export function alarmsView(root) {
       tr.hidden = !shown.has(r.severity);
       logBody.prepend(tr);
     }
-    if (rows.some((r) => r.severity === "WARNING_HI" || r.severity === "FATAL")) loadAlarms();
+    if (rows.some((r) => r.severity === "WARNING_HI" || r.severity === "FATAL")) loadAlarms().catch(() => {});
   }
   const log = el("table", { "data-testid": "events-table" },
     el("thead", {}, el("tr", {}, ...["time", "severity", "source", "event", "text"].map((h) => el("th", { text: h })))),
@@ -75,14 +76,18 @@ export function alarmsView(root) {
   root.replaceChildren(el("div", { class: "sunsched-view" },
     el("h2", { text: "Alarms" }), summary, status, alarms,
     el("h2", { text: "Event log" }), filters, log));
-  loadAlarms().catch((e) => { summary.textContent = `alarms: ${e.message}`; });
+  const reload = () => loadAlarms().catch((e) => { summary.textContent = `alarms: ${e.message}`; });
+  reload();
+  const timer = setInterval(reload, POLL_MS);
   let stream = null;
   let stopped = false;
   api("/events?limit=200").then(({ events }) => {
     addEvents(events);
     if (stopped) return;
-    const since = events.length ? { since_id: Math.max(...events.map((e) => e.id)) } : {};
+    // resume after the newest event shown; after 0 when none was (not "from now": an event
+    // archived between the GET and the stream's opening would be missed)
+    const since = { since_id: events.length ? Math.max(...events.map((e) => e.id)) : 0 };
     stream = new Stream("/ws/events", (type, rows) => { if (type === "event") addEvents(rows); }, "since_id", since);
-  });
-  return () => { stopped = true; if (stream) stream.close(); };
+  }).catch((e) => { summary.textContent = `events: ${e.message}`; });
+  return () => { stopped = true; clearInterval(timer); if (stream) stream.close(); };
 }
