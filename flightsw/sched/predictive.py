@@ -32,8 +32,10 @@ boards by value with the tests the baselines leave out.
    the time that can still deliver (``select.marginal_density``: the queue and the
    demand forecast, taken densest first until the boards' throughput up to the contact
    plan's last pass, a day at most, is spent; the forecast is persistence: the work
-   accepted in the last day, ``ctx.accepted_day``, comes again, pro rata), kept densest
-   first while earliest-deadline-first finishes them all at ``PROMISE_MARGIN`` of the
+   accepted in the last day, ``ctx.accepted_day``, comes again, pro rata; the throughput is
+   the boards' at the orbit's mean forecast budget, ``_capacity_level_w``, not at the
+   minute's level, which in eclipse swapped jobs with each board more or less), kept
+   densest first while earliest-deadline-first finishes them all at ``PROMISE_MARGIN`` of the
    planned throughput, run before every other job, earliest effective deadline first
    (then density): a dense job due tomorrow, or dense work with no deadline, no longer
    takes the boards from a less dense job due in an hour when there is room for both
@@ -208,8 +210,9 @@ def predictive(jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence
     def late(j: JobView) -> bool:
         return horizon_ns is not None and rate > 0.0 and finish_ns(j) > horizon_ns
 
-    covered = max(1, min(usable, boards_covered(level_w, model)))
-    total_rate = PROMISE_MARGIN * covered * _per_board_rate(level_w, usable, covered, model) if level_w > 0 else 0.0
+    cap_w = _capacity_level_w(level_w, ceiling_w, ctx)
+    covered = max(1, min(usable, boards_covered(cap_w, model)))
+    total_rate = PROMISE_MARGIN * covered * _per_board_rate(cap_w, usable, covered, model) if cap_w > 0 else 0.0
     due: dict[str, float] = {}
     promised: set[str] | None = None
     if t_ns is not None and total_rate > 0.0:
@@ -245,6 +248,17 @@ def predictive(jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence
     if keep_w >= level_w:
         return plan
     return Plan(plan.assignments, board_caps(plan.assignments, keep_w, thermal_cap_w, model), plan.waiting)
+
+
+def _capacity_level_w(level_w: float, ceiling_w: float, ctx: PlanContext | None) -> float:
+    """The power [W] the boards can count on over the hours ahead, for the marginal
+    density and the promise: the power manager's forecast budget averaged over the orbit
+    (``ctx.orbit_budget_w``, at most the boards' ceiling), not the level of this minute,
+    which is low in eclipse and high in the sunlit arc that carries it. Without a
+    forecast, the level."""
+    if ctx is None or not ctx.known or ctx.orbit_budget_w < 0.0:
+        return level_w
+    return min(ctx.orbit_budget_w, ceiling_w)
 
 
 def _bank_w(level_w: float, filled_w: float, ctx: PlanContext) -> float:

@@ -73,6 +73,9 @@ class PlanContext:
     # the work accepted in the last DEMAND_WINDOW_S, by class: (priority, replicas, board GPU-s)
     # (a job run twice counts its work twice); the demand the next day is forecast to bring
     accepted_day: tuple[tuple[int, int, float], ...] = ()
+    # [W] the compute budget the power manager forecasts over the orbit ahead, on average
+    # (its forecast spends the whole budget: the mean is what an orbit yields); -1: not known
+    orbit_budget_w: float = -1.0
 
 
 @dataclass(frozen=True)

@@ -270,6 +270,7 @@ class ExecutorCore:
     _saved_counters: tuple = ()
     _bad_plans: int = 0
     _budget_tick: int = 0  # the tick the last budget came
+    _orbit_budget_w: float = -1.0  # [W] the mean of the power manager's last budget forecast (-1: none yet)
     _budget_stale: bool = False
     _waits_changed: bool = False  # send JobWaits this step
     _waits_msg: JobWaits | None = None  # the JobWaits of ``waits`` (None: build it again)
@@ -435,6 +436,9 @@ class ExecutorCore:
             old = self.budget
             self.budget = inp.budget
             self._budget_tick = self.tick
+            if inp.budget.forecast_step_s > 0.0 and inp.budget.forecast_budget_w:
+                f = inp.budget.forecast_budget_w
+                self._orbit_budget_w = sum(f) / len(f)
             min_p = inp.budget.min_priority if inp.budget.mode != Mode.SAFE.value else 0
             mode_changed = old is None or old.mode != inp.budget.mode
             if min_p != self._min_priority or mode_changed:
@@ -744,6 +748,7 @@ class ExecutorCore:
             powered=tuple(bool(o) for o in self._last_cmd.on) if self._last_cmd is not None else (),
             known=b.battery_capacity_wh > 0.0,
             accepted_day=self.demand.summary(t_ns),
+            orbit_budget_w=self._orbit_budget_w if b.mode != Mode.SAFE.value else 0.0,
         )
 
     # ------------------------------------------------------------- why jobs wait

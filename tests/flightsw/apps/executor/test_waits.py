@@ -240,7 +240,8 @@ def test_each_plan_gets_the_power_managers_picture_the_passes_ahead_and_the_chec
     eclipse = PowerBudget(mode="NOMINAL", compute_budget_w=300.0, solar_power_w=0.0, battery_avail_w=300.0,
                           battery_soc=0.5, next_eclipse_in_s=0.0, next_eclipse_s=1200.0, battery_charge_wh=500.0,
                           battery_capacity_wh=1000.0, hold_wh=200.0, platform_w=50.0, solar_mean_w=900.0,
-                          charge_efficiency=0.95, discharge_efficiency=0.9, max_charge_w=400.0)
+                          charge_efficiency=0.95, discharge_efficiency=0.9, max_charge_w=400.0,
+                          forecast_step_s=60.0, forecast_budget_w=(300.0, 300.0, 900.0, 1300.0))
     caps = dataclasses.replace(thermal_caps((100.0,) * N), radiator_capacity_w=2500.0)
     sim = Sim(core, tick=12, budget_msg=eclipse, caps=caps)
     sim.step(submits=jobs(1))
@@ -250,7 +251,11 @@ def test_each_plan_gets_the_power_managers_picture_the_passes_ahead_and_the_chec
         battery_capacity_wh=1000.0, hold_wh=200.0, platform_w=50.0, solar_w=0.0, solar_mean_w=900.0,
         charge_efficiency=0.95, discharge_efficiency=0.9, max_charge_w=400.0,
         passes=((10 * S, 20 * S), (100 * S, 200 * S)), checkpoint_cost_s=3.0, thermal_budget_w=2500.0, known=True,
-        accepted_day=((0, 1, 10_000.0),))
+        accepted_day=((0, 1, 10_000.0),), orbit_budget_w=700.0)  # the forecast's mean
+    # a budget between forecasts (step 0, none carried) keeps the last forecast's mean
+    sim.budget = dataclasses.replace(eclipse, compute_budget_w=350.0, forecast_step_s=0.0, forecast_budget_w=())
+    sim.step(submits=[job_spec("k1", work_gpu_s=LONG_GPU_S)])
+    assert policy.contexts[-1].orbit_budget_w == 700.0
 
 
 def test_a_budget_without_the_energy_picture_is_marked_unknown_and_not_in_eclipse() -> None:
