@@ -2,6 +2,7 @@
 
     sim bench scheduling [--scenarios a,b] [--policies p,q] [--seeds N] [--hours H]
                          [--workers W] [--out DIR] [--json]
+    sim bench merge --from DIR1,DIR2[,...] [--out DIR] [--json]
 
 For each scenario and seed s in 0..N-1 a variant of the scenario draws its workload with
 ``workload.seed`` = the scenario's seed + s (the world's seed is s too); the oracle
@@ -18,6 +19,12 @@ The runs and the oracle solves share a pool of W spawned processes. Under DIR:
 
 A run whose value exceeds its bound (``above_bound``) means the oracle is wrong: it is
 flagged in the table and the JSON, and the command exits 1 (as it does when a run fails).
+
+``sim bench merge`` joins benches run apart (say the baselines on one machine and the
+default policy on another, or seeds added later) into one results.json, table and plot:
+they must agree on the hours and the oracle's bin, and on the bound of every variant
+they share (the same scenario and seed solved by different code is an error, named); a
+run (scenario, seed, policy) in two of them is an error.
 """
 
 from __future__ import annotations
@@ -39,8 +46,9 @@ from pathlib import Path
 
 from sim.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
 
-__all__ = ["SUITE", "TARGET_RATIO", "BenchConfig", "add_arguments", "against_bound", "config_from_args",
-           "deadline_misses", "run_bench", "scenario_variant", "summarize", "table_markdown", "main"]
+__all__ = ["SUITE", "TARGET_RATIO", "BenchConfig", "MergeError", "add_arguments", "against_bound",
+           "config_from_args", "deadline_misses", "merge_results", "run_bench", "scenario_variant", "summarize",
+           "table_markdown", "main"]
 
 # The benchmark suite: each stresses one limit (see each file's header comment).
 SUITE = ("default", "sso-eclipse-season", "sso-no-eclipse", "energy-limited", "thermal-limited",
@@ -230,10 +238,90 @@ def run_bench(cfg: BenchConfig, log: Callable[[str], None] | None = None) -> dic
            for b in bounds.values() if "error" in b],
         "wall_s": round(time.monotonic() - t0, 3),
     }
-    (cfg.out_dir / "results.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    (cfg.out_dir / "table.md").write_text(table_markdown(results))
-    write_plot(summary, cfg.policies, cfg.out_dir / "value_vs_bound.png")
+    write_results(results, cfg.out_dir)
     return results
+
+
+class MergeError(ValueError):
+    """Bench results that cannot be joined; the message names the part and the field."""
+
+
+BOUND_MATCH_REL = 1e-9  # the same variant's bound from two solves: equal but for float printing
+
+
+def merge_results(parts: Sequence[dict], names: Sequence[str] | None = None) -> dict:
+    """Bench results (each what results.json holds) joined into one, as if run together:
+    rows and bounds pooled, the summary, the flags and the errors recomputed. ``names``
+    label the parts in errors (default: part 1, 2, ...)."""
+    if not parts:
+        raise MergeError("merge: expected at least one bench's results, got none")
+    names = list(names) if names is not None else [f"part {i + 1}" for i in range(len(parts))]
+    first = parts[0]["config"]
+    for name, part in zip(names, parts, strict=True):
+        for key in ("hours", "bin_s"):
+            if part["config"][key] != first[key]:
+                raise MergeError(f"{name}: config.{key}: expected {first[key]!r} (as {names[0]}), "
+                                 f"got {part['config'][key]!r}")
+    bounds: dict[tuple[str, int], tuple[str, dict]] = {}
+    for name, part in zip(names, parts, strict=True):
+        for b in part["oracle"]:
+            key = (b["scenario"], b["seed"])
+            seen = bounds.get(key)
+            if seen is None or "error" in seen[1]:
+                bounds[key] = (name, b)
+                continue
+            if "error" in b:
+                continue
+            old, new = seen[1]["value_upper_bound"], b["value_upper_bound"]
+            if abs(old - new) > BOUND_MATCH_REL * max(abs(old), abs(new), 1.0):
+                raise MergeError(f"{name}: oracle {key[0]} seed {key[1]}: expected the bound {seen[0]} has, "
+                                 f"{old:.6g}, got {new:.6g} (solved by different code?)")
+    rows: dict[tuple[str, int, str], tuple[str, dict]] = {}
+    for name, part in zip(names, parts, strict=True):
+        for r in part["runs"]:
+            key = (r["scenario"], r["seed"], r["policy"])
+            if key in rows:
+                raise MergeError(f"{name}: run {key[0]} seed {key[1]} {key[2]}: expected it in one part only, "
+                                 f"also in {rows[key][0]}")
+            rows[key] = (name, r)
+    scenarios = list(dict.fromkeys(n for p in parts for n in p["config"]["scenarios"]))
+    policies = list(dict.fromkeys(n for p in parts for n in p["config"]["policies"]))
+    s_order = {n: i for i, n in enumerate(dict.fromkeys(b["scenario"] for p in parts for b in p["oracle"]))}
+    p_order = {n: i for i, n in enumerate(policies)}
+    runs = [dict(r) for _, r in rows.values()]
+    for r in runs:  # the bound of the pooled variant (the same, checked above)
+        b = bounds.get((r["scenario"], r["seed"]), ("", {}))[1]
+        bound = b.get("value_upper_bound")
+        r["value_upper_bound"] = bound
+        if "error" in r or bound is None:
+            r["value_ratio"], r["above_bound"] = None, False
+        else:
+            r["value_ratio"], r["above_bound"] = against_bound(r["value_delivered"], bound)
+    runs.sort(key=lambda r: (s_order.get(r["scenario"], 0), r["seed"], p_order.get(r["policy"], 0)))
+    oracle = sorted((b for _, b in bounds.values()), key=lambda b: (s_order.get(b["scenario"], 0), b["seed"]))
+    return {
+        "config": {"scenarios": scenarios, "policies": policies,
+                   "seeds": max(p["config"]["seeds"] for p in parts), "hours": first["hours"],
+                   "workers": max(p["config"]["workers"] for p in parts), "bin_s": first["bin_s"],
+                   "target_ratio": first.get("target_ratio", TARGET_RATIO), "merged_from": names},
+        "oracle": oracle,
+        "runs": runs,
+        "summary": summarize(runs, policies),
+        "above_bound": [{k: r[k] for k in ("scenario", "seed", "policy", "value_delivered", "value_upper_bound")}
+                        for r in runs if r.get("above_bound")],
+        "errors": [{k: r.get(k) for k in ("scenario", "seed", "policy", "error")} for r in runs if "error" in r]
+        + [{"scenario": b["scenario"], "seed": b["seed"], "policy": None, "error": b["error"]}
+           for b in oracle if "error" in b],
+        "wall_s": round(sum(p.get("wall_s", 0.0) for p in parts), 3),
+    }
+
+
+def write_results(results: dict, out_dir: Path) -> None:
+    """results.json, table.md and the plot under ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    (out_dir / "table.md").write_text(table_markdown(results))
+    write_plot(results["summary"], results["config"]["policies"], out_dir / "value_vs_bound.png")
 
 
 def summarize(rows: Sequence[dict], policies: Sequence[str]) -> list[dict]:
@@ -279,6 +367,8 @@ def table_markdown(results: dict) -> str:
              f"value / bound: mean and min over seeds (target {cfg['target_ratio']:g}). Means over seeds "
              "unless said; SOC min and board temp max are the extremes over seeds; violations are "
              "violating ticks summed over seeds.", ""]
+    if cfg.get("merged_from"):
+        lines += [f"Merged from {len(cfg['merged_from'])} benches: {', '.join(cfg['merged_from'])}.", ""]
     if results["above_bound"]:
         lines += ["**WARNING: value above the oracle's bound (an oracle bug) in "
                   f"{len(results['above_bound'])} run(s):**", ""]
@@ -356,7 +446,10 @@ def add_arguments(p: argparse.ArgumentParser, what: bool = True) -> None:
     """The options of ``sim bench scheduling``; ``what``: with the bench's name first
     (``sim bench``'s positional argument; bench/scheduling.py goes without)."""
     if what:
-        p.add_argument("what", choices=("scheduling",), help="which bench")
+        p.add_argument("what", choices=("scheduling", "merge"),
+                       help="which bench; merge: join benches run apart (--from)")
+        p.add_argument("--from", dest="merge_from", default=None,
+                       help="merge: comma-separated bench output folders (each with its results.json)")
     p.add_argument("--scenarios", default=",".join(SUITE), help="comma-separated names or TOML files")
     p.add_argument("--policies", default=None, help="comma-separated (default: every policy)")
     p.add_argument("--seeds", type=int, default=3)
@@ -379,6 +472,8 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
     """Checked arguments -> BenchConfig; ScenarioError names the bad option."""
     from flightsw.icd.policies import POLICY_NAMES
 
+    if getattr(args, "merge_from", None) is not None:
+        raise ScenarioError(f"--from: expected only with `sim bench merge`, got it with {args.what!r}")
     scenarios = _names(args.scenarios, "--scenarios")
     names = [load_scenario(ref).name for ref in scenarios]  # a bad name or file fails here, before any work
     if len(set(names)) != len(names):  # runs/<name>/... and the table's rows are by name
@@ -412,9 +507,40 @@ def summary_line(results: dict, out_dir: Path) -> dict:
             "wall_s": results["wall_s"]}
 
 
+def load_parts(text: str | None) -> tuple[list[dict], list[str]]:
+    """``--from DIR1,DIR2``: each folder's results.json; ScenarioError names what is wrong."""
+    dirs = _names(text or "", "--from")
+    parts = []
+    for d in dirs:
+        path = Path(d) / "results.json"
+        try:
+            part = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ScenarioError(f"--from: expected a bench's results.json in {d}, "
+                                f"got {type(exc).__name__}: {exc}") from None
+        if not isinstance(part, dict) or not {"config", "oracle", "runs"} <= set(part):
+            raise ScenarioError(f"--from: {path}: expected a bench's results (config, oracle, runs), got "
+                                f"{sorted(part) if isinstance(part, dict) else type(part).__name__}")
+        parts.append(part)
+    return parts, list(dirs)
+
+
 def main(args: argparse.Namespace) -> int:
     """``sim bench scheduling``: 0 if every run and solve worked and no value beat its
-    bound, else 1."""
+    bound, else 1. ``sim bench merge``: the same for the joined results."""
+    if getattr(args, "what", "scheduling") == "merge":
+        parts, dirs = load_parts(args.merge_from)
+        try:
+            results = merge_results(parts, dirs)
+        except MergeError as exc:
+            raise ScenarioError(str(exc)) from exc
+        out = Path(args.out)
+        write_results(results, out)
+        print((out / "table.md").read_text())
+        print(f"output: {out}/ (results.json, table.md, value_vs_bound.png)")
+        if args.json:
+            print(json.dumps(summary_line(results, out), sort_keys=True))
+        return 1 if results["above_bound"] or results["errors"] else 0
     cfg = config_from_args(args)
     n_runs = len(cfg.scenarios) * cfg.seeds * len(cfg.policies)
     print(f"sim bench scheduling: {len(cfg.scenarios)} scenario(s) x {cfg.seeds} seed(s) x "

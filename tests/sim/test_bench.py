@@ -17,9 +17,11 @@ from groundsw.archive import Archive
 from sim import cli
 from sim.bench import (
     SUITE,
+    MergeError,
     against_bound,
     config_from_args,
     deadline_misses,
+    merge_results,
     scenario_variant,
     summarize,
     table_markdown,
@@ -155,12 +157,72 @@ def test_the_table_shouts_about_a_run_above_its_bound() -> None:
     assert "WARNING" in text and "**ABOVE BOUND x1**" in text, text
 
 
+# ----------------------------------------------------------------------- merge
+
+
+def split_by_policy(results: dict) -> list[dict]:
+    """A bench's results as if each policy had been run apart (same oracle, same runs)."""
+    parts = []
+    for policy in results["config"]["policies"]:
+        part = json.loads(json.dumps(results))
+        part["config"]["policies"] = [policy]
+        part["runs"] = [r for r in part["runs"] if r["policy"] == policy]
+        part["summary"] = summarize(part["runs"], [policy])
+        parts.append(part)
+    return parts
+
+
+def test_benches_run_apart_merge_into_the_bench_run_together(tiny) -> None:
+    whole = tiny["results"]
+    merged = merge_results(split_by_policy(whole), ["a", "b"][: len(TINY_POLICIES)])
+    assert merged["summary"] == whole["summary"]
+    assert merged["runs"] == whole["runs"] and merged["oracle"] == whole["oracle"]
+    assert merged["above_bound"] == whole["above_bound"] and merged["errors"] == whole["errors"]
+    table = table_markdown(merged)
+    assert table.replace(f"Merged from {len(TINY_POLICIES)} benches: "
+                         f"{', '.join(['a', 'b'][: len(TINY_POLICIES)])}.\n\n", "") == table_markdown(whole)
+
+
+def test_a_merge_refuses_different_bounds_a_run_twice_and_different_hours(tiny) -> None:
+    one, *rest = split_by_policy(tiny["results"])
+    other = json.loads(json.dumps(rest[0] if rest else one))
+    other["oracle"][0]["value_upper_bound"] *= 1.01
+    with pytest.raises(MergeError, match=r"part 2: oracle \S+ seed 0: expected the bound part 1 has"):
+        merge_results([one, other])
+    with pytest.raises(MergeError, match=r"part 2: run \S+ seed 0 \S+: expected it in one part only, also in part 1"):
+        merge_results([one, one])
+    longer = json.loads(json.dumps(one))
+    longer["config"]["hours"] = 2 * TINY_HOURS
+    with pytest.raises(MergeError, match=r"part 2: config.hours: expected 0.3 \(as part 1\), got 0.6"):
+        merge_results([one, longer])
+    with pytest.raises(MergeError, match="got none"):
+        merge_results([])
+
+
+def test_sim_bench_merge_writes_the_joined_table_and_names_a_folder_without_results(tiny, tmp_path) -> None:
+    dirs = []
+    for i, part in enumerate(split_by_policy(tiny["results"])):
+        d = tmp_path / f"part{i}"
+        d.mkdir()
+        (d / "results.json").write_text(json.dumps(part))
+        dirs.append(str(d))
+    out = tmp_path / "merged"
+    assert cli.main(["bench", "merge", "--from", ",".join(dirs), "--out", str(out)]) == 0
+    assert json.loads((out / "results.json").read_text())["summary"] == tiny["results"]["summary"]
+    assert (out / "value_vs_bound.png").read_bytes()[:8] == PNG_MAGIC and "Merged from" in (out / "table.md").read_text()
+    proc = subprocess.run([sys.executable, "-m", "sim.cli", "bench", "merge", "--from", f"{dirs[0]},{tmp_path / 'nope'}",
+                           "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=CLI_TIMEOUT_S, cwd=REPO)
+    assert proc.returncode == 2 and "--from" in proc.stderr and "nope" in proc.stderr, (proc.returncode, proc.stderr)
+    assert not (tmp_path / "o").exists(), "a refused merge wrote output"
+
+
 # ------------------------------------------------------------------------- CLI
 
 
 @pytest.mark.parametrize(("args", "named"), [
     (["--policies", "nope"], "--policies"), (["--scenarios", "nope"], "nope"),
     (["--seeds", "0"], "--seeds"), (["--hours", "0"], "--hours"), (["--workers", "0"], "--workers"),
+    (["--from", "x"], "--from"),
 ])
 def test_a_bad_bench_option_is_an_error_naming_it(args: list[str], named: str) -> None:
     parsed = cli._parser().parse_args(["bench", "scheduling", *args])
