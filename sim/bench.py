@@ -212,32 +212,10 @@ def run_bench(cfg: BenchConfig, log: Callable[[str], None] | None = None) -> dic
                 rows.append(res or {"scenario": name, "seed": s, "policy": policy, "error": error})
                 msg = (f"value {res['value_delivered']:.0f} in {res['wall_s']:.0f} s" if res else f"FAILED {error}")
                 log(f"[{done}/{len(futures)}] {name} seed {s} {policy}: {msg}")
-    for row in rows:  # the bound of the row's variant, and the check that it holds
-        b = bounds.get((row["scenario"], row["seed"]), {})
-        bound = b.get("value_upper_bound")
-        row["value_upper_bound"] = bound
-        if "error" in row or bound is None:
-            row["value_ratio"], row["above_bound"] = None, False
-            continue
-        row["value_ratio"], row["above_bound"] = against_bound(row["value_delivered"], bound)
-    order = {n: i for i, n in enumerate(load_scenario(r).name for r in cfg.scenarios)}
-    porder = {p: i for i, p in enumerate(cfg.policies)}
-    rows.sort(key=lambda r: (order.get(r["scenario"], 0), r["seed"], porder.get(r["policy"], 0)))
-    summary = summarize(rows, cfg.policies)
-    results = {
-        "config": {"scenarios": list(cfg.scenarios), "policies": list(cfg.policies), "seeds": cfg.seeds,
-                   "hours": cfg.hours, "workers": cfg.workers, "bin_s": cfg.bin_s,
-                   "target_ratio": TARGET_RATIO},
-        "oracle": sorted(bounds.values(), key=lambda b: (order.get(b["scenario"], 0), b["seed"])),
-        "runs": rows,
-        "summary": summary,
-        "above_bound": [{k: r[k] for k in ("scenario", "seed", "policy", "value_delivered", "value_upper_bound")}
-                        for r in rows if r.get("above_bound")],
-        "errors": [{k: r.get(k) for k in ("scenario", "seed", "policy", "error")} for r in rows if "error" in r]
-        + [{"scenario": b["scenario"], "seed": b["seed"], "policy": None, "error": b["error"]}
-           for b in bounds.values() if "error" in b],
-        "wall_s": round(time.monotonic() - t0, 3),
-    }
+    order = [load_scenario(r).name for r in cfg.scenarios]
+    config = {"scenarios": list(cfg.scenarios), "policies": list(cfg.policies), "seeds": cfg.seeds,
+              "hours": cfg.hours, "workers": cfg.workers, "bin_s": cfg.bin_s, "target_ratio": TARGET_RATIO}
+    results = _pooled(config, list(bounds.values()), rows, order, time.monotonic() - t0)
     write_results(results, cfg.out_dir)
     return results
 
@@ -286,33 +264,43 @@ def merge_results(parts: Sequence[dict], names: Sequence[str] | None = None) -> 
             rows[key] = (name, r)
     scenarios = list(dict.fromkeys(n for p in parts for n in p["config"]["scenarios"]))
     policies = list(dict.fromkeys(n for p in parts for n in p["config"]["policies"]))
-    s_order = {n: i for i, n in enumerate(dict.fromkeys(b["scenario"] for p in parts for b in p["oracle"]))}
-    p_order = {n: i for i, n in enumerate(policies)}
-    runs = [dict(r) for _, r in rows.values()]
-    for r in runs:  # the bound of the pooled variant (the same, checked above)
-        b = bounds.get((r["scenario"], r["seed"]), ("", {}))[1]
-        bound = b.get("value_upper_bound")
-        r["value_upper_bound"] = bound
-        if "error" in r or bound is None:
-            r["value_ratio"], r["above_bound"] = None, False
+    config = {"scenarios": scenarios, "policies": policies, "seeds": max(p["config"]["seeds"] for p in parts),
+              "hours": first["hours"], "workers": max(p["config"]["workers"] for p in parts),
+              "bin_s": first["bin_s"], "target_ratio": first.get("target_ratio", TARGET_RATIO),
+              "merged_from": names}
+    order = list(dict.fromkeys(b["scenario"] for p in parts for b in p["oracle"]))
+    return _pooled(config, [b for _, b in bounds.values()], [dict(r) for _, r in rows.values()], order,
+                   sum(p.get("wall_s", 0.0) for p in parts))
+
+
+def _pooled(config: dict, oracle: list[dict], rows: list[dict], scenario_order: Sequence[str],
+            wall_s: float) -> dict:
+    """The results of a bench: each row given its variant's bound and the check that it
+    holds, rows and bounds in scenario, seed and policy order, the summary, the runs above
+    their bound and the failures."""
+    bounds = {(b["scenario"], b["seed"]): b for b in oracle}
+    for row in rows:
+        bound = bounds.get((row["scenario"], row["seed"]), {}).get("value_upper_bound")
+        row["value_upper_bound"] = bound
+        if "error" in row or bound is None:
+            row["value_ratio"], row["above_bound"] = None, False
         else:
-            r["value_ratio"], r["above_bound"] = against_bound(r["value_delivered"], bound)
-    runs.sort(key=lambda r: (s_order.get(r["scenario"], 0), r["seed"], p_order.get(r["policy"], 0)))
-    oracle = sorted((b for _, b in bounds.values()), key=lambda b: (s_order.get(b["scenario"], 0), b["seed"]))
+            row["value_ratio"], row["above_bound"] = against_bound(row["value_delivered"], bound)
+    s_order = {n: i for i, n in enumerate(scenario_order)}
+    p_order = {p: i for i, p in enumerate(config["policies"])}
+    rows.sort(key=lambda r: (s_order.get(r["scenario"], 0), r["seed"], p_order.get(r["policy"], 0)))
+    oracle = sorted(oracle, key=lambda b: (s_order.get(b["scenario"], 0), b["seed"]))
     return {
-        "config": {"scenarios": scenarios, "policies": policies,
-                   "seeds": max(p["config"]["seeds"] for p in parts), "hours": first["hours"],
-                   "workers": max(p["config"]["workers"] for p in parts), "bin_s": first["bin_s"],
-                   "target_ratio": first.get("target_ratio", TARGET_RATIO), "merged_from": names},
+        "config": config,
         "oracle": oracle,
-        "runs": runs,
-        "summary": summarize(runs, policies),
+        "runs": rows,
+        "summary": summarize(rows, config["policies"]),
         "above_bound": [{k: r[k] for k in ("scenario", "seed", "policy", "value_delivered", "value_upper_bound")}
-                        for r in runs if r.get("above_bound")],
-        "errors": [{k: r.get(k) for k in ("scenario", "seed", "policy", "error")} for r in runs if "error" in r]
+                        for r in rows if r.get("above_bound")],
+        "errors": [{k: r.get(k) for k in ("scenario", "seed", "policy", "error")} for r in rows if "error" in r]
         + [{"scenario": b["scenario"], "seed": b["seed"], "policy": None, "error": b["error"]}
            for b in oracle if "error" in b],
-        "wall_s": round(sum(p.get("wall_s", 0.0) for p in parts), 3),
+        "wall_s": round(wall_s, 3),
     }
 
 
