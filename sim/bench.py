@@ -21,10 +21,12 @@ A run whose value exceeds its bound (``above_bound``) means the oracle is wrong:
 flagged in the table and the JSON, and the command exits 1 (as it does when a run fails).
 
 ``sim bench merge`` joins benches run apart (say the baselines on one machine and the
-default policy on another, or seeds added later) into one results.json, table and plot:
-they must agree on the hours and the oracle's bin, and on the bound of every variant
-they share (the same scenario and seed solved by different code is an error, named); a
-run (scenario, seed, policy) in two of them is an error.
+default policy on another, or a failed run redone) into one results.json, table and
+plot: they must agree on the hours and the oracle's bin, on the bound of every variant
+they share (the same scenario and seed solved by different code is an error, named),
+and every policy must have run the same variants (the table compares them seed for
+seed); a run (scenario, seed, policy) in two of them is an error unless one of the two
+failed (the run that worked is kept). The output folder may not be one of the inputs.
 """
 
 from __future__ import annotations
@@ -224,7 +226,7 @@ class MergeError(ValueError):
     """Bench results that cannot be joined; the message names the part and the field."""
 
 
-BOUND_MATCH_REL = 1e-9  # the same variant's bound from two solves: equal but for float printing
+BOUND_MATCH_REL = ABOVE_BOUND_REL  # the same variant's bound from two solves: equal within the LP's rounding
 
 
 def merge_results(parts: Sequence[dict], names: Sequence[str] | None = None) -> dict:
@@ -258,10 +260,21 @@ def merge_results(parts: Sequence[dict], names: Sequence[str] | None = None) -> 
     for name, part in zip(names, parts, strict=True):
         for r in part["runs"]:
             key = (r["scenario"], r["seed"], r["policy"])
-            if key in rows:
+            seen = rows.get(key)
+            if seen is not None and "error" not in seen[1] and "error" not in r:
                 raise MergeError(f"{name}: run {key[0]} seed {key[1]} {key[2]}: expected it in one part only, "
-                                 f"also in {rows[key][0]}")
-            rows[key] = (name, r)
+                                 f"also in {seen[0]}")
+            if seen is None or "error" in seen[1]:  # a failed run gives way to one that worked
+                rows[key] = (name, r)
+    variants: dict[str, set[tuple[str, int]]] = {}
+    for scenario, seed, policy in rows:
+        variants.setdefault(policy, set()).add((scenario, seed))
+    ref_policy, ref = next(iter(variants.items()), ("", set()))
+    for policy, got in variants.items():
+        if got != ref:
+            diff = sorted(got ^ ref)[:3]
+            raise MergeError(f"policy {policy}: expected the scenarios and seeds {ref_policy} ran "
+                             f"({len(ref)}), got {len(got)}; differing: {diff}")
     scenarios = list(dict.fromkeys(n for p in parts for n in p["config"]["scenarios"]))
     policies = list(dict.fromkeys(n for p in parts for n in p["config"]["policies"]))
     config = {"scenarios": scenarios, "policies": policies, "seeds": max(p["config"]["seeds"] for p in parts),
@@ -495,9 +508,16 @@ def summary_line(results: dict, out_dir: Path) -> dict:
             "wall_s": results["wall_s"]}
 
 
-def load_parts(text: str | None) -> tuple[list[dict], list[str]]:
-    """``--from DIR1,DIR2``: each folder's results.json; ScenarioError names what is wrong."""
+MERGE_CONFIG_KEYS = ("scenarios", "policies", "seeds", "hours", "workers", "bin_s")
+
+
+def load_parts(text: str | None, out: Path) -> tuple[list[dict], list[str]]:
+    """``--from DIR1,DIR2``: each folder's results.json (none of them ``out``, which the
+    merge writes); ScenarioError names what is wrong."""
     dirs = _names(text or "", "--from")
+    for d in dirs:
+        if Path(d).resolve() == out.resolve():
+            raise ScenarioError(f"--out: expected a folder other than the inputs, got {str(out)!r}, one of --from")
     parts = []
     for d in dirs:
         path = Path(d) / "results.json"
@@ -509,6 +529,9 @@ def load_parts(text: str | None) -> tuple[list[dict], list[str]]:
         if not isinstance(part, dict) or not {"config", "oracle", "runs"} <= set(part):
             raise ScenarioError(f"--from: {path}: expected a bench's results (config, oracle, runs), got "
                                 f"{sorted(part) if isinstance(part, dict) else type(part).__name__}")
+        missing = [k for k in MERGE_CONFIG_KEYS if not isinstance(part["config"], dict) or k not in part["config"]]
+        if missing:
+            raise ScenarioError(f"--from: {path}: expected config.{missing[0]} in a bench's results, got none")
         parts.append(part)
     return parts, list(dirs)
 
@@ -517,7 +540,7 @@ def main(args: argparse.Namespace) -> int:
     """``sim bench scheduling``: 0 if every run and solve worked and no value beat its
     bound, else 1. ``sim bench merge``: the same for the joined results."""
     if getattr(args, "what", "scheduling") == "merge":
-        parts, dirs = load_parts(args.merge_from)
+        parts, dirs = load_parts(args.merge_from, Path(args.out))
         try:
             results = merge_results(parts, dirs)
         except MergeError as exc:

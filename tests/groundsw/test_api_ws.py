@@ -75,6 +75,22 @@ def test_events_stream_with_a_severity_floor(ground) -> None:
     assert [(r["severity"], r["name"]) for r in rows] == [("WARNING_HI", "thermal.hot")], rows
 
 
+def test_an_events_stream_from_0_sends_what_is_archived_and_what_comes(ground) -> None:
+    # the console's event log opens its stream after 0 when its first GET found no event: an
+    # event archived between the two must still arrive (the stream does not start "from now")
+    a = ground.open_archive()
+    try:
+        before = a.events_after(0, 10_000)
+    finally:
+        a.close()
+    write(ground, lambda a: a.add_events([(3100 * S, "executor", 1, "executor.board_out_of_service", "board 5")]))
+    with open_stream(ground, "/api/ws/events?since_id=0") as (ws, hello):
+        assert hello["from_id"] == 0, hello
+        rows = recv_rows(ws, "event", len(before) + 1)
+    assert [r["id"] for r in rows] == sorted(r["id"] for r in rows) and len({r["id"] for r in rows}) == len(rows)
+    assert rows[-1]["name"] == "executor.board_out_of_service", rows[-1]
+
+
 def test_jobs_stream_carries_job_and_command_stage_changes(ground) -> None:
     with open_stream(ground, "/api/ws/jobs") as (ws, _):
         def station(a):

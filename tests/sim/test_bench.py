@@ -197,6 +197,26 @@ def test_a_merge_refuses_different_bounds_a_run_twice_and_different_hours(tiny) 
         merge_results([one, longer])
     with pytest.raises(MergeError, match="got none"):
         merge_results([])
+    fewer = json.loads(json.dumps(rest[0] if rest else one))
+    fewer["runs"] = fewer["runs"][1:]  # a policy that ran one variant less than the other
+    if rest:
+        with pytest.raises(MergeError, match=r"policy \S+: expected the scenarios and seeds \S+ ran \(2\), got 1"):
+            merge_results([one, fewer])
+
+
+def test_a_failed_run_redone_takes_its_place_in_the_merge(tiny) -> None:
+    one = split_by_policy(tiny["results"])[0]
+    failed = json.loads(json.dumps(one))
+    row = failed["runs"][0]
+    failed["runs"] = [{"scenario": row["scenario"], "seed": row["seed"], "policy": row["policy"],
+                       "error": "RuntimeError: the run died"}]  # the first run failed; the redo has them all
+    for parts in ([failed, one], [one, failed]):
+        merged = merge_results(parts)
+        assert merged["errors"] == [] and merged["runs"] == one["runs"], "the run that worked is kept"
+    failed["runs"] += one["runs"][1:]
+    alone = merge_results([failed])
+    assert alone["errors"] == [{"scenario": row["scenario"], "seed": row["seed"], "policy": row["policy"],
+                                "error": "RuntimeError: the run died"}]
 
 
 def test_sim_bench_merge_writes_the_joined_table_and_names_a_folder_without_results(tiny, tmp_path) -> None:
@@ -214,6 +234,13 @@ def test_sim_bench_merge_writes_the_joined_table_and_names_a_folder_without_resu
                            "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=CLI_TIMEOUT_S, cwd=REPO)
     assert proc.returncode == 2 and "--from" in proc.stderr and "nope" in proc.stderr, (proc.returncode, proc.stderr)
     assert not (tmp_path / "o").exists(), "a refused merge wrote output"
+    before = (out / "results.json").read_text()
+    assert cli.main(["bench", "merge", "--from", f"{dirs[0]},{out}", "--out", str(out)]) == 2, "its own input"
+    assert (out / "results.json").read_text() == before
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "results.json").write_text(json.dumps({"config": {}, "oracle": [], "runs": []}))
+    assert cli.main(["bench", "merge", "--from", str(bare), "--out", str(tmp_path / "o2")]) == 2
 
 
 # ------------------------------------------------------------------------- CLI

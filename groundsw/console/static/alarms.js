@@ -16,8 +16,16 @@ export function alarmsView(root) {
     el("thead", {}, el("tr", {}, ...["time", "severity", "source", "event", "text", "state", ""]
       .map((h) => el("th", { text: h })))), alarmBody);
 
+  // the table is rebuilt only when what the API says changed (a rebuild drops the focus and
+  // a click on a button it replaces), and only from the newest load (loads may overlap)
+  let loads = 0;
+  let shownKey = "";
   async function loadAlarms() {
+    const mine = ++loads;
     const got = await api("/alarms?state=all&limit=200");
+    const key = JSON.stringify([got.counts, got.alarms]);
+    if (mine !== loads || key === shownKey) return;
+    shownKey = key;
     const c = got.counts || {};
     summary.textContent = `${c.active || 0} active, ${c.acknowledged || 0} acknowledged, ${c.shelved || 0} shelved`;
     alarmBody.replaceChildren(...got.alarms.map((a) => {
@@ -73,21 +81,32 @@ export function alarmsView(root) {
     el("thead", {}, el("tr", {}, ...["time", "severity", "source", "event", "text"].map((h) => el("th", { text: h })))),
     logBody);
 
+  const logError = el("p", { class: "note error", "data-testid": "event-log-error", role: "status" });
   root.replaceChildren(el("div", { class: "sunsched-view" },
     el("h2", { text: "Alarms" }), summary, status, alarms,
-    el("h2", { text: "Event log" }), filters, log));
-  const reload = () => loadAlarms().catch((e) => { summary.textContent = `alarms: ${e.message}`; });
+    el("h2", { text: "Event log" }), logError, filters, log));
+  const reload = () => loadAlarms()
+    .catch((e) => { shownKey = ""; summary.textContent = `alarms: ${e.message}`; });
   reload();
   const timer = setInterval(reload, POLL_MS);
   let stream = null;
   let stopped = false;
-  api("/events?limit=200").then(({ events }) => {
-    addEvents(events);
-    if (stopped) return;
-    // resume after the newest event shown; after 0 when none was (not "from now": an event
-    // archived between the GET and the stream's opening would be missed)
-    const since = { since_id: events.length ? Math.max(...events.map((e) => e.id)) : 0 };
-    stream = new Stream("/ws/events", (type, rows) => { if (type === "event") addEvents(rows); }, "since_id", since);
-  }).catch((e) => { summary.textContent = `events: ${e.message}`; });
-  return () => { stopped = true; clearInterval(timer); if (stream) stream.close(); };
+  let retry = null;
+  function openLog() {
+    api("/events?limit=200").then(({ events }) => {
+      if (stopped) return;
+      logError.textContent = "";
+      addEvents(events);
+      // resume after the newest event shown; after 0 when none was (not "from now": an event
+      // archived between the GET and the stream's opening would be missed)
+      const since = { since_id: events.length ? Math.max(...events.map((e) => e.id)) : 0 };
+      stream = new Stream("/ws/events", (type, rows) => { if (type === "event") addEvents(rows); }, "since_id", since);
+    }).catch((e) => {
+      if (stopped) return;
+      logError.textContent = `event log: ${e.message} (retrying)`;
+      retry = setTimeout(openLog, POLL_MS);
+    });
+  }
+  openLog();
+  return () => { stopped = true; clearInterval(timer); clearTimeout(retry); if (stream) stream.close(); };
 }

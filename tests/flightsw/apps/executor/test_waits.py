@@ -258,6 +258,21 @@ def test_each_plan_gets_the_power_managers_picture_the_passes_ahead_and_the_chec
     assert policy.contexts[-1].orbit_budget_w == 700.0
 
 
+def test_in_safe_mode_the_orbit_yields_nothing_and_before_a_forecast_it_is_not_known() -> None:
+    policy = Recording()
+    forecast = dict(forecast_step_s=60.0, forecast_budget_w=(500.0, 700.0))
+    sim = Sim(core_with(policy), budget_msg=dataclasses.replace(budget(400.0), mode="SAFE", **forecast))
+    sim.step(submits=jobs(1))
+    assert policy.contexts[-1].orbit_budget_w == 0.0, "SAFE: no compute, whatever the forecast"
+    fresh = Recording()
+    sim = Sim(core_with(fresh), budget_msg=budget(400.0))  # a (restarted) executor before any forecast
+    sim.step(submits=jobs(1))
+    assert fresh.contexts[-1].orbit_budget_w == -1.0
+    sim.budget = dataclasses.replace(budget(400.0), **forecast)
+    sim.step(submits=[job_spec("k1", work_gpu_s=LONG_GPU_S)])
+    assert fresh.contexts[-1].orbit_budget_w == 600.0
+
+
 def test_a_budget_without_the_energy_picture_is_marked_unknown_and_not_in_eclipse() -> None:
     policy = Recording()
     sim = Sim(core_with(policy))  # budget(): no capacity, no eclipse forecast (-1)
