@@ -44,6 +44,7 @@ class JobView:
     # copies run and compared (dual execution: 2): boards_needed and remaining_gpu_s count
     # them all, its value counts one
     replicas: int = 1
+    work_gpu_s: float = 0.0  # all its board work, replicas counted (0: not given, taken as remaining_gpu_s)
 
 
 @dataclass(frozen=True)

@@ -405,3 +405,72 @@ def test_without_a_forecast_the_capacity_is_the_level():
     assert _capacity_level_w(900.0, 5000.0, sunlit_ctx(orbit_budget_w=3000.0)) == 3000.0
     assert _capacity_level_w(900.0, 2000.0, sunlit_ctx(orbit_budget_w=3000.0)) == 2000.0, "at most the ceiling"
     assert _capacity_level_w(900.0, 5000.0, None) == 900.0
+
+
+def test_near_the_last_pass_a_part_done_job_ranks_by_the_work_it_still_needs():
+    # Two boards. A dual priority-1 job (value 2 per its 10,000 GPU-s of board work, so 1 per
+    # GPU-s) was stopped 97 % done; a fresh priority-2 job (4 per GPU-s) waits too. Seen on
+    # default seed 4: two such jobs, 75-97 % done, were pushed out near an eclipse's end and
+    # never resumed before the last pass, their work lost (1.9 % of the bound).
+    model = BoardModel(n_boards=2, max_power_w=700.0, min_power_w=200.0)
+    part = JobView("part", 1, 1, -1, 2, 300.0, (), 2, work_gpu_s=10_000.0)
+    fresh = job("fresh", 2, boards_needed=2, prio=2, remaining_gpu_s=1000.0)
+    near = sunlit_ctx(next_eclipse_in_s=-1.0, passes=((NOW_NS, NOW_NS + 1800 * NS),))
+    far = sunlit_ctx(next_eclipse_in_s=-1.0, passes=((NOW_NS, NOW_NS + 50_000 * NS),))
+    # half an hour before the last pass ends: what finishes before it counts, and the part-done
+    # job's 300 GPU-s bring 10,000 GPU-s of value: it runs first
+    assert set(predictive([part, fresh], 1400.0, (700.0,) * 2, model, ctx=near).assignments) == {"part"}
+    # with hours to go both will finish before it: densest first, as ever
+    assert set(predictive([part, fresh], 1400.0, (700.0,) * 2, model, ctx=far).assignments) == {"fresh"}
+
+
+def test_the_density_of_the_work_still_to_do():
+    from flightsw.sched.predictive import remaining_density, value_density
+
+    part = JobView("p", 1, 1, -1, 2, 250.0, (), 2, work_gpu_s=1000.0)
+    assert value_density(part) == 1.0
+    assert remaining_density(part) == 4.0, "a quarter of the work left: four times the value per GPU-s"
+    assert remaining_density(JobView("f", 1, 1, -1, 1, 250.0)) == 2.0, "work not given: as value_density"
+    assert remaining_density(JobView("z", 1, 1, -1, 1, 0.0, work_gpu_s=10.0)) == 2.0, "nothing left: no infinity"
+
+
+@pytest.mark.parametrize("dense_gpu_s", [232_000.0, 236_500.0])
+def test_the_promise_holds_while_the_thermal_budget_hovers_at_the_boards_minimum(dense_gpu_s):
+    # Heat-limited: the thermal guard's budget moves by ~1 % a second around sixteen boards'
+    # minimum. Sixteen dense jobs without a deadline and eight priority-0 jobs due in 3 h:
+    # whether the eight are worth promising (the marginal density: 1 or 4) hangs on the
+    # boards' throughput to the last pass, which sits on the dense work's edge. Seen on
+    # thermal-limited seed 3: the running jobs swapped every few seconds (3,413 preemptions
+    # in a day). 232,000 GPU-s: the capacity counted in whole boards jumped across it (15
+    # boards at 3,190 W, 16 at 3,230 W); 236,500: even the continuous capacity straddles
+    # it, and only the hold on a running job's candidacy keeps the jobs that run.
+    passes = ((NOW_NS, NOW_NS + 30_000 * NS),)
+    dense = [job(f"dense{i}", i, prio=2, remaining_gpu_s=dense_gpu_s / 16) for i in range(16)]
+    due = [job(f"due{i}", 100 + i, prio=0, deadline_t_ns=NOW_NS + 10_000 * NS, remaining_gpu_s=2000.0)
+           for i in range(8)]
+    for budgets_w in ([3230.0, 3190.0] * 4, [3190.0, 3230.0] * 4):
+        seen, ran = [*dense, *due], []
+        for thermal_w in budgets_w:
+            ctx = sunlit_ctx(next_eclipse_in_s=-1.0, passes=passes, thermal_budget_w=thermal_w,
+                             orbit_budget_w=6000.0)
+            plan = predictive(seen, 11_390.0, COOL, MODEL, ctx=ctx)
+            ran.append(frozenset(plan.assignments))
+            seen = with_boards([*dense, *due], plan.assignments)
+        swaps = sum(a != b for a, b in zip(ran, ran[1:], strict=False))
+        assert swaps <= 1, f"{budgets_w}: the jobs that run changed {swaps} times"
+        assert all(len(r) == 16 for r in ran)
+
+
+def test_the_boards_throughput_is_continuous_in_the_power():
+    from flightsw.sched.predictive import _throughput
+
+    a, lo, hi = MODEL.throughput_exponent, MODEL.min_power_w, MODEL.max_power_w
+    at_min = (lo / hi) ** a
+    assert _throughput(3200.0, 16, MODEL) == pytest.approx(16 * at_min)
+    assert _throughput(11_200.0, 16, MODEL) == pytest.approx(16.0)
+    assert _throughput(20_000.0, 16, MODEL) == pytest.approx(16.0), "no board above its maximum"
+    assert _throughput(1000.0, 16, MODEL) == pytest.approx(5 * at_min), "below: whole boards at the minimum"
+    assert _throughput(0.0, 16, MODEL) == 0.0 and _throughput(500.0, 0, MODEL) == 0.0
+    for k in range(1, 17):  # no jump where the power crosses a board's minimum
+        below, above = _throughput(k * lo - 1.0, 16, MODEL), _throughput(k * lo + 1.0, 16, MODEL)
+        assert 0.0 < above - below < 2.0 / lo, k

@@ -103,5 +103,6 @@ class Job:
             return self._view
         s = self.spec
         self._view = JobView(s.job_id, self.order_no, s.priority, s.deadline_t_ns, self.boards_total,
-                             self.remaining_gpu_s() * self.replicas, self.boards, self.replicas)
+                             self.remaining_gpu_s() * self.replicas, self.boards, self.replicas,
+                             s.work_gpu_s * self.replicas)
         return self._view
