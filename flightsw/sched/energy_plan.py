@@ -56,7 +56,7 @@ from __future__ import annotations
 
 from flightsw.sched.types import BoardModel, PlanContext
 
-__all__ = ["planned_power_w"]
+__all__ = ["envelope_throughput", "planned_power_w"]
 
 BISECTION_STEPS = 40  # halvings of the search interval: far below a watt
 GOLDEN = 0.6180339887498949
@@ -76,7 +76,7 @@ def _charge_after_eclipse_wh(p_w: float, ctx: PlanContext, solar_w: float) -> fl
     return e_wh - (p_w + ctx.platform_w) * eclipse_h / max(ctx.discharge_efficiency, 1e-9)
 
 
-def _throughput(p_w: float, boards: int, model: BoardModel) -> float:
+def envelope_throughput(p_w: float, boards: int, model: BoardModel) -> float:
     """Full-speed boards' worth of work at total power ``p_w`` on ``boards`` boards: the
     concave envelope (linear up to every board at the minimum power, then equal shares)."""
     if boards <= 0 or p_w <= 0.0:
@@ -133,8 +133,8 @@ def planned_power_w(ctx: PlanContext | None, budget_w: float, max_compute_w: flo
 
         def work(p_sun_w: float) -> float:
             p_ecl_w = max(0.0, _eclipse_level_w(p_sun_w, ctx, solar_w))
-            return (_throughput(p_sun_w, boards, model) * t_sun
-                    + _throughput(min(p_ecl_w, max_compute_w), boards, model) * t_ecl)
+            return (envelope_throughput(p_sun_w, boards, model) * t_sun
+                    + envelope_throughput(min(p_ecl_w, max_compute_w), boards, model) * t_ecl)
 
         # feasible sunlit levels: the eclipse level stays >= 0 (at most where it is 0)
         lo, top = flat, hi

@@ -35,10 +35,11 @@ boards by value with the tests the baselines leave out.
    accepted in the last day, ``ctx.accepted_day``, comes again, pro rata; the throughput is
    the boards' at the orbit's mean forecast budget, ``_capacity_level_w``, not at the
    minute's level, which in eclipse swapped jobs with each board more or less; and
-   continuous in the power, ``_throughput``, not counted in whole boards; a running job
-   stays a candidate up to ``PROMISE_HOLD`` more capacity: with the thermal budget's noise
-   around a board's minimum, thermal-limited swapped its running jobs every few seconds,
-   1,280-3,417 preemptions a day on seeds 0-3, 0.948 -> 0.953 on seed 3 once fixed), kept
+   continuous in the power, ``energy_plan.envelope_throughput``, not counted in whole
+   boards; a running job stays a candidate up to ``PROMISE_HOLD`` more capacity: with
+   the thermal budget's noise around a board's minimum, thermal-limited swapped its
+   running jobs every few seconds, 1,280-3,417 preemptions a day on seeds 0-3, 0.948 ->
+   0.953 on seed 3 once fixed), kept
    densest first while earliest-deadline-first finishes them all at ``PROMISE_MARGIN`` of the
    planned throughput, run before every other job, earliest effective deadline first
    (then density): a dense job due tomorrow, or dense work with no deadline, no longer
@@ -97,7 +98,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flightsw.icd.value import PRIORITY_WEIGHT
-from flightsw.sched.energy_plan import planned_power_w
+from flightsw.sched.energy_plan import envelope_throughput, planned_power_w
 from flightsw.sched.explain import boards_covered
 from flightsw.sched.greedy import PREEMPT_FINISH_GUARD_GPU_S, rank_fill
 from flightsw.sched.power_split import board_caps
@@ -233,7 +234,12 @@ def predictive(jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence
         (``endgame``), per GPU-second of the work still to do."""
         return remaining_density(j) if endgame else value_density(j)
 
-    total_rate = PROMISE_MARGIN * _throughput(_capacity_level_w(level_w, ceiling_w, ctx), usable, model)
+    # continuous in the power (whole boards at the minimum below every board at it: the
+    # curve's chord): counted in whole boards, the capacity jumped by a board's throughput
+    # where the power crossed a board's minimum, and on thermal-limited seed 3, with the
+    # thermal budget's noise around 16 boards' minimum, the marginal density went 1 <-> 2
+    # every few seconds and the running jobs swapped with it (3,413 preemptions in a day)
+    total_rate = PROMISE_MARGIN * envelope_throughput(_capacity_level_w(level_w, ceiling_w, ctx), usable, model)
     due: dict[str, float] = {}
     promised: set[str] | None = None
     if t_ns is not None and total_rate > 0.0:
@@ -273,24 +279,6 @@ def predictive(jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence
     if keep_w >= level_w:
         return plan
     return Plan(plan.assignments, board_caps(plan.assignments, keep_w, thermal_cap_w, model), plan.waiting)
-
-
-def _throughput(power_w: float, usable: int, model: BoardModel) -> float:
-    """The boards' total throughput [GPU-s per s] at ``power_w``, continuous in it: below
-    every usable board at the minimum, a fraction of a board at the minimum per watt (the
-    curve's chord: whole boards at the minimum, the battery carrying the rest); above it,
-    every usable board at an equal share. Counting whole boards instead made the capacity
-    jump by a board's throughput when the power crossed a board's minimum: on
-    thermal-limited seed 3, with the thermal budget's noise around 16 boards' minimum, the
-    marginal density went 1 <-> 2 every few seconds and the jobs that ran swapped with it
-    (3,413 preemptions in a day)."""
-    if usable <= 0 or not power_w > 0.0:
-        return 0.0
-    floor_w = max(model.min_power_w, 1e-9)
-    if power_w < usable * floor_w:
-        return power_w / floor_w * (floor_w / model.max_power_w) ** model.throughput_exponent
-    share_w = min(model.max_power_w, power_w / usable)
-    return usable * (share_w / model.max_power_w) ** model.throughput_exponent
 
 
 def _capacity_level_w(level_w: float, ceiling_w: float, ctx: PlanContext | None) -> float:

@@ -462,7 +462,7 @@ def test_the_promise_holds_while_the_thermal_budget_hovers_at_the_boards_minimum
 
 
 def test_the_boards_throughput_is_continuous_in_the_power():
-    from flightsw.sched.predictive import _throughput
+    from flightsw.sched.energy_plan import envelope_throughput as _throughput
 
     a, lo, hi = MODEL.throughput_exponent, MODEL.min_power_w, MODEL.max_power_w
     at_min = (lo / hi) ** a
