@@ -112,6 +112,7 @@ PREEMPT_PAYBACK = 10.0  # a preemption must free at least this many checkpoint c
 DOWNLINK_MARGIN_S = 60.0  # [s] before the last contact's end: time to send a finished result down
 UNDELIVERABLE = 1.0e9  # rank offset below every deliverable job
 PROMISED = 1.0e6  # rank of a promised job (select.promise): above every density
+MAX_DENSITY = 1.0e5  # remaining_density's most: a job seconds from its finish still ranks below a promised one
 PROMISE_MARGIN = 0.9  # the promise counts on this fraction of the planned throughput
 PROMISE_HOLD = 0.05  # a running deadline job stays a candidate for the promise up to this much more capacity
 ADD_MARGIN_W = 100.0  # [W] a board is switched on only with this much of the budget to spare (its noise)
@@ -227,6 +228,7 @@ def predictive(jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence
     def late(j: JobView) -> bool:
         return horizon_ns is not None and rate > 0.0 and finish_ns(j) > horizon_ns
 
+    # (past the horizon too: there every job is late, and the rank changes nothing)
     endgame = horizon_ns is not None and (horizon_ns - t_ns) / NS_PER_S <= ENDGAME_S
 
     def density(j: JobView) -> float:
@@ -325,7 +327,7 @@ def remaining_density(j: JobView) -> float:
     whole for its remainder (its work done so far is lost unless it finishes)."""
     if j.remaining_gpu_s <= 0.0 or j.work_gpu_s <= j.remaining_gpu_s:
         return value_density(j)
-    return value_density(j) * j.work_gpu_s / j.remaining_gpu_s
+    return min(MAX_DENSITY, value_density(j) * j.work_gpu_s / j.remaining_gpu_s)
 
 
 def class_density(priority: int, replicas: int) -> float:

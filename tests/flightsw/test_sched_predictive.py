@@ -408,8 +408,8 @@ def test_without_a_forecast_the_capacity_is_the_level():
 
 
 def test_near_the_last_pass_a_part_done_job_ranks_by_the_work_it_still_needs():
-    # Two boards. A dual priority-1 job (value 2 per its 10,000 GPU-s of board work, so 1 per
-    # GPU-s) was stopped 97 % done; a fresh priority-2 job (4 per GPU-s) waits too. Seen on
+    # Two boards. A dual priority-1 job (weight 2 over 2 replicas: 1 per GPU-s of its 10,000
+    # GPU-s of board work) was stopped 97 % done; a fresh priority-2 job (4 per GPU-s) waits too. Seen on
     # default seed 4: two such jobs, 75-97 % done, were pushed out near an eclipse's end and
     # never resumed before the last pass, their work lost (1.9 % of the bound).
     model = BoardModel(n_boards=2, max_power_w=700.0, min_power_w=200.0)
@@ -425,13 +425,15 @@ def test_near_the_last_pass_a_part_done_job_ranks_by_the_work_it_still_needs():
 
 
 def test_the_density_of_the_work_still_to_do():
-    from flightsw.sched.predictive import remaining_density, value_density
+    from flightsw.sched.predictive import MAX_DENSITY, PROMISED, remaining_density, value_density
 
     part = JobView("p", 1, 1, -1, 2, 250.0, (), 2, work_gpu_s=1000.0)
     assert value_density(part) == 1.0
     assert remaining_density(part) == 4.0, "a quarter of the work left: four times the value per GPU-s"
     assert remaining_density(JobView("f", 1, 1, -1, 1, 250.0)) == 2.0, "work not given: as value_density"
     assert remaining_density(JobView("z", 1, 1, -1, 1, 0.0, work_gpu_s=10.0)) == 2.0, "nothing left: no infinity"
+    nearly = JobView("n", 1, 9, -1, 1, 1e-3, work_gpu_s=20_000.0)  # priority 9, a millisecond left
+    assert remaining_density(nearly) == MAX_DENSITY < PROMISED, "never above a promised job"
 
 
 @pytest.mark.parametrize("dense_gpu_s", [232_000.0, 236_500.0])
@@ -442,12 +444,18 @@ def test_the_promise_holds_while_the_thermal_budget_hovers_at_the_boards_minimum
     # boards' throughput to the last pass, which sits on the dense work's edge. Seen on
     # thermal-limited seed 3: the running jobs swapped every few seconds (3,413 preemptions
     # in a day). 232,000 GPU-s: the capacity counted in whole boards jumped across it (15
-    # boards at 3,190 W, 16 at 3,230 W); 236,500: even the continuous capacity straddles
-    # it, and only the hold on a running job's candidacy keeps the jobs that run.
+    # boards at 3,190 W, 16 at 3,230 W), so even from nothing running the two budgets chose
+    # different jobs; 236,500: the continuous capacity straddles it too, and only the hold
+    # on a running job's candidacy keeps the jobs that run.
     passes = ((NOW_NS, NOW_NS + 30_000 * NS),)
     dense = [job(f"dense{i}", i, prio=2, remaining_gpu_s=dense_gpu_s / 16) for i in range(16)]
     due = [job(f"due{i}", 100 + i, prio=0, deadline_t_ns=NOW_NS + 10_000 * NS, remaining_gpu_s=2000.0)
            for i in range(8)]
+    if dense_gpu_s < 235_000.0:  # the capacity's continuity alone, without the hold (nothing runs yet)
+        chosen = [frozenset(predictive([*dense, *due], 11_390.0, COOL, MODEL, ctx=sunlit_ctx(
+            next_eclipse_in_s=-1.0, passes=passes, thermal_budget_w=w, orbit_budget_w=6000.0)).assignments)
+            for w in (3190.0, 3230.0)]
+        assert chosen[0] == chosen[1], "40 W of thermal budget changed which jobs start"
     for budgets_w in ([3230.0, 3190.0] * 4, [3190.0, 3230.0] * 4):
         seen, ran = [*dense, *due], []
         for thermal_w in budgets_w:
