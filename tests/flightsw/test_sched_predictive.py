@@ -482,3 +482,22 @@ def test_the_boards_throughput_is_continuous_in_the_power():
     for k in range(1, 17):  # no jump where the power crosses a board's minimum
         below, above = _throughput(k * lo - 1.0, 16, MODEL), _throughput(k * lo + 1.0, 16, MODEL)
         assert 0.0 < above - below < 2.0 / lo, k
+
+
+def test_near_its_own_deadline_a_part_done_job_ranks_by_the_work_it_still_needs():
+    # Far from the last pass, under a day's forecast of dense work. A dual priority-2 job
+    # (2 per GPU-s of board work) stopped 87 % done by the budget, against fresh priority-3
+    # work (8 per GPU-s). Seen on energy-limited: such a job was never resumed and expired
+    # with 1,968 of its 2,270 GPU-s done. Within an orbit of its deadline its 600 GPU-s left
+    # bring its whole value (15 per GPU-s): it is resumed, and kept to its deadline.
+    model = BoardModel(n_boards=2, max_power_w=700.0, min_power_w=200.0)
+    passes = ((NOW_NS, NOW_NS + 50_000 * NS),)
+
+    def part(due_s: float) -> JobView:
+        return JobView("part", 1, 2, NOW_NS + int(due_s * NS), 2, 600.0, (), 2, work_gpu_s=4540.0)
+
+    fresh = job("fresh", 2, boards_needed=2, prio=3, remaining_gpu_s=3000.0)
+    ctx = sunlit_ctx(next_eclipse_in_s=-1.0, passes=passes, accepted_day=((3, 1, 1.0e7),))
+    assert set(predictive([part(4000.0), fresh], 1400.0, (700.0,) * 2, model, ctx=ctx).assignments) == {"part"}
+    # with its deadline hours away it waits its turn by its own density, as ever
+    assert set(predictive([part(20_000.0), fresh], 1400.0, (700.0,) * 2, model, ctx=ctx).assignments) == {"fresh"}
