@@ -72,9 +72,9 @@ boards by value with the tests the baselines leave out.
    whole value, and it is resumed (or kept through a budget's dip) before fresh work that is
    denser per GPU-second but will not be done. Far from the horizon each job finishes in
    its turn, so the rank stays the job's own density (tried: ranking by the work left at
-   all times, default seed 1 0.951 -> 0.941, energy-limited seed 2 0.950 -> 0.949). Measured (24 h): default seed 4 0.930 -> 0.948, where two
-   dual jobs 75 % and 97 % done were pushed out near the eclipse's end before the last
-   pass and never resumed. The same within ``ENDGAME_S`` of a job's own deadline, its
+   all times, default seed 1 0.951 -> 0.941, energy-limited seed 2 0.950 -> 0.949).
+   Measured (24 h): default seed 4 0.930 -> 0.948, where two dual jobs 75 % and 97 % done
+   were pushed out near the eclipse's end before the last pass and never resumed. The same within ``ENDGAME_S`` of a job's own deadline, its
    own last moment: on energy-limited seed 2 (with a smoothed budget, an experiment) a
    dual job stopped 87 % done by the budget waited behind denser work for 1.5 h and
    expired.
@@ -122,7 +122,7 @@ ADD_MARGIN_W = 100.0  # [W] a board is switched on only with this much of the bu
 TRANSITION_HOLD_S = 120.0  # [s] no board is switched on this near an eclipse's entry or exit
 PENUMBRA_SOLAR = 0.02  # in an eclipse with more than this fraction of the mean solar power: still entering it
 BANK_FULL = 0.98  # a battery this full (of its capacity) banks nothing more: the level is spent
-ENDGAME_S = 5400.0  # [s] (about a LEO orbit) this near the contact plan's last pass, a job ranks by its value per work still to do
+ENDGAME_S = 5400.0  # [s] (about a LEO orbit) this near the last pass or its deadline, a job ranks by value per work left
 BOARD_HYSTERESIS = 1.0  # [boards at the minimum power] the busy count holds while the level is this near
 
 
@@ -259,7 +259,8 @@ def predictive(jobs: Sequence[JobView], budget_w: float, thermal_cap_w: Sequence
         # a running job keeps its candidacy while the capacity is within PROMISE_HOLD of
         # covering it: the capacity moves with the thermal budget's noise, and a marginal
         # density on the edge must not swap the running jobs every second
-        held = marginal_density(demand, (1.0 + PROMISE_HOLD) * total_rate * span_s)
+        held = least if least <= 0.0 or not any(j.boards and j.deadline_t_ns >= 0 for j in runnable) \
+            else marginal_density(demand, (1.0 + PROMISE_HOLD) * total_rate * span_s)
         aos = [a for a, _ in passes]  # once per plan, not once per job
         timed = [j for j in runnable if j.deadline_t_ns >= 0 and density(j) >= (held if j.boards else least)]
         due = {j.job_id: effective_deadline_s(j, t_ns, passes, DOWNLINK_MARGIN_S, aos) for j in timed}
