@@ -47,7 +47,11 @@ Constraints:
   executor refuses it at upload (on a one-board satellite, every dual job). A job is on
   board from the first contact at or after its release (the uplink) and is worth its
   value only if its result reaches the ground in a pass that starts before its deadline
-  and within the run. Jobs alike (priority, on-board bin, the passes
+  and within the run, and only in a pass by whose end (or its deadline, if sooner) it
+  could be finished at all: from the bin it came on board, its boards at full speed (one
+  GPU-s a second each, the most a board does) take work / boards_needed seconds (the
+  executor's own test for a job that can no longer meet its deadline). Jobs alike
+  (priority, on-board bin, the passes
   they may be delivered in) form a group; a group's work per segment is at most the
   segment's throughput shared with every other group, and at most its boards at full
   speed; work delivered by pass k is at most the group's work done before that pass's
@@ -55,8 +59,9 @@ Constraints:
   smallest bytes per GPU-s times its work delivered) fit that pass's downlink bytes.
 - Objective: sum of PRIORITY_WEIGHT[priority] x work delivered.
 
-What it relaxes (each makes the bound higher, never lower): jobs are divisible (a part
-done counts its part: no job is lost half-done at the last pass); no checkpoint, boot,
+What it relaxes (each makes the bound higher, never lower): jobs are divisible among
+those that could finish in time (a part done counts its part: a job its boards could
+finish by the last pass, alone, is never lost half-done there); no checkpoint, boot,
 idle or hung-board power, no heaters, no thermal throttling, no radiation, no board
 failures beyond those the scenario starts with; the battery has its full capacity at
 every temperature; a job is on board at the first contact after its release (the uplink
@@ -432,7 +437,12 @@ def _groups(d: OracleInputs) -> dict[tuple, dict]:
             continue
         # passes in which the result may land: started by the deadline, after the job is on board
         last = n if j.deadline_t_ns < 0 else min(n, int(j.deadline_t_ns // bin_ns) + 1)  # the bin it falls in, kept
-        passes = tuple(k for k, (a, e) in enumerate(d.pass_bins) if e > on and a < last)
+        # ... and by whose due bin the job can be finished at all: its boards do at most one
+        # GPU-s a second each (full power), so it takes at least work / boards_needed seconds
+        # from the bin it came on board (both rounded outward: the on-board bin down, due up)
+        least_bins = j.work_gpu_s / j.boards_needed / d.bin_s if j.boards_needed > 0 else 0.0
+        passes = tuple(k for k, (a, e) in enumerate(d.pass_bins)
+                       if e > on and a < last and on + least_bins <= min(e, last))
         if not passes:
             continue
         due = {k: min(d.pass_bins[k][1], last) for k in passes}  # work must be done by then

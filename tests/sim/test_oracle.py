@@ -74,8 +74,9 @@ def test_battery_carries_the_dark_with_its_efficiency():
 
 
 def test_value_bound_is_the_concave_curve_shared_over_every_board():
-    # 2 kW over 4 boards: each at 500 W; far more work than an hour can do; delivered at the end
-    jobs = [job(i, 1e6, priority=2, boards=4) for i in range(2)]
+    # 2 kW over 4 boards: each at 500 W; far more work than an hour can do (40 jobs, each of
+    # which its 4 boards could finish within the hour); delivered at the end
+    jobs = [job(i, 3000.0, priority=2, boards=4) for i in range(40)]
     d = inputs(jobs=jobs)
     out = solve(d)
     work = 4 * curve(500.0) * 60 * BIN_S  # work counts up to the last pass's end (bin 60)
@@ -109,13 +110,41 @@ def test_a_job_needing_more_boards_than_are_in_service_is_worth_nothing():
 
 
 def test_a_job_runs_no_faster_than_its_boards_at_full_speed():
-    one_board = job(1, 1e6, priority=0, boards=1)
-    out = solve(inputs(jobs=[one_board], solar_w=10_000.0))
-    assert out["value_upper_bound"] == pytest.approx(1.0 * 60 * BIN_S, rel=LP_TOL)
+    """A board does at most one GPU-s a second: a job the hour's boards could finish
+    counts whole, and one they could not (even alone, at full power) counts nothing; a
+    part done is worth nothing at the last pass."""
+    hour_s = 60 * BIN_S
+    fits = job(1, hour_s, priority=0, boards=1)
+    assert solve(inputs(jobs=[fits], solar_w=10_000.0))["value_upper_bound"] == pytest.approx(hour_s, rel=LP_TOL)
+    too_big = job(2, hour_s + BIN_S, priority=0, boards=1)
+    assert solve(inputs(jobs=[too_big], solar_w=10_000.0))["value_upper_bound"] == pytest.approx(0.0, abs=LP_TOL)
+    on_two = job(3, 2 * hour_s, priority=0, boards=2)  # two boards halve its time: it fits
+    assert solve(inputs(jobs=[on_two], solar_w=10_000.0))["value_upper_bound"] == pytest.approx(2 * hour_s,
+                                                                                                rel=LP_TOL)
+    # a half-hour pass in the middle: too soon for it; the last pass is not
+    mid = ((0, 1), (30, 31))
+    assert solve(inputs(jobs=[fits], solar_w=10_000.0, passes=mid))["value_upper_bound"] == \
+        pytest.approx(0.0, abs=LP_TOL)
+
+
+def test_a_job_that_comes_on_board_too_late_to_finish_by_its_pass_is_worth_nothing():
+    """Released within the last pass, or due too soon after it came on board: even its
+    boards at full speed from the bin it came on board cannot finish it in time."""
+    last = ((0, 1), (50, 60))
+    early = job(1, 600.0, priority=1, release_s=50 * BIN_S)  # on board at bin 50: ten minutes, just enough
+    late = job(2, 600.0, priority=1, release_s=55 * BIN_S)  # five minutes before the end
+    assert solve(inputs(jobs=[early], passes=last))["value_upper_bound"] == pytest.approx(2 * 600.0, rel=LP_TOL)
+    assert solve(inputs(jobs=[late], passes=last))["value_upper_bound"] == pytest.approx(0.0, abs=LP_TOL)
+    # the deadline, not the pass, is what it misses: due at bin 54, four minutes after it came on board
+    due_soon = job(3, 600.0, priority=1, release_s=50 * BIN_S, deadline_s=53.5 * BIN_S)
+    assert solve(inputs(jobs=[due_soon], passes=last))["value_upper_bound"] == pytest.approx(0.0, abs=LP_TOL)
+    dual = dataclasses.replace(late, job_id="j4", release_t_ns=early.release_t_ns, params={"dual": True})
+    # a dual job's replicas run side by side, each on boards of its own: it takes as long as one
+    assert solve(inputs(jobs=[dual], passes=last))["value_upper_bound"] == pytest.approx(2 * 600.0, rel=LP_TOL)
 
 
 def test_downlink_bytes_bound_the_value():
-    jobs = [job(i, 100.0, out_bytes=10_000) for i in range(10)]  # 100 bytes per GPU-s
+    jobs = [job(i, 50.0, out_bytes=5_000) for i in range(20)]  # 100 bytes per GPU-s, each done within a bin
     d = inputs(jobs=jobs, pass_bytes=30_000.0)  # each pass takes three results' bytes
     out = solve(d)
     # the first pass takes what bin 0 can do (4 boards at 500 W), the last pass its 300 GPU-s
