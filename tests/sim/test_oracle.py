@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flightsw.icd.messages import JobSpec
 from flightsw.icd.policies import POLICY_NAMES
@@ -235,3 +238,66 @@ def test_inputs_are_frozen():
     d = inputs()
     with pytest.raises(dataclasses.FrozenInstanceError):
         d.bin_s = 1.0  # type: ignore[misc]
+
+
+PASSES = ((0, 1), (20, 25), (55, 60))  # bins: a pass at the start, one mid-hour, one at the end
+job_draws = st.lists(st.tuples(
+    st.floats(10.0, 4000.0),  # work [GPU-s]
+    st.integers(1, 4),  # boards
+    st.floats(0.0, 3500.0),  # release [s]
+    st.one_of(st.none(), st.floats(0.0, 4000.0)),  # deadline after release [s]
+    st.integers(0, 3)), min_size=1, max_size=6)
+
+
+def _jobs(draws) -> list[JobSpec]:
+    return [job(i, w, boards=b, release_s=r, deadline_s=None if dl is None else r + dl, priority=p)
+            for i, (w, b, r, dl, p) in enumerate(draws)]
+
+
+def _list_schedule_value(jobs: list[JobSpec], boards: int) -> float:
+    """A real schedule's value (a lower bound on the bound): each job, in release order,
+    on its boards at full speed as soon as it is on board (its first contact at or after
+    release) and they are free; worth its value if a pass delivers it by its deadline."""
+    free_at = [0.0] * boards
+    passes_s = [(a * BIN_S, e * BIN_S) for a, e in PASSES]
+    total = 0.0
+    for j in sorted(jobs, key=lambda j: j.release_t_ns):
+        rel = j.release_t_ns / NS
+        on = next((max(rel, a) for a, e in passes_s if e > rel), None)
+        if on is None:
+            continue
+        order = sorted(range(boards), key=lambda b: free_at[b])[: j.boards_needed]
+        start = max(on, max(free_at[b] for b in order))
+        end = start + j.work_gpu_s / j.boards_needed
+        due = math.inf if j.deadline_t_ns < 0 else j.deadline_t_ns / NS
+        delivered = next((max(end, a) for a, e in passes_s if e >= end), None)
+        if delivered is None or delivered > due:
+            continue  # never started: its boards stay free
+        for b in order:
+            free_at[b] = end
+        total += PRIORITY_WEIGHT[j.priority] * j.work_gpu_s
+    return total
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(draws=job_draws)
+def test_the_bound_is_never_below_a_schedule_that_runs_each_job_on_its_boards_at_full_speed(draws):
+    """The makespan rule cuts only what no run can do: ample sun and cooling, and a list
+    schedule of the same jobs (each at full speed on its boards) is never worth more."""
+    jobs = _jobs(draws)
+    bound = solve(inputs(jobs=jobs, passes=PASSES, solar_w=10_000.0))["value_upper_bound"]
+    assert _list_schedule_value(jobs, 4) <= bound * (1 + LP_TOL) + 1e-6
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(draws=job_draws, extra=st.tuples(st.floats(0.0, 3500.0), st.integers(1, 4), st.integers(0, 3)))
+def test_a_job_its_boards_cannot_finish_by_any_pass_adds_nothing(draws, extra):
+    jobs = _jobs(draws)
+    release_s, boards, priority = extra
+    # on board by its first contact at or after release; the last pass ends at bin 60
+    too_big = job(99, (60 * BIN_S - release_s) * boards + BIN_S * boards, boards=boards, release_s=release_s,
+                  priority=priority)
+    d = inputs(jobs=jobs, passes=PASSES, solar_w=10_000.0)
+    without = solve(d)["value_upper_bound"]
+    with_it = solve(dataclasses.replace(d, jobs=[*jobs, too_big]))["value_upper_bound"]
+    assert with_it == pytest.approx(without, rel=LP_TOL, abs=1e-6)
