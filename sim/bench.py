@@ -130,7 +130,8 @@ def _oracle_task(name: str, seed: int, data: dict, hours: float, bin_s: float) -
     return {"scenario": name, "seed": seed, "workload_seed": data["workload"]["seed"],
             "value_upper_bound": float(out["value_upper_bound"]),
             "energy_upper_bound_wh": float(out["energy_upper_bound_wh"]),
-            "solve_s": out.get("solve_s"), "status": out.get("status"), "jobs": out.get("jobs")}
+            "solve_s": out.get("solve_s"), "status": out.get("status"), "jobs": out.get("jobs"),
+            "jobs_too_slow": out.get("jobs_too_slow")}
 
 
 def _run_task(name: str, seed: int, policy: str, data: dict, hours: float, out_dir: str,
@@ -404,7 +405,9 @@ def table_markdown(results: dict) -> str:
         else:
             lines.append(f"- {b['scenario']} seed {b['seed']} (workload seed {b['workload_seed']}): "
                          f"{b['value_upper_bound']:.0f}, {b['energy_upper_bound_wh'] / 1000:.1f} kWh "
-                         f"({b['status']}, {b['solve_s']} s)")
+                         f"({b['status']}, {b['solve_s']} s"
+                         + (f"; {b['jobs_too_slow']} of {b['jobs']} jobs too slow to finish by any pass"
+                            if b.get("jobs_too_slow") else "") + ")")
     return "\n".join(lines) + "\n"
 
 

@@ -410,8 +410,9 @@ def _power_and_heat(lp: _Lp, d: OracleInputs) -> tuple[np.ndarray, np.ndarray]:
     return P, T
 
 
-def _groups(d: OracleInputs) -> dict[tuple, dict]:
-    """Jobs that behave alike in the LP: same priority, on-board bin, deliverable passes."""
+def _groups(d: OracleInputs) -> tuple[dict[tuple, dict], int]:
+    """Jobs that behave alike in the LP: same priority, on-board bin, deliverable passes;
+    and how many jobs a pass could have taken but their boards could not finish in time."""
     n = len(d.solar_w)
     bin_ns = d.bin_s * NS_PER_S
     first_contact = np.full(n + 1, n, dtype=np.int64)  # the first contact bin at or after b
@@ -424,6 +425,7 @@ def _groups(d: OracleInputs) -> dict[tuple, dict]:
             nxt = b
         first_contact[b] = nxt
     groups: dict[tuple, dict] = {}
+    too_slow = 0
     most = int(d.boards.max()) if len(d.boards) else 0  # boards in service, at most
     for j in d.jobs:
         replicas = 2 if (j.params or {}).get("dual") is True else 1  # dual execution runs it twice
@@ -441,9 +443,10 @@ def _groups(d: OracleInputs) -> dict[tuple, dict]:
         # GPU-s a second each (full power), so it takes at least work / boards_needed seconds
         # from the bin it came on board (both rounded outward: the on-board bin down, due up)
         least_bins = j.work_gpu_s / j.boards_needed / d.bin_s if j.boards_needed > 0 else 0.0
-        passes = tuple(k for k, (a, e) in enumerate(d.pass_bins)
-                       if e > on and a < last and on + least_bins <= min(e, last))
+        open_passes = [k for k, (a, e) in enumerate(d.pass_bins) if e > on and a < last]
+        passes = tuple(k for k in open_passes if on + least_bins <= min(d.pass_bins[k][1], last))
         if not passes:
+            too_slow += bool(open_passes)
             continue
         due = {k: min(d.pass_bins[k][1], last) for k in passes}  # work must be done by then
         key = (j.priority, replicas, on, passes, tuple(due[k] for k in passes))
@@ -453,7 +456,7 @@ def _groups(d: OracleInputs) -> dict[tuple, dict]:
         g["boards"] += j.boards_needed * replicas
         if j.work_gpu_s > 0:
             g["bytes_per_gpu_s"] = min(g["bytes_per_gpu_s"], j.output_bytes / (j.work_gpu_s * replicas))
-    return groups
+    return groups, too_slow
 
 
 def solve(d: OracleInputs) -> dict:
@@ -468,7 +471,8 @@ def solve(d: OracleInputs) -> dict:
     # value
     lp = _Lp()
     P, T = _power_and_heat(lp, d)
-    groups = list(_groups(d).values())
+    grouped, too_slow = _groups(d)
+    groups = list(grouped.values())
     cuts = sorted({0, n, *(x for a, e in d.pass_bins for x in (a, e)),
                    *(g["on"] for g in groups), *(v for g in groups for v in g["due"].values())})
     seg_of_cut = {c: i for i, c in enumerate(cuts)}
@@ -514,6 +518,7 @@ def solve(d: OracleInputs) -> dict:
         by_priority[key] = by_priority.get(key, 0.0) + got * PRIORITY_WEIGHT[g["priority"]] / g["replicas"]
     return {"value_upper_bound": value, "energy_upper_bound_wh": energy_wh, "solve_s": round(solve_s, 3),
             "bins": n, "bin_s": d.bin_s, "groups": len(groups), "jobs": len(d.jobs),
+            "jobs_too_slow": too_slow,  # a pass could take them, but their boards could not finish them in time
             "value_plan_energy_wh": compute_wh, "status": status,
             "value_by_priority": dict(sorted(by_priority.items())), "board_work_delivered_gpu_s": board_work}
 

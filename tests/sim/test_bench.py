@@ -157,6 +157,17 @@ def test_the_table_shouts_about_a_run_above_its_bound() -> None:
     assert "WARNING" in text and "**ABOVE BOUND x1**" in text, text
 
 
+def test_the_bounds_list_names_jobs_too_slow_to_finish_by_any_pass() -> None:
+    bound = {"scenario": "default", "seed": 4, "workload_seed": 11, "value_upper_bound": 100.0,
+             "energy_upper_bound_wh": 2000.0, "status": "Optimal", "solve_s": 1.0, "jobs": 676}
+    results = {"config": {"hours": 24.0, "seeds": 5, "policies": [], "target_ratio": 0.95},
+               "summary": [], "oracle": [bound, {**bound, "seed": 3, "jobs_too_slow": 9}],
+               "above_bound": [], "errors": []}
+    text = table_markdown(results)
+    assert "default seed 3 (workload seed 11): 100, 2.0 kWh (Optimal, 1.0 s; 9 of 676 jobs too slow" in text, text
+    assert "seed 4 (workload seed 11): 100, 2.0 kWh (Optimal, 1.0 s)" in text, "none too slow: nothing said"
+
+
 # ----------------------------------------------------------------------- merge
 
 
