@@ -406,7 +406,7 @@ def table_markdown(results: dict) -> str:
             lines.append(f"- {b['scenario']} seed {b['seed']} (workload seed {b['workload_seed']}): "
                          f"{b['value_upper_bound']:.0f}, {b['energy_upper_bound_wh'] / 1000:.1f} kWh "
                          f"({b['status']}, {b['solve_s']} s"
-                         + (f"; {b['jobs_too_slow']} of {b['jobs']} jobs too slow to finish by any pass"
+                         + (f"; {b['jobs_too_slow']} of {b['jobs']} jobs too slow to finish in time"
                             if b.get("jobs_too_slow") else "") + ")")
     return "\n".join(lines) + "\n"
 

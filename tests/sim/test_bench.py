@@ -164,7 +164,7 @@ def test_the_bounds_list_names_jobs_too_slow_to_finish_by_any_pass() -> None:
                "summary": [], "oracle": [bound, {**bound, "seed": 3, "jobs_too_slow": 9}],
                "above_bound": [], "errors": []}
     text = table_markdown(results)
-    assert "default seed 3 (workload seed 11): 100, 2.0 kWh (Optimal, 1.0 s; 9 of 676 jobs too slow" in text, text
+    assert "default seed 3 (workload seed 11): 100, 2.0 kWh (Optimal, 1.0 s; 9 of 676 jobs too slow to finish in time" in text, text
     assert "seed 4 (workload seed 11): 100, 2.0 kWh (Optimal, 1.0 s)" in text, "none too slow: nothing said"
 
 

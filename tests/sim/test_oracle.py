@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from flightsw.icd.messages import JobSpec
@@ -140,6 +140,9 @@ def test_a_job_that_comes_on_board_too_late_to_finish_by_its_pass_is_worth_nothi
     out = solve(inputs(jobs=[early, late], passes=last))
     assert out["value_upper_bound"] == pytest.approx(2 * 600.0, rel=LP_TOL)
     assert out["jobs_too_slow"] == 1, "the report counts the job a pass could take but its boards not finish"
+    # released within a bin: on board at 50.5 bins, 9.5 bins of work end exactly at the pass's end
+    mid_bin = job(5, 570.0, priority=1, release_s=50.5 * BIN_S)
+    assert solve(inputs(jobs=[mid_bin], passes=last))["value_upper_bound"] == pytest.approx(2 * 570.0, rel=LP_TOL)
     # the deadline, not the pass, is what it misses: due at bin 54, four minutes after it came on board
     due_soon = job(3, 600.0, priority=1, release_s=50 * BIN_S, deadline_s=53.5 * BIN_S)
     assert solve(inputs(jobs=[due_soon], passes=last))["value_upper_bound"] == pytest.approx(0.0, abs=LP_TOL)
@@ -284,8 +287,8 @@ def _list_schedule_value(jobs: list[JobSpec], boards: int) -> float:
 @settings(max_examples=40, deadline=None, derandomize=True)
 @given(draws=job_draws)
 def test_the_bound_is_never_below_a_schedule_that_runs_each_job_on_its_boards_at_full_speed(draws):
-    """The makespan rule cuts only what no run can do: ample sun and cooling, and a list
-    schedule of the same jobs (each at full speed on its boards) is never worth more."""
+    """With ample sun and cooling, a list schedule of the same jobs (each at full speed on
+    its boards) is never worth more than the bound: the makespan rule cut nothing it did."""
     jobs = _jobs(draws)
     bound = solve(inputs(jobs=jobs, passes=PASSES, solar_w=10_000.0))["value_upper_bound"]
     assert _list_schedule_value(jobs, 4) <= bound * (1 + LP_TOL) + 1e-6
@@ -303,3 +306,25 @@ def test_a_job_its_boards_cannot_finish_by_any_pass_adds_nothing(draws, extra):
     without = solve(d)["value_upper_bound"]
     with_it = solve(dataclasses.replace(d, jobs=[*jobs, too_big]))["value_upper_bound"]
     assert with_it == pytest.approx(without, rel=LP_TOL, abs=1e-6)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(release_s=st.floats(0.0, 3500.0), boards=st.integers(1, 4), later=st.integers(0, 2),
+       deadline_frac=st.one_of(st.none(), st.floats(0.0, 1.0)), fill=st.floats(0.5, 1.0), priority=st.integers(0, 3))
+def test_a_job_that_just_fits_before_its_pass_ends_or_its_deadline_counts(release_s, boards, later, deadline_frac,
+                                                                          fill, priority):
+    """At the rule's edge: a job whose work, at full speed on its boards from the moment it
+    comes on board, ends at (fill = 1) or before its pass's end or its deadline is counted whole."""
+    passes_s = [(a * BIN_S, e * BIN_S) for a, e in PASSES]
+    first = next((k for k, (a, e) in enumerate(passes_s) if e > release_s), None)
+    assume(first is not None and first + later < len(PASSES))
+    on_s = max(release_s, passes_s[first][0])
+    a_s, e_s = passes_s[first + later]
+    due_s = e_s if deadline_frac is None else max(on_s, a_s) + deadline_frac * (e_s - max(on_s, a_s))
+    assume(due_s - on_s >= 1.0)
+    work = boards * (due_s - on_s) * fill
+    j = job(1, work, boards=boards, release_s=release_s, priority=priority,
+            deadline_s=None if deadline_frac is None else due_s)
+    assert _list_schedule_value([j], 4) == pytest.approx(PRIORITY_WEIGHT[priority] * work), "the schedule does it"
+    bound = solve(inputs(jobs=[j], passes=PASSES, solar_w=10_000.0))["value_upper_bound"]
+    assert bound == pytest.approx(PRIORITY_WEIGHT[priority] * work, rel=LP_TOL)
