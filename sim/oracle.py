@@ -51,10 +51,9 @@ Constraints:
   could be finished at all: from the bin it came on board, its boards at full speed (one
   GPU-s a second each, the most a board does) take work / boards_needed seconds (the
   executor's own test for a job that can no longer meet its deadline). Jobs alike
-  (priority, on-board bin, the passes
-  they may be delivered in) form a group; a group's work per segment is at most the
-  segment's throughput shared with every other group, and at most its boards at full
-  speed; work delivered by pass k is at most the group's work done before that pass's
+  (priority, on-board bin, the passes they may be delivered in) form a group; a
+  group's work per segment is at most the segment's throughput shared with every other
+  group, and at most its boards at full speed; work delivered by pass k is at most the group's work done before that pass's
   end (or its deadline, if sooner); the result bytes delivered in pass k (the group's
   smallest bytes per GPU-s times its work delivered) fit that pass's downlink bytes.
 - Objective: sum of PRIORITY_WEIGHT[priority] x work delivered.
@@ -442,7 +441,7 @@ def _groups(d: OracleInputs) -> tuple[dict[tuple, dict], int]:
         # ... and by whose due bin the job can be finished at all: its boards do at most one
         # GPU-s a second each (full power), so it takes at least work / boards_needed seconds
         # from the bin it came on board (both rounded outward: the on-board bin down, due up)
-        least_bins = j.work_gpu_s / j.boards_needed / d.bin_s if j.boards_needed > 0 else 0.0
+        least_bins = j.work_gpu_s / j.boards_needed / d.bin_s  # boards_needed >= 1: JobSpec checks it
         open_passes = [k for k, (a, e) in enumerate(d.pass_bins) if e > on and a < last]
         passes = tuple(k for k in open_passes if on + least_bins <= min(d.pass_bins[k][1], last))
         if not passes:

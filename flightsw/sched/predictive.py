@@ -74,10 +74,10 @@ boards by value with the tests the baselines leave out.
    its turn, so the rank stays the job's own density (tried: ranking by the work left at
    all times, default seed 1 0.951 -> 0.941, energy-limited seed 2 0.950 -> 0.949).
    Measured (24 h): default seed 4 0.930 -> 0.948, where two dual jobs 75 % and 97 % done
-   were pushed out near the eclipse's end before the last pass and never resumed. The same within ``ENDGAME_S`` of a job's own deadline, its
-   own last moment: on energy-limited seed 2 (with a smoothed budget, an experiment) a
-   dual job stopped 87 % done by the budget waited behind denser work for 1.5 h and
-   expired.
+   were pushed out near the eclipse's end before the last pass and never resumed. The
+   same within ``ENDGAME_S`` of a job's own deadline, its own last moment: on
+   energy-limited seed 2 (with a smoothed budget, an experiment) a dual job stopped 87 %
+   done by the budget waited behind denser work for 1.5 h and expired.
 5. Preemption pays: a running job is never preempted while its remaining time at the
    planned rate is within ``PREEMPT_PAYBACK`` checkpoint costs (a save and a load each)
    or within greedy's finish guard: preempting it would cost more board time than it

@@ -157,7 +157,7 @@ def test_the_table_shouts_about_a_run_above_its_bound() -> None:
     assert "WARNING" in text and "**ABOVE BOUND x1**" in text, text
 
 
-def test_the_bounds_list_names_jobs_too_slow_to_finish_by_any_pass() -> None:
+def test_the_bounds_list_names_jobs_too_slow_to_finish_in_time() -> None:
     bound = {"scenario": "default", "seed": 4, "workload_seed": 11, "value_upper_bound": 100.0,
              "energy_upper_bound_wh": 2000.0, "status": "Optimal", "solve_s": 1.0, "jobs": 676}
     results = {"config": {"hours": 24.0, "seeds": 5, "policies": [], "target_ratio": 0.95},
